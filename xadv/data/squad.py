@@ -1,0 +1,235 @@
+"""SQuAD v1.1 JSON <-> a flat `datasets.Dataset` of QA examples.
+
+TyDi QA GoldP, SQuAD, XQuAD and MLQA all ship as SQuAD v1.1 JSON (`data -> paragraphs -> qas`).
+Everything downstream (attacks, the QA engine, the scorer) works on one flat row per question:
+
+    id, lang, title, context, question, answers{text: [str], answer_start: [int]}
+
+Reading validates what the rest of the pipeline silently relies on (unique ids, and answer offsets
+that point at the answer text), so a bad file fails here with one line naming the file and the
+example, instead of producing quietly wrong F1 later. Nothing is stripped or normalised: offsets
+are character offsets into the exact context string.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import zipfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from xadv.data._io import atomic_open, one_line
+from xadv.errors import DataError
+from xadv.langs import TYDI_ID_PREFIX, lang_from_tydi_id
+
+if TYPE_CHECKING:  # `datasets` costs ~1.5 s to import; only functions that build a Dataset pay it.
+    from datasets import Dataset, Features
+
+QA_COLUMNS: tuple[str, ...] = ("id", "lang", "title", "context", "question", "answers")
+UNKNOWN_LANG = "und"  # BCP-47 "undetermined": no explicit language, TyDi id prefix or file-name code
+
+# Language codes recognised in file names (TyDi, XQuAD, MLQA, XNLI, PAWS-X).
+KNOWN_LANG_CODES: frozenset[str] = frozenset(
+    "ar bg bn de el en es fi fr hi id ja ko ro ru sw te th tr ur vi zh".split()
+)
+
+
+def qa_features() -> Features:
+    """The column types of a QA dataset (the Hugging Face `squad` layout plus `lang`)."""
+    from datasets import Features, Sequence, Value
+
+    return Features(
+        {
+            "id": Value("string"),
+            "lang": Value("string"),
+            "title": Value("string"),
+            "context": Value("string"),
+            "question": Value("string"),
+            "answers": Sequence({"text": Value("string"), "answer_start": Value("int32")}),
+        }
+    )
+
+
+def lang_from_filename(path: str | os.PathLike) -> str | None:
+    """The first known language code among a file name's dot/dash/underscore-separated parts.
+
+    `tydiqa.goldp.sw.dev.json` -> sw, `xquad.de.json` -> de, `dev-context-ar-question-ar.json` -> ar.
+    """
+    for part in re.split(r"[._\-]", Path(path).name.lower()):
+        if part in KNOWN_LANG_CODES:
+            return part
+    return None
+
+
+def load_json(path: str | os.PathLike) -> Any:
+    """Parse a JSON file, or the single `.json` member of a `.zip` (the SQuAD dev download)."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    if not path.is_file():
+        raise DataError(f"{path}: not a file")
+    try:
+        raw = _read_zip_member(path) if path.suffix.lower() == ".zip" else path.read_bytes()
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise DataError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+
+
+def _read_zip_member(path: Path) -> bytes:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = [n for n in zf.namelist()
+                       if n.lower().endswith(".json") and not n.startswith("__MACOSX/")]
+            if len(members) != 1:
+                raise DataError(f"{path}: expected exactly one .json file inside the zip, found {len(members)}")
+            return zf.read(members[0])
+    except zipfile.BadZipFile:
+        raise DataError(f"{path}: not a valid zip file") from None
+
+
+def _need(obj: Any, key: str, kind: type, where: str) -> Any:
+    if not isinstance(obj, dict):
+        raise DataError(f"{where}: expected an object, got {type(obj).__name__}")
+    if key not in obj:
+        raise DataError(f"{where}: missing key '{key}'")
+    value = obj[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise DataError(f"{where}: '{key}' must be {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def check_answer(context: str, text: str, start: int, where: str) -> None:
+    """Raise unless `context[start:start+len(text)] == text` (the invariant every stage relies on)."""
+    if start < 0 or context[start:start + len(text)] != text:
+        found = context[max(start, 0):max(start, 0) + len(text)]
+        raise DataError(f"{where}: answer_start {start} does not point at the answer {one_line(text)} "
+                        f"(context there has {one_line(found)})")
+
+
+def parse_squad(obj: Any, source: str | os.PathLike, lang: str | None = None,
+                seen_ids: set[str] | None = None) -> dict[str, list]:
+    """Flatten and validate parsed SQuAD JSON into columns (`QA_COLUMNS`), without building a Dataset.
+
+    lang: given explicitly, else each example's TyDi id prefix (`swahili-...` -> sw), else a language
+    code in the file name, else "und". An explicit lang that contradicts a TyDi id prefix is an error
+    (a mislabelled file would otherwise be scored as the wrong language).
+    seen_ids: ids already taken (when several files are concatenated); updated in place.
+    """
+    source = str(source)
+    if not isinstance(obj, dict) or not isinstance(obj.get("data"), list):
+        raise DataError(f"{source}: not SQuAD v1.1 JSON (no top-level 'data' list)")
+    file_lang = lang_from_filename(source) or UNKNOWN_LANG
+    seen = seen_ids if seen_ids is not None else set()
+    cols: dict[str, list] = {c: [] for c in QA_COLUMNS}
+    for ai, article in enumerate(obj["data"]):
+        where_a = f"{source}: data[{ai}]"
+        title = _need(article, "title", str, where_a)
+        for pi, para in enumerate(_need(article, "paragraphs", list, where_a)):
+            where_p = f"{where_a}.paragraphs[{pi}]"
+            context = _need(para, "context", str, where_p)
+            for qi, qa in enumerate(_need(para, "qas", list, where_p)):
+                qid = _need(qa, "id", str, f"{where_p}.qas[{qi}]")
+                where = f"{source}: example {qid}"
+                if qid in seen:
+                    raise DataError(f"{where}: duplicate id")
+                seen.add(qid)
+                question = _need(qa, "question", str, where)
+                texts, starts = [], []
+                for ans in _need(qa, "answers", list, where):
+                    text = _need(ans, "text", str, where)
+                    start = _need(ans, "answer_start", int, where)
+                    check_answer(context, text, start, where)
+                    texts.append(text)
+                    starts.append(start)
+                cols["id"].append(qid)
+                cols["lang"].append(_example_lang(qid, lang, file_lang, where))
+                cols["title"].append(title)
+                cols["context"].append(context)
+                cols["question"].append(question)
+                cols["answers"].append({"text": texts, "answer_start": starts})
+    return cols
+
+
+def _example_lang(qid: str, lang: str | None, file_lang: str, where: str) -> str:
+    id_lang = lang_from_tydi_id(qid)
+    if lang is None:
+        return id_lang or file_lang
+    if id_lang is not None and id_lang != lang:
+        raise DataError(f"{where}: TyDi id prefix '{TYDI_ID_PREFIX[id_lang]}' says {id_lang}, "
+                        f"but the language given is {lang}")
+    return lang
+
+
+def qa_dataset(columns: Mapping[str, list]) -> Dataset:
+    """Build the in-memory QA Dataset from columns (no cache files are written)."""
+    from datasets import Dataset
+
+    return Dataset.from_dict({c: columns[c] for c in QA_COLUMNS}, features=qa_features())
+
+
+def read_squad(path: str | os.PathLike, lang: str | None = None) -> Dataset:
+    """Read and validate one SQuAD v1.1 JSON file (or `.zip` holding one) into a flat QA Dataset."""
+    return qa_dataset(parse_squad(load_json(path), path, lang))
+
+
+def _rows(ds: Dataset | Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    return ds.to_list() if hasattr(ds, "to_list") else list(ds)
+
+
+def to_squad(ds: Dataset | Iterable[Mapping[str, Any]], version: str | None = "1.1") -> dict:
+    """Rows back to SQuAD v1.1 JSON, order preserved.
+
+    Consecutive rows with the same title form one article; within it, consecutive rows with the same
+    context form one paragraph. Perturbed contexts therefore get their own paragraph, and every
+    question/answer/offset survives the round trip exactly (two adjacent articles that share a title,
+    as a few TyDi files have, come back merged into one article: same examples, one level less).
+    Offsets are checked again so a broken attack can never write an unusable file.
+    """
+    data: list[dict] = []
+    article: dict | None = None
+    para: dict | None = None
+    for row in _rows(ds):
+        where = f"example {row['id']}"
+        answers = row["answers"]
+        for text, start in zip(answers["text"], answers["answer_start"], strict=True):
+            check_answer(row["context"], text, start, where)
+        if article is None or article["title"] != row["title"]:
+            article = {"title": row["title"], "paragraphs": []}
+            data.append(article)
+            para = None
+        if para is None or para["context"] != row["context"]:
+            para = {"context": row["context"], "qas": []}
+            article["paragraphs"].append(para)
+        para["qas"].append({
+            "id": row["id"],
+            "question": row["question"],
+            "answers": [{"text": t, "answer_start": int(s)}
+                        for t, s in zip(answers["text"], answers["answer_start"], strict=True)],
+        })
+    out: dict[str, Any] = {"data": data}
+    if version is not None:
+        out["version"] = version
+    return out
+
+
+def write_squad(ds: Dataset | Iterable[Mapping[str, Any]], path: str | os.PathLike,
+                version: str | None = "1.1") -> Path:
+    """Write rows as SQuAD v1.1 JSON (UTF-8, atomically) and return the path."""
+    obj = to_squad(ds, version=version)
+    path = Path(path)
+    with atomic_open(path) as fh:
+        json.dump(obj, fh, ensure_ascii=False)
+    return path
+
+
+def gold_answers(ds: Dataset | Iterable[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """{id: gold answer texts} in dataset order, as the official SQuAD scorer consumes them."""
+    if hasattr(ds, "select_columns"):  # one Arrow -> Python conversion, not a row loop
+        cols = ds.select_columns(["id", "answers"]).to_dict()
+        return {qid: list(ans["text"]) for qid, ans in zip(cols["id"], cols["answers"], strict=True)}
+    return {row["id"]: list(row["answers"]["text"]) for row in ds}
