@@ -1,0 +1,102 @@
+"""Homoglyphs: a letter replaced by a look-alike from another script (or another block).
+
+Look-alikes come from the Unicode confusables data (package `confusable_homoglyphs`), restricted
+to letters of scripts a reader meets in ordinary fonts: Latin <-> Cyrillic/Greek for en fi id sw
+ru, Telugu -> Kannada (near-identical scripts), Bengali -> Tirhuta (visually close; many systems
+lack a Tirhuta font, so the swap may show as a missing glyph). The confusables data has no Arabic
+letter pairs, so Arabic uses the Persian/Urdu letters that are drawn identically in the positions
+where they are used: ي -> ی (Farsi yeh, not word-final), ى -> ی (word-final), ك -> ک (keheh, not
+word-final). Hangul syllables have no look-alikes (Korean is refused; see `nfd` for a Korean
+invisible change). Only single-code-point clusters are swapped, so no mark ends up on a foreign base.
+
+Example (en, strength 0.4, seed 0): "Who founded Apple?" -> "Who fοunded Aρple?" (Greek ο and ρ).
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from dataclasses import dataclass
+from typing import ClassVar
+from functools import lru_cache
+
+from .base import Attack, FieldEdits, FieldInput, perturb_words
+from .text import Edit, Span, char_script, graphemes, word_script
+
+# Which look-alike scripts a letter of each script may turn into.
+TARGET_SCRIPTS: dict[str, tuple[str, ...]] = {
+    "Latin": ("Cyrillic", "Greek"),
+    "Cyrillic": ("Latin", "Greek"),
+    "Telugu": ("Kannada",),
+    "Bengali": ("Tirhuta",),
+}
+_SCRIPT_NAME_PREFIX = {"Latin": "LATIN ", "Cyrillic": "CYRILLIC ", "Greek": "GREEK ",
+                       "Kannada": "KANNADA ", "Tirhuta": "TIRHUTA "}
+# Letters whose confusable is a letter of an obscure orthography (Komi, Abkhaz, ...) look odd in
+# practice; only plain letters (no "WITH ..." and no language-specific extensions) are kept.
+_ODD = ("WITH", "KOMI", "ABKHASIAN", "TURNED", "REVERSED", "SMALL CAPITAL", "CHEROKEE", "ARCHAIC",
+        "LONG S", "DOTLESS", "LETTER YOT", "DIGAMMA", "ALPHA" , "IOTA", "KRA", "TONE", "PHI", "IZHITSA")
+_ARABIC_LOOKALIKE = {
+    # letter: (look-alike, where it is drawn identically: "nonfinal" or "final")
+    "\u064a": ("\u06cc", "nonfinal"),  # ي -> ی
+    "\u0649": ("\u06cc", "final"),     # ى -> ی
+    "\u0643": ("\u06a9", "nonfinal"),  # ك -> ک
+}
+
+
+@lru_cache(maxsize=None)
+def lookalikes(ch: str) -> tuple[str, ...]:
+    """Cross-script look-alikes of one letter from the Unicode confusables data."""
+    from confusable_homoglyphs import confusables
+
+    src = char_script(ch)
+    targets = TARGET_SCRIPTS.get(src, ())
+    out = []
+    for h in confusables.confusables_data.get(ch, []):
+        c = h["c"]
+        if len(c) != 1 or unicodedata.category(c) != unicodedata.category(ch):
+            continue  # same category: a lower-case letter stays a lower-case letter
+        name = unicodedata.name(c, "")
+        if any(name.startswith(_SCRIPT_NAME_PREFIX[t]) for t in targets) and not any(o in name for o in _ODD):
+            if unicodedata.normalize("NFC", c) == c:
+                out.append(c)
+    return tuple(dict.fromkeys(out))
+
+
+def homoglyph_in_word(word: Span, rng: random.Random) -> list[Edit] | None:
+    options: list[tuple[int, str]] = []
+    script = word_script(word.text)
+    clusters = graphemes(word.text, word.start)
+    for k, g in enumerate(clusters):
+        if len(g.text) != 1:
+            continue
+        if script == "Arabic" and g.text in _ARABIC_LOOKALIKE:
+            new, where = _ARABIC_LOOKALIKE[g.text]
+            final = k == len(clusters) - 1
+            if (where == "final") == final:
+                options.append((g.start, new))
+            continue
+        options.extend((g.start, c) for c in lookalikes(g.text))
+    if not options:
+        return None
+    at, new = options[rng.randrange(len(options))]
+    return [Edit(at, at + 1, new, "homoglyph")]
+
+
+@dataclass(frozen=True)
+class Homoglyph(Attack):
+    can_edit_answers: ClassVar[bool] = True
+    name: str = "homoglyph"
+    description: str = ("One letter per touched word replaced by a cross-script look-alike from the "
+                        "Unicode confusables data (Latin<->Cyrillic/Greek, Telugu->Kannada, "
+                        "Bengali->Tirhuta; Arabic->Persian letter forms).")
+    languages: tuple[str, ...] = ("ar", "bn", "en", "fi", "id", "ru", "sw", "te")
+
+    def refusal(self, lang: str) -> str | None:
+        if lang == "ko":
+            return ("attack 'homoglyph' does not support language 'ko': Hangul syllables have no "
+                    "look-alikes in the Unicode confusables data (use 'nfd' or 'invisible')")
+        return super().refusal(lang)
+
+    def plan(self, inp: FieldInput, strength: float, rng: random.Random) -> FieldEdits:
+        return perturb_words(inp, strength, rng, homoglyph_in_word)

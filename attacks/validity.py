@@ -1,0 +1,135 @@
+"""Is a perturbed text still a text of its language? Validity measures and before/after samples.
+
+An attack that turns Telugu into something a language identifier no longer calls Telugu measures
+the model on noise, not on the language. `measure_validity` reports per attack, language and field:
+the share of texts identified as their language before and after (py3langid restricted to the nine
+TyDi languages), the mean character edit rate (Levenshtein distance / original length), the share of
+texts actually changed, the mean applied strength, and how many outputs are malformed
+(`attacks.text.text_problems`: orphan marks, broken UTF-8, lost NFC). `sample_pairs` and
+`write_samples` give readable before/after pairs for a report.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+from xadv.errors import XadvError
+from xadv.langs import TYDI_LANGS
+
+from .base import Attack, check_example
+from .registry import get_attack
+from .text import text_problems
+
+
+@dataclass
+class ValidityRow:
+    attack: str
+    lang: str
+    field: str
+    n: int
+    langid_clean: float
+    langid_perturbed: float
+    char_edit_rate: float
+    changed: float
+    strength_applied: float
+    malformed: int
+
+
+@lru_cache(maxsize=1)
+def _identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    ident = LanguageIdentifier.from_model_file(MODEL_FILE)
+    ident.set_languages(list(TYDI_LANGS))
+    return ident
+
+
+def identify_language(text: str) -> str:
+    """The most likely of the nine TyDi languages for `text`."""
+    return _identifier().classify(text)[0]
+
+
+def char_edit_rate(before: str, after: str) -> float:
+    from rapidfuzz.distance import Levenshtein
+
+    return Levenshtein.distance(before, after) / max(1, len(before))
+
+
+def _fields(target: str) -> tuple[str, ...]:
+    return ("question", "context") if target == "both" else (target,)
+
+
+def measure_validity(rows: Iterable[dict], attacks: Iterable[Attack | str], target: str = "question",
+                     strength: float = 0.1, seed: int = 0) -> list[ValidityRow]:
+    """One ValidityRow per (attack, language, field) over `rows`; languages an attack refuses are
+    skipped (they have no row)."""
+    rows = list(rows)
+    out: list[ValidityRow] = []
+    for spec in attacks:
+        attack = get_attack(spec) if isinstance(spec, str) else spec
+        stats: dict[tuple[str, str], list] = {}
+        for row in rows:
+            lang = check_example(row)
+            if attack.refusal(lang) or target not in attack.targets:
+                continue
+            result = attack.perturb(row, target, strength, seed)
+            for f in _fields(target):
+                before, after = row[f], result.example[f]
+                s = stats.setdefault((lang, f), [0, 0, 0, 0.0, 0, 0.0, 0])
+                s[0] += 1
+                s[1] += identify_language(before) == lang
+                s[2] += identify_language(after) == lang
+                s[3] += char_edit_rate(before, after)
+                s[4] += before != after
+                s[5] += result.strength_applied
+                s[6] += bool(text_problems(before, after, expect_nfc=attack.keeps_nfc))
+        for (lang, f), (n, c, p, rate, changed, applied, bad) in sorted(stats.items()):
+            out.append(ValidityRow(attack.name, lang, f, n, c / n, p / n, rate / n, changed / n,
+                                   applied / n, bad))
+    return out
+
+
+def sample_pairs(rows: Iterable[dict], attack: Attack | str, target: str = "question",
+                 strength: float = 0.1, seed: int = 0, n: int = 20) -> list[dict]:
+    """Up to `n` before/after pairs (rows drawn with `seed`), each with its edit log."""
+    attack = get_attack(attack) if isinstance(attack, str) else attack
+    rows = [r for r in rows if not attack.refusal(check_example(r))]
+    picked = random.Random(seed).sample(rows, min(n, len(rows)))
+    pairs = []
+    for row in picked:
+        result = attack.perturb(row, target, strength, seed)
+        for f in _fields(target):
+            pairs.append({
+                "id": row["id"], "lang": result.example["lang"], "attack": attack.name, "field": f,
+                "strength_requested": result.strength_requested,
+                "strength_applied": result.strength_applied,
+                "before": row[f], "after": result.example[f],
+                "edits": [e.to_dict() for e in result.edits if e.field == f],
+            })
+    return pairs
+
+
+def write_samples(pairs: list[dict], path: str | Path) -> Path:
+    """Write pairs as JSON Lines (`.jsonl`) or as a Markdown list for reading (`.md`)."""
+    path = Path(path)
+    if path.suffix not in (".jsonl", ".md"):
+        raise XadvError(f"sample file must end in .jsonl or .md: {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".jsonl":
+        text = "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs)
+    else:
+        parts = []
+        for p in pairs:
+            parts.append(f"### {p['attack']} · {p['lang']} · {p['field']} · {p['id']}\n\n"
+                         f"- before: {p['before']}\n- after:  {p['after']}\n"
+                         f"- edits: {', '.join(repr(e['old']) + '→' + repr(e['new']) for e in p['edits']) or 'none'}\n")
+        text = "\n".join(parts)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)
+    return path
