@@ -12,6 +12,9 @@ from xadv.errors import XadvError
 from .base import Attack, compose, with_params
 
 _REGISTRY: dict[str, Attack] = {}
+# Short names users reach for first; `xadv attacks list` shows them next to the attack.
+ALIASES: dict[str, str] = {"typo": "keyboard", "noise": "char-noise", "reorder": "sentence-reorder",
+                           "addsent": "distractor", "zero-width": "invisible"}
 _LOADED = False
 
 
@@ -63,7 +66,8 @@ def get_attack(name: str, **params) -> Attack:
         steps = [with_params(s, **{k: v for k, v in params.items() if k in s.describe()["params"]})
                  for s in steps]
         return compose(steps, name=name)
-    attack = _REGISTRY.get(name.strip())
+    name = ALIASES.get(name.strip(), name.strip())
+    attack = _REGISTRY.get(name)
     if attack is None:
         raise XadvError(f"unknown attack {name!r} (known: {', '.join(_REGISTRY)})")
     return with_params(attack, **params) if params else attack

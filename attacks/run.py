@@ -6,6 +6,8 @@ other rows are perturbed with it or in which order.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Iterable, Iterator
 
 from .base import Attack, PerturbedExample
@@ -33,3 +35,30 @@ def perturb_rows(rows: Iterable[dict], attack: Attack | str, target: str = "cont
                  strength: float = 0.1, seed: int = 0) -> list[PerturbedExample]:
     """Perturb every row (e.g. a `datasets.Dataset` from `xadv.data.load_qa`)."""
     return list(iter_perturbed(rows, attack, target, strength, seed))
+
+
+def edit_log_path(out: str | Path) -> Path:
+    """Where the edit log of a perturbed SQuAD file lives: `x.json` -> `x.edits.jsonl`."""
+    out = Path(out)
+    return out.with_name(out.name.removesuffix(".json") + ".edits.jsonl")
+
+
+def write_perturbed(results: list[PerturbedExample], out: str | Path) -> tuple[Path, Path]:
+    """Write perturbed rows as SQuAD v1.1 JSON (same ids) and their edit log beside it (JSON lines).
+
+    The SQuAD file can be scored or attacked again like any dataset; the log says, per example,
+    which attack touched which characters and the strength requested vs applied."""
+    from xadv.data import write_squad
+    from xadv.data._io import atomic_open
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_squad([r.example for r in results], out)
+    log = edit_log_path(out)
+    with atomic_open(log) as fh:
+        for r in results:
+            rec = r.to_dict()
+            rec = {"id": r.example["id"], "lang": r.example.get("lang"),
+                   **{k: v for k, v in rec.items() if k != "example"}}
+            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    return out, log

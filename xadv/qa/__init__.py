@@ -1,0 +1,13 @@
+"""The QA engine: features with offsets, batched forward passes, span decoding, a prediction cache.
+
+    from xadv.models.loading import load_qa_model
+    from xadv.qa.engine import EngineConfig, QAEngine
+
+    engine = QAEngine.from_loaded(load_qa_model("./ckpt"), EngineConfig(batch_size=16))
+    preds = engine.predict(rows)          # {id: Prediction(text, start, score, gold_logprob)}
+
+Modules: `features` (windows + offsets), `decode` (pure numpy span search, gold log-prob), `cache`
+(dict + sqlite), `engine` (batching, threads, int8), `evaluation` (what `xadv eval` runs), `oracle`
+(a constructed model that answers known spans, for tests). Knows nothing about attacks.
+Importing this package is cheap; torch is imported where it is used.
+"""

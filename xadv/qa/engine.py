@@ -1,0 +1,387 @@
+"""The QA engine: examples -> cached, batched forward passes -> decoded answer spans.
+
+Throughput on CPU is decided by how few padded tokens go through the model: windows are sorted by
+length and each batch is padded only to its own longest window (all of TyDi dev is 5,294 windows and
+812k real tokens at 384/128; padding every window to 384 would push 2.5x as many through the model). Work is done in chunks of examples so that
+memory stays bounded and the on-disk cache fills as it goes (an interrupted run resumes for free).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
+
+import numpy as np
+
+from xadv.errors import DataError, XadvError
+from xadv.qa.cache import PredictionCache, gold_key, prediction_key
+from xadv.qa.decode import Window, best_spans, gold_logprob
+from xadv.qa.features import Feature, FeatureConfig, build_features
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+    from transformers import PreTrainedTokenizerFast
+
+ENGINE_VERSION = "1"  # bump when decoding changes, so cached predictions are not reused
+THREAD_ENV_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything that shapes predictions (part of the cache key) plus how to run (not part of it)."""
+
+    max_seq_length: int = 384
+    doc_stride: int = 128  # overlap between windows, tokens
+    max_query_length: int = 64
+    max_answer_length: int = 30  # tokens
+    int8: bool = False  # dynamic int8 quantisation of every nn.Linear
+    # run-time only:
+    batch_size: int = 8
+    chunk_examples: int = 1024  # examples tokenised, run and decoded together
+    num_threads: int | None = None  # None: $XADV_NUM_THREADS/$OMP_NUM_THREADS if set, else all usable cores
+    cache: bool = True  # in-memory prediction cache
+    cache_path: str | Path | None = None  # optional sqlite store (see `xadv.qa.cache.default_cache_path`)
+    progress: bool = False  # rich progress bar on stderr
+
+    @property
+    def features(self) -> FeatureConfig:
+        return FeatureConfig(self.max_seq_length, self.doc_stride, self.max_query_length)
+
+    def settings_key(self) -> str:
+        """The settings that change a prediction, as a stable string (batch size does not)."""
+        keep = ("max_seq_length", "doc_stride", "max_query_length", "max_answer_length", "int8")
+        return json.dumps({"engine": ENGINE_VERSION, **{k: getattr(self, k) for k in keep}}, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The answer to one example: `text == context[start:start + len(text)]` ("" and -1: no span).
+
+    `gold_logprob` = log P(start) + log P(end) of the gold span (best window, best gold answer);
+    None when the example had no gold answer, -inf when no window holds one.
+    """
+
+    text: str
+    start: int
+    score: float
+    gold_logprob: float | None = None
+
+
+@dataclass
+class EngineStats:
+    """Counters for tests and benchmarks: what was actually computed, and what the cache saved."""
+
+    examples: int = 0
+    cache_hits: int = 0
+    features: int = 0
+    tokens: int = 0  # real (unpadded) tokens through the model
+    padded_tokens: int = 0  # tokens including per-batch padding
+    forward_passes: int = 0
+    forward_seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Example:
+    id: str
+    question: str
+    context: str
+    gold: tuple[tuple[int, str], ...]
+    key: str = ""
+    gkey: str | None = None
+
+
+def configure_threads(num_threads: int | None = None) -> int:
+    """Set torch's intra-op threads: explicit value, else leave a user's env setting, else all usable cores."""
+    import torch
+
+    if num_threads is None:
+        env = os.environ.get("XADV_NUM_THREADS")
+        if env:
+            if not env.strip().isdigit():
+                raise XadvError(f"XADV_NUM_THREADS={env!r} is not a whole number of threads")
+            num_threads = int(env)
+        elif any(os.environ.get(v) for v in THREAD_ENV_VARS):
+            return torch.get_num_threads()  # the user chose via OMP/MKL: torch already honours it
+        else:
+            num_threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if num_threads < 1:
+        raise XadvError(f"number of threads must be >= 1, got {num_threads}")
+    if torch.get_num_threads() != num_threads:
+        torch.set_num_threads(num_threads)
+    return num_threads
+
+
+def quantize_int8(model: "torch.nn.Module") -> "torch.nn.Module":
+    """A copy of `model` with every nn.Linear dynamically quantised to int8 (weights int8, activations
+    quantised per batch): faster on x86 CPUs for BERT-size encoders, at a small accuracy cost
+    (see benchmarks/bench_eval.py). Embeddings stay fp32, so the copy costs their memory again."""
+    import torch
+
+    with warnings.catch_warnings():  # torch.ao.quantization is deprecated in favour of torchao (not a dependency)
+        warnings.simplefilter("ignore")
+        from torch.ao.quantization import quantize_dynamic
+
+        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=False)
+
+
+def _gold_spans(answers: Any, example_id: str) -> tuple[tuple[int, str], ...]:
+    if not answers:
+        return ()
+    try:
+        texts, starts = answers["text"], answers["answer_start"]
+    except (KeyError, TypeError) as exc:
+        raise DataError(f"example {example_id!r}: answers must be {{'text': [...], 'answer_start': [...]}}") from exc
+    if len(texts) != len(starts):
+        raise DataError(f"example {example_id!r}: {len(texts)} answer texts but {len(starts)} answer starts")
+    return tuple((int(s), str(t)) for t, s in zip(texts, starts) if t)
+
+
+class QAEngine:
+    """Predicts answer spans for extractive-QA examples with one model, caching every result.
+
+    `fingerprint` must change whenever the weights change (the loader's content hash): it is what
+    keeps a cached prediction from being served for a different model.
+    """
+
+    def __init__(self, model: "torch.nn.Module", tokenizer: "PreTrainedTokenizerFast", fingerprint: str,
+                 config: EngineConfig = EngineConfig()):
+        if config.batch_size < 1:
+            raise XadvError(f"batch size must be >= 1, got {config.batch_size}")
+        if config.chunk_examples < 1:
+            raise XadvError(f"chunk_examples must be >= 1, got {config.chunk_examples}")
+        config.features.check(tokenizer)
+        limit = min(getattr(tokenizer, "model_max_length", None) or 10**9,
+                    getattr(getattr(model, "config", None), "max_position_embeddings", None) or 10**9)
+        if config.max_seq_length > limit:
+            raise XadvError(f"max_seq_length={config.max_seq_length} exceeds what this model can take ({limit})")
+        self.config = config
+        self.tokenizer = tokenizer
+        self.fingerprint = fingerprint
+        self.num_threads = configure_threads(config.num_threads)
+        model.eval()
+        self.device = _device_of(model)
+        if config.int8 and self.device.type != "cpu":
+            raise XadvError(f"int8 dynamic quantisation runs on CPU only; the model is on {self.device}")
+        self.model = quantize_int8(model) if config.int8 else model
+        self.cache = PredictionCache(config.cache_path) if config.cache else None
+        self.stats = EngineStats()
+        self._settings = config.settings_key()
+        self._pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    @classmethod
+    def from_loaded(cls, loaded: Any, config: EngineConfig = EngineConfig()) -> "QAEngine":
+        """From an `xadv.models` LoadedModel (model, tokenizer, name, fingerprint)."""
+        return cls(loaded.model, loaded.tokenizer, loaded.fingerprint, config)
+
+    # --- public -------------------------------------------------------------------------------
+
+    def predict(self, examples: Iterable[Mapping[str, Any]], *, gold: bool = True) -> dict[str, Prediction]:
+        """{id: Prediction} for dict-like examples (id, question, context[, answers]); ids must be unique.
+
+        With `gold` (default) and answers present, also the gold-span log-probability.
+        """
+        items = self._parse(examples, gold)
+        out: dict[str, Prediction] = {}
+        todo: list[_Example] = []
+        for ex in items:
+            hit = self._lookup(ex)
+            if hit is not None:
+                out[ex.id] = hit
+                self.stats.cache_hits += 1
+            else:
+                todo.append(ex)
+        self.stats.examples += len(items)
+        groups: dict[str, list[_Example]] = {}  # same question+context: one computation, any chunk
+        for ex in todo:
+            groups.setdefault(ex.key, []).append(ex)
+        keys = list(groups)
+        with self._progress(todo) as advance:
+            for lo in range(0, len(keys), self.config.chunk_examples):
+                chunk = [ex for key in keys[lo:lo + self.config.chunk_examples] for ex in groups[key]]
+                out.update(self._run_chunk(chunk, advance))
+        return {ex.id: out[ex.id] for ex in items}
+
+    def predict_one(self, question: str, context: str, answers: Mapping[str, Any] | None = None) -> Prediction:
+        """Convenience for a single example (goes through the same cache)."""
+        return self.predict([{"id": "_", "question": question, "context": context, "answers": answers}])["_"]
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _parse(self, examples: Iterable[Mapping[str, Any]], with_gold: bool) -> list[_Example]:
+        items: list[_Example] = []
+        seen: set[str] = set()
+        for n, row in enumerate(examples):
+            ex_id = str(row.get("id", n)) if isinstance(row, Mapping) else None
+            if ex_id is None:
+                raise DataError(f"example #{n} is a {type(row).__name__}, expected a mapping with question/context")
+            if ex_id in seen:
+                raise DataError(f"duplicate example id {ex_id!r} in one predict() call")
+            seen.add(ex_id)
+            question, context = row.get("question"), row.get("context")
+            if not isinstance(question, str) or not isinstance(context, str):
+                raise DataError(f"example {ex_id!r} needs string 'question' and 'context' fields")
+            spans = _gold_spans(row.get("answers"), ex_id) if with_gold else ()
+            ex = _Example(ex_id, question, context, spans)
+            ex.key = prediction_key(self.fingerprint, self._settings, question, context)
+            ex.gkey = gold_key(ex.key, spans) if spans else None
+            items.append(ex)
+        return items
+
+    def _lookup(self, ex: _Example) -> Prediction | None:
+        if self.cache is None:
+            return None
+        hit = self.cache.get(ex.key)
+        if hit is None:
+            return None
+        glp = None
+        if ex.gkey is not None:
+            glp = self.cache.get_gold(ex.gkey)
+            if glp is None:
+                return None
+        return Prediction(hit[0], hit[1], hit[2], glp)
+
+    def _run_chunk(self, chunk: list[_Example], advance) -> dict[str, Prediction]:
+        # identical (question, context) pairs in one call are computed once
+        first: dict[str, _Example] = {}
+        for ex in chunk:
+            first.setdefault(ex.key, ex)
+        unique = {key: i for i, key in enumerate(first)}
+        reps = list(first.values())
+        feats = build_features([e.question for e in reps], [e.context for e in reps], self.tokenizer,
+                               self.config.features)
+        advance.chunk(len(chunk), len(feats))
+        windows: list[list[Window]] = [[] for _ in reps]
+        for feat, (start, end) in zip(feats, self._forward(feats, advance)):
+            windows[feat.example_index].append(
+                Window(start, end, feat.offsets, feat.ctx_lo, feat.ctx_hi))
+        preds: dict[str, Prediction] = {}
+        new_preds, new_gold = [], []
+        for ex in chunk:
+            wins = windows[unique[ex.key]]
+            spans = best_spans(wins, ex.context, 1, self.config.max_answer_length)  # the best is exact with n=1
+            best = spans[0] if spans else None
+            glp = gold_logprob(wins, ex.gold) if ex.gold else None
+            pred = Prediction(best.text if best else "", best.start if best else -1,
+                              best.score if best else float("-inf"), glp)
+            preds[ex.id] = pred
+            new_preds.append((ex.key, (pred.text, pred.start, pred.score)))
+            if ex.gkey is not None:
+                new_gold.append((ex.gkey, glp))
+        if self.cache is not None:
+            self.cache.put_many(new_preds, new_gold)
+        return preds
+
+    def _forward(self, feats: list[Feature], advance) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(start_logits, end_logits) per feature, unpadded, in the order of `feats`."""
+        import torch
+
+        results: list[tuple[np.ndarray, np.ndarray] | None] = [None] * len(feats)
+        with torch.inference_mode():
+            for idx in length_sorted_batches(feats, self.config.batch_size):
+                inputs = collate([feats[i] for i in idx], self._pad_id, self.device)
+                t0 = time.perf_counter()
+                out = self.model(**inputs)
+                self.stats.forward_seconds += time.perf_counter() - t0
+                start, end = (x.float().cpu().numpy() for x in _start_end(out))
+                for r, i in enumerate(idx):
+                    n = len(feats[i])
+                    results[i] = (start[r, :n].copy(), end[r, :n].copy())
+                self.stats.forward_passes += 1
+                self.stats.features += len(idx)
+                self.stats.tokens += sum(len(feats[i]) for i in idx)
+                self.stats.padded_tokens += inputs["input_ids"].numel()
+                advance(len(idx))
+        return results  # type: ignore[return-value]
+
+    def _progress(self, todo: list[_Example]) -> "_Bar":
+        return _Bar(len(todo), enabled=self.config.progress and bool(todo))
+
+
+class _Bar:
+    """Rich progress in windows on stderr; the total is estimated from the windows per example so far."""
+
+    def __init__(self, n_examples: int, enabled: bool):
+        self.enabled, self.n_examples = enabled, n_examples
+        self.examples_seen = self.windows_seen = 0
+        self._progress = self._task = None
+
+    def __enter__(self) -> "_Bar":
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
+
+            self._progress = Progress(TextColumn("[bold]predicting[/] windows"), BarColumn(), MofNCompleteColumn(),
+                                      TimeElapsedColumn(), TimeRemainingColumn(),
+                                      console=Console(stderr=True), transient=True)
+            self._progress.__enter__()
+            self._task = self._progress.add_task("predict", total=self.n_examples)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+
+    def chunk(self, n_examples: int, n_windows: int) -> None:
+        """A chunk's windows are known: refine the estimated total."""
+        self.examples_seen += n_examples
+        self.windows_seen += n_windows
+        if self._progress is not None:
+            rest = self.n_examples - self.examples_seen
+            estimate = self.windows_seen + round(rest * self.windows_seen / max(self.examples_seen, 1))
+            self._progress.update(self._task, total=estimate)
+
+    def __call__(self, n_windows: int) -> None:
+        if self._progress is not None:
+            self._progress.advance(self._task, n_windows)
+
+
+def length_sorted_batches(feats: list[Feature], batch_size: int) -> list[list[int]]:
+    """Feature indices in batches of similar length, longest first (ties keep input order)."""
+    order = sorted(range(len(feats)), key=lambda i: -len(feats[i]))
+    return [order[lo:lo + batch_size] for lo in range(0, len(order), batch_size)]
+
+
+def collate(feats: list[Feature], pad_id: int, device: Any = None) -> dict[str, "torch.Tensor"]:
+    """Model inputs for `feats`, right-padded to the longest of them (not to max_seq_length)."""
+    import torch
+
+    width = max(len(f) for f in feats)
+    ids = np.full((len(feats), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(feats), width), dtype=np.int64)
+    with_types = feats[0].token_type_ids is not None
+    types = np.zeros((len(feats), width), dtype=np.int64) if with_types else None
+    for r, f in enumerate(feats):
+        ids[r, :len(f)] = f.input_ids
+        mask[r, :len(f)] = 1
+        if types is not None:
+            types[r, :len(f)] = f.token_type_ids
+    inputs = {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)}
+    if types is not None:
+        inputs["token_type_ids"] = torch.from_numpy(types)
+    if device is not None and getattr(device, "type", str(device)) != "cpu":
+        inputs = {k: v.to(device) for k, v in inputs.items()}
+    return inputs
+
+
+def _device_of(model: "torch.nn.Module") -> "torch.device":
+    import torch
+
+    param = next(iter(model.parameters()), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+def _start_end(out: Any) -> tuple["torch.Tensor", "torch.Tensor"]:
+    if hasattr(out, "start_logits"):
+        return out.start_logits, out.end_logits
+    if isinstance(out, (tuple, list)) and len(out) >= 2:
+        return out[0], out[1]
+    raise XadvError(f"model output {type(out).__name__} has no start/end logits: not an extractive-QA model")
