@@ -318,10 +318,157 @@ def _progress(items, total: int, label: str, quiet: bool = False):
     yield from track(items, total=total, description=label, console=_stderr_console())
 
 
+def _stdout_console():
+    """Rich console for tables: the terminal's width, or a wide fixed one when piped to a file."""
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=200)
+
+
 def _stderr_console():
     from rich.console import Console
 
     return Console(stderr=True)
+
+
+DEFAULT_ATTACKS = "keyboard,char-noise,homoglyph,codemix,distractor"
+
+
+@app.command("attack")
+def attack_command(
+    model: Annotated[str, typer.Option("--model", help="Checkpoint dir, hub id, 'me5-small', or 'default' "
+                                       "(me5-small + the QA adapter shipped with xadv).")] = "default",
+    lang: Annotated[str, typer.Option("--lang", help="TyDi language(s): sw, 'ar,ru' or all.")] = "sw",
+    attack: Annotated[str, typer.Option("--attack", help="Comma-separated attacks (see `xadv attacks list`); "
+                                        "a+b composes two.")] = DEFAULT_ATTACKS,
+    target: Annotated[str, typer.Option("--target", help="question, context, both, or auto (the question where "
+                                        "the attack can edit it, else the context); comma list allowed.")] = "auto",
+    strength: StrengthOpt = 0.2,
+    n: Annotated[Optional[int], typer.Option("--n", min=1, help="First N questions per language.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed for the perturbations.")] = 0,
+    mode: Annotated[str, typer.Option("--mode", help="Scorer: squad (official) or multilingual.")] = "squad",
+    f1_threshold: Annotated[Optional[float], typer.Option(
+        "--f1-threshold", help="ASR criterion: F1 >= T counts as right (default: exact match).")] = None,
+    data: Annotated[Optional[str], typer.Option("--data", help="Dataset name or SQuAD JSON (default: "
+                                                "tydiqa:<lang>:dev).")] = None,
+    results: Annotated[Path, typer.Option("--results", help="Results directory: one JSON record per cell; "
+                                          "cells already there are reused (resume).")] = Path("xadv-results"),
+    out: Annotated[Optional[Path], typer.Option("--out", help="Also write all records of this run to one JSON file.")] = None,
+    int8: Annotated[bool, typer.Option("--int8", help="Dynamic int8 quantisation of the Linear layers.")] = False,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
+    allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help="Allow pickled (.bin) weights: only for "
+                                               "checkpoints you trust.")] = False,
+    data_dir: DataDirOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Attack a QA model: clean vs adversarial F1/EM and attack success rate, per language and attack.
+
+    Example: xadv attack --lang sw --attack typo,codemix,distractor --n 100
+    """
+    from xadv.data import load_qa
+    from xadv.langs import TYDI_LANGS
+    from xadv.paths import data_dir as resolve_data_dir
+    from xadv.runs import ResultsStore
+    from xadv.score.normalize import MODES
+
+    if mode not in MODES:
+        raise XadvError(f"unknown scorer mode {mode!r} (use {' or '.join(MODES)})")
+    langs = list(TYDI_LANGS) if lang == "all" else [x.strip() for x in lang.split(",") if x.strip()]
+    for x in langs:
+        if x not in TYDI_LANGS:
+            raise XadvError(f"unknown language {x!r} (TyDi QA languages: {' '.join(TYDI_LANGS)}, or all)")
+    targets = [t.strip() for t in target.split(",") if t.strip()]
+    for t in targets:
+        if t not in ("question", "context", "both", "auto"):
+            raise XadvError(f"unknown target {t!r} (question, context, both or auto)")
+    names = [a.strip() for a in attack.split(",") if a.strip()]
+    from attacks import get_attack
+
+    for a in names:
+        get_attack(a)  # unknown attack: fail before loading anything heavy
+    ds = load_qa(data or f"tydiqa:{','.join(langs)}:dev", data_dir)
+    rows = [r for r in ds if r["lang"] in langs] if data else list(ds)
+    if n is not None:
+        from xadv.qa.evaluation import first_n_per_language
+
+        rows = list(first_n_per_language(rows, n))
+    if not rows:
+        raise XadvError(f"no examples for language(s) {', '.join(langs)} in {data}")
+
+    from xadv.models.loading import load_qa_model
+    from xadv.qa.engine import EngineConfig, QAEngine
+    from xadv.qa.cache import default_cache_path
+
+    loaded = load_qa_model(model, allow_pickle=allow_pickle)
+    engine = QAEngine.from_loaded(loaded, EngineConfig(int8=int8, batch_size=batch_size,
+                                                       cache_path=default_cache_path(),
+                                                       progress=not json_out))
+    store = ResultsStore(results)
+
+    def report(cell) -> None:
+        if json_out:
+            return
+        if cell.status == "skipped":
+            typer.echo(f"  skipped {cell.lang}/{cell.attack}/{cell.target}: {cell.reason}", err=True)
+        else:
+            s = cell.record["summary"]
+            typer.echo(f"  {cell.status} {cell.lang}/{cell.attack}/{cell.target}: F1 {s['clean_f1']:.1f} -> "
+                       f"{s['adv_f1']:.1f}, ASR {_fmt_asr(s)}", err=True)
+
+    from xadv.runs import run_attacks
+
+    outcomes = run_attacks(loaded, rows, attacks=names, targets=targets, strength=strength, seed=seed,
+                           mode=mode, f1_threshold=f1_threshold, data_name=data or "tydiqa:<lang>:dev",
+                           attack_params={"data_dir": str(resolve_data_dir(data_dir))},
+                           store=store, engine=engine, on_cell=report)
+    done = [o for o in outcomes if o.record is not None]
+    if out is not None:
+        from xadv.data._io import atomic_open
+
+        with atomic_open(out) as fh:
+            json.dump({"schema": "xadv.attack-run/1", "records": [o.record for o in done]}, fh,
+                      ensure_ascii=False, indent=1)
+    if json_out:
+        _print_json({"model": loaded.name, "fingerprint": loaded.fingerprint, "results": str(results),
+                     "cells": [{"lang": o.lang, "attack": o.attack, "target": o.target, "status": o.status,
+                                "reason": o.reason or None, "path": str(o.path) if o.path else None,
+                                "summary": o.record["summary"] if o.record else None} for o in outcomes]})
+        return
+    _print_attack_table(loaded, done, mode, results)
+
+
+def _fmt_asr(s: dict) -> str:
+    if s.get("asr") is None:
+        return "n/a (0/0)"
+    return f"{s['asr']:.1f} ({s['asr_successes']}/{s['asr_denominator']})"
+
+
+def _print_attack_table(loaded, done, mode: str, results: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"xadv attack: {loaded.name} ({loaded.fingerprint[:12]}), scorer {mode}")
+    for col in ("lang", "attack", "target", "n", "F1 clean→adv", "ΔF1 [95% CI]", "EM clean→adv",
+                "ASR % (k/right) [95% CI]"):
+        table.add_column(col, justify="left" if col in ("lang", "attack", "target") else "right",
+                         no_wrap=True)
+    for o in done:
+        s, m = o.record["summary"], o.record["model"]
+        ci = s.get("ci", {})
+        lang = o.lang + ("" if m.get("zero_shot") in (True, None) else " (seen)")
+        drop_ci = ci.get("f1_drop", [None, None])
+        asr_ci = ci.get("asr", [None, None])
+        table.add_row(lang, o.attack, o.target, str(s["n"]), f"{s['clean_f1']:.1f}→{s['adv_f1']:.1f}",
+                      f"{s['f1_drop']:+.1f} [{_fmt(drop_ci[0])}, {_fmt(drop_ci[1])}]",
+                      f"{s['clean_em']:.1f}→{s['adv_em']:.1f}",
+                      f"{_fmt_asr(s)} [{_fmt(asr_ci[0])}, {_fmt(asr_ci[1])}]")
+    _stdout_console().print(table)
+    typer.echo(f"records in {results}/ (re-runs reuse finished cells). ASR: share of the questions "
+               f"answered right on clean input that the attack makes wrong.")
+
+
+def _fmt(x) -> str:
+    return "-" if x is None else f"{x:.1f}"
 
 
 # --- score ------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ because a random `qa_outputs` layer yields meaningless near-zero F1 that could e
 smoke tests; the random head is then initialised from a fixed seed, so the same files still give the
 same model (and the fingerprint stays a faithful name for it).
 
-`name_or_path` is a local directory, the special name `me5-small` (imported offline on first use), or a
+`name_or_path` is a local directory, the special name `me5-small` (imported offline on first use),
+`default` (me5-small + the QA adapter shipped with xadv, see `xadv.models.default`), or a
 Hugging Face hub id (fetched with huggingface_hub; with HF_HUB_OFFLINE=1 only the local HF cache is used).
 """
 
@@ -227,10 +228,14 @@ def load_qa_model(name_or_path: str | Path, *, allow_pickle: bool = False, allow
     without `allow_pickle`, weights that do not match the config, an architecture without a QA class,
     a slow or missing tokenizer, and (without `allow_untrained_head`) a checkpoint with no QA head.
     """
+    name = str(name_or_path)
+    if name == "default" and not Path(name).exists():  # the embedded default: me5-small + shipped adapter
+        from xadv.models.default import load_default_model
+
+        return load_default_model(device=device)
     import torch
     from transformers import AutoModelForQuestionAnswering
 
-    name = str(name_or_path)
     path = resolve_checkpoint(name_or_path, allow_pickle=allow_pickle)
     config = read_config(path)
     fmt, weights = _choose_weights(path, allow_pickle)

@@ -1,0 +1,153 @@
+"""`xadv attack`'s job: clean vs adversarial per cell, records that recompute, resume, skips, CLI errors."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from xadv.data import load_qa
+from xadv.errors import XadvError
+from xadv.models.tokenizer import load_me5_tokenizer
+from xadv.qa.engine import EngineConfig, QAEngine
+from xadv.qa.oracle import SpanOracle
+from xadv.runs import ResultsStore, read_record
+from xadv.runs.attack import run_attacks
+
+runner = CliRunner()
+
+
+@dataclass
+class _Loaded:  # the fields of xadv.models.LoadedModel that a run reads
+    name: str
+    fingerprint: str
+    zero_shot: dict | None = None
+    device: str = "cpu"
+    extra: dict = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module")
+def sw_rows(data_dir):
+    return list(load_qa("tydiqa:sw:dev", data_dir))[:12]
+
+
+@pytest.fixture(scope="module")
+def oracle_engine(sw_rows):
+    """A model that answers every clean sw question with its first gold answer, and knows nothing else."""
+    tok = load_me5_tokenizer()
+    targets = {}
+    for r in sw_rows:
+        s, t = r["answers"]["answer_start"][0], r["answers"]["text"][0]
+        targets[(r["question"], r["context"])] = (s, s + len(t))
+    return QAEngine(SpanOracle(tok, targets), tok, "oracle-sw", EngineConfig(num_threads=1))
+
+
+def test_question_attack_flips_exactly_the_changed_questions(sw_rows, oracle_engine, tmp_path):
+    loaded = _Loaded("oracle", "oracle-sw", zero_shot={"seen_qa_languages": ["en"]})
+    [cell] = run_attacks(loaded, sw_rows, attacks=["keyboard"], targets=["question"], strength=0.5, seed=3,
+                         engine=oracle_engine, store=ResultsStore(tmp_path), n_resamples=200)
+    rec = cell.record
+    assert cell.status == "computed" and rec["model"]["zero_shot"] is True
+    s = rec["summary"]
+    right = [e for e in rec["examples"] if e["clean_em"] == 1.0]
+    # the oracle answers every clean question at token granularity: all but answers that start
+    # inside a token (one sw dev answer, "km² 390,757" in "wakm²") are exact
+    assert len(right) >= len(sw_rows) - 1 and s["asr_denominator"] == len(right)
+    flipped = [e for e in right if e["adv_question"] is not None]
+    assert 0 < len(flipped) <= len(right)
+    # the oracle only knows clean questions: every changed question is answered wrongly, the rest right
+    for e in rec["examples"]:
+        assert (e["adv_em"] == 0.0) == (e["adv_question"] is not None or e["clean_em"] == 0.0), e["id"]
+        assert e["context_changed"] is False
+    assert s["asr_successes"] == len(flipped)
+    assert s["asr"] == pytest.approx(100 * len(flipped) / len(right))
+    # every aggregate recomputes from the per-example outcomes
+    adv_f1 = np.mean([e["adv_f1"] for e in rec["examples"]]) * 100
+    assert s["adv_f1"] == pytest.approx(adv_f1)
+    assert s["robust_f1"] == pytest.approx(np.mean([min(e["clean_f1"], e["adv_f1"]) for e in rec["examples"]]) * 100)
+    lo, hi = s["ci"]["asr"]
+    assert lo <= s["asr"] <= hi
+    # the stored file is the same record
+    assert read_record(cell.path) == json.loads(json.dumps(rec))
+
+
+def test_context_attack_keeps_answers_and_resumes(sw_rows, oracle_engine, tmp_path):
+    loaded = _Loaded("oracle", "oracle-sw")
+    store = ResultsStore(tmp_path)
+    first = run_attacks(loaded, sw_rows, attacks=["word-swap"], targets=["context"], engine=oracle_engine,
+                        store=store, n_resamples=0)
+    assert [c.status for c in first] == ["computed"]
+    assert all(e["adv_question"] is None for e in first[0].record["examples"])
+    assert any(e["context_changed"] for e in first[0].record["examples"])
+    again = run_attacks(loaded, sw_rows, attacks=["word-swap"], targets=["context"], engine=oracle_engine,
+                        store=store, n_resamples=0)
+    assert [c.status for c in again] == ["cached"]
+    assert again[0].record["summary"] == json.loads(json.dumps(first[0].record["summary"]))
+    # another seed is another cell
+    other = run_attacks(loaded, sw_rows, attacks=["word-swap"], targets=["context"], seed=1,
+                        engine=oracle_engine, store=store, n_resamples=0)
+    assert [c.status for c in other] == ["computed"]
+    assert len(list(tmp_path.glob("*.json"))) == 2
+
+
+def test_corrupt_record_is_reported_not_skipped(sw_rows, oracle_engine, tmp_path):
+    loaded = _Loaded("oracle", "oracle-sw")
+    store = ResultsStore(tmp_path)
+    [cell] = run_attacks(loaded, sw_rows[:3], attacks=["invisible"], engine=oracle_engine, store=store,
+                         n_resamples=0)
+    cell.path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(XadvError, match="not a JSON results record"):
+        run_attacks(loaded, sw_rows[:3], attacks=["invisible"], engine=oracle_engine, store=store,
+                    n_resamples=0)
+
+
+def test_unservable_cells_are_skipped_with_reason(data_dir, oracle_engine):
+    ko = list(load_qa("tydiqa:ko:dev", data_dir))[:2]
+    loaded = _Loaded("oracle", "oracle-sw")
+    with pytest.raises(XadvError, match="no attack could run.*homoglyph"):
+        run_attacks(loaded, ko, attacks=["homoglyph"], engine=oracle_engine, n_resamples=0)
+    cells = run_attacks(loaded, ko, attacks=["homoglyph", "distractor"], engine=oracle_engine, n_resamples=0)
+    assert [(c.attack, c.target, c.status) for c in cells] == [
+        ("homoglyph", "question", "skipped"), ("distractor", "context", "computed")]
+    assert "ko" in cells[0].reason
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--lang", "xx"], "unknown language 'xx'"),
+    (["--attack", "nope"], "unknown attack 'nope'"),
+    (["--target", "title"], "unknown target 'title'"),
+    (["--mode", "loose"], "unknown scorer mode 'loose'"),
+    (["--model", "/nonexistent/ckpt"], "/nonexistent/ckpt"),
+])
+def test_attack_cli_bad_input_is_one_line(args, message, data_dir, tmp_path):
+    result = runner.invoke(app, ["attack", "--data-dir", str(data_dir), "--n", "2", "--results",
+                                 str(tmp_path), *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_attack_cli_end_to_end_on_a_checkpoint(data_dir, tmp_path):
+    from xadv.models.tiny import tiny_qa_model
+
+    model, tok = tiny_qa_model(seed=1)
+    ckpt = tmp_path / "tiny"
+    model.save_pretrained(ckpt)
+    tok.save_pretrained(ckpt)
+    out = tmp_path / "run.json"
+    args = ["attack", "--model", str(ckpt), "--lang", "te", "--attack", "char-noise,sentence-reorder",
+            "--n", "3", "--data-dir", str(data_dir), "--results", str(tmp_path / "res"), "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "char-noise" in result.output and "sentence-reorder" in result.output
+    run = json.loads(out.read_text(encoding="utf-8"))
+    assert [(r["attack"]["name"], r["attack"]["target"]) for r in run["records"]] == [
+        ("char-noise", "question"), ("sentence-reorder", "context")]
+    assert all(r["data"]["n"] == 3 and r["data"]["lang"] == "te" for r in run["records"])
+    again = runner.invoke(app, [*args, "--json"])
+    assert again.exit_code == 0
+    assert [c["status"] for c in json.loads(again.output)["cells"]] == ["cached", "cached"]

@@ -1,0 +1,192 @@
+"""Clean vs adversarial evaluation of one model, per language x attack x target: the `xadv attack` job.
+
+Flow per language: clean predictions (once, cached by the engine) -> each attack perturbs the rows
+(seeded per example) -> adversarial predictions -> `xadv.score.compare` -> one `AttackRecord` per cell,
+stored as soon as it is finished, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from xadv import __version__
+from xadv.errors import XadvError
+from xadv.runs.record import AttackRecord, CellKey, rows_sha256
+from xadv.runs.store import ResultsStore
+
+
+@dataclass
+class CellOutcome:
+    """What happened to one cell: computed now, found in the store, or skipped (with why)."""
+
+    lang: str
+    attack: str
+    target: str
+    status: str  # "computed" | "cached" | "skipped"
+    record: dict | None = None
+    path: Path | None = None
+    reason: str = ""
+
+
+def git_commit() -> str | None:
+    """The commit of the xadv source tree, when it is a git checkout (None for a wheel install)."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def model_info(loaded: Any, lang: str | None = None) -> dict:
+    """Model identity for a record, with the zero-shot mark for `lang` from the model card (if any)."""
+    zs = getattr(loaded, "zero_shot", None) or {}
+    seen = zs.get("seen_qa_languages")
+    return {
+        "name": loaded.name,
+        "fingerprint": loaded.fingerprint,
+        "seen_qa_languages": seen,
+        "zero_shot": (lang not in seen) if (seen is not None and lang) else None,
+        "mix": zs.get("mix"),
+        "intermediate_tasks": zs.get("intermediate_tasks"),
+    }
+
+
+def _example_outcome(row: Mapping, adv_row: Mapping, clean_pred, adv_pred, clean_s, adv_s,
+                     strength_applied: float, n_edits: int) -> dict:
+    return {
+        "id": row["id"],
+        "clean_pred": clean_pred.text,
+        "adv_pred": adv_pred.text,
+        "clean_em": clean_s[0], "clean_f1": clean_s[1],
+        "adv_em": adv_s[0], "adv_f1": adv_s[1],
+        "strength_applied": round(strength_applied, 6),
+        "n_edits": n_edits,
+        "adv_question": adv_row["question"] if adv_row["question"] != row["question"] else None,
+        "context_changed": adv_row["context"] != row["context"],
+    }
+
+
+def _targets_for(atk: Any, targets: Sequence[str]) -> list[str]:
+    """`auto` means the question where the attack can edit it, else the context (distractor, reorder)."""
+    out: list[str] = []
+    for t in targets:
+        if t == "auto":
+            t = "question" if "question" in atk.targets else "context"
+        if t not in out:
+            out.append(t)
+    return out
+
+
+def run_attacks(
+    loaded: Any,
+    rows: Sequence[Mapping],
+    *,
+    attacks: Sequence[str],
+    targets: Sequence[str] = ("auto",),
+    strength: float = 0.2,
+    seed: int = 0,
+    mode: str = "squad",
+    f1_threshold: float | None = None,
+    data_name: str = "",
+    attack_params: Mapping[str, Any] | None = None,
+    store: ResultsStore | None = None,
+    engine: Any = None,
+    n_resamples: int = 1000,
+    on_cell: Callable[[CellOutcome], None] | None = None,
+) -> list[CellOutcome]:
+    """Evaluate `loaded` clean and under every (attack, target) on `rows`, per language.
+
+    `attack_params` go to every attack that takes them (e.g. `data_dir` for codemix). A cell an attack
+    cannot serve (language or target) is skipped with its reason; an unknown attack is an error.
+    """
+    from attacks import get_attack
+    from attacks.run import iter_perturbed
+    from xadv.qa.engine import QAEngine
+    from xadv.score import GoldAnswers, compare, score_predictions
+
+    if not rows:
+        raise XadvError("no examples to attack")
+    params_all = dict(attack_params or {})
+    resolved = []
+    for name in attacks:
+        probe = get_attack(name)  # unknown names fail here, before any model call
+        accepted = set(probe.describe()["params"])
+        params = {k: v for k, v in params_all.items() if k in accepted}
+        resolved.append((name, get_attack(name, **params) if params else probe, params))
+    engine = engine or QAEngine.from_loaded(loaded)
+    criterion = "em" if f1_threshold is None else f"f1>={f1_threshold:g}"
+    by_lang: dict[str, list[Mapping]] = {}
+    for r in rows:
+        by_lang.setdefault(r["lang"], []).append(r)
+
+    outcomes: list[CellOutcome] = []
+    for lang, lang_rows in by_lang.items():
+        data_sha = rows_sha256(lang_rows)
+        gold = GoldAnswers.from_rows(lang_rows)
+        clean_preds = None
+        clean_scores = None
+        for name, atk, params in resolved:
+            for target in _targets_for(atk, targets):
+                params_key = {k: v for k, v in params.items() if k != "data_dir"}  # paths don't change a cell
+                cell = CellKey(loaded.fingerprint, lang, name, params_key, target, float(strength), int(seed),
+                               data_sha, mode, criterion)
+                try:
+                    atk.check(lang, target, strength)
+                except XadvError as exc:
+                    out = CellOutcome(lang, name, target, "skipped", reason=str(exc))
+                    outcomes.append(out)
+                    if on_cell:
+                        on_cell(out)
+                    continue
+                if store is not None:
+                    found = store.get(cell)
+                    if found is not None:
+                        out = CellOutcome(lang, name, target, "cached", found, store.path_for(cell))
+                        outcomes.append(out)
+                        if on_cell:
+                            on_cell(out)
+                        continue
+                t0 = time.perf_counter()
+                if clean_preds is None:
+                    clean_preds = engine.predict(lang_rows)
+                    clean_scores = score_predictions(gold, {i: p.text for i, p in clean_preds.items()}, mode=mode)
+                perturbed = list(iter_perturbed(lang_rows, atk, target, strength, seed))
+                adv_rows = [p.example for p in perturbed]
+                adv_preds = engine.predict(adv_rows)
+                adv_scores = score_predictions(gold, {i: p.text for i, p in adv_preds.items()}, mode=mode)
+                cmp = compare(clean_scores, adv_scores, f1_threshold=f1_threshold, n_resamples=n_resamples,
+                              seed=seed)
+                clean_pe, adv_pe = clean_scores.per_example(), adv_scores.per_example()
+                examples = [
+                    _example_outcome(r, p.example, clean_preds[r["id"]], adv_preds[r["id"]],
+                                     clean_pe[r["id"]], adv_pe[r["id"]], p.strength_applied, len(p.edits))
+                    for r, p in zip(lang_rows, perturbed)
+                ]
+                summary = cmp.to_dict()
+                summary["strength_applied_mean"] = (
+                    sum(p.strength_applied for p in perturbed) / len(perturbed))
+                seconds = time.perf_counter() - t0
+                record = AttackRecord(
+                    cell=cell, model=model_info(loaded, lang),
+                    data={"name": data_name, "lang": lang, "n": len(lang_rows), "sha256": data_sha},
+                    summary=summary, examples=examples,
+                    env={"xadv_version": __version__, "git_commit": git_commit(),
+                         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                         "seconds": round(seconds, 3), "engine": engine.config.settings_key(),
+                         "device": str(getattr(loaded, "device", "cpu"))})
+                path = store.put(record) if store is not None else None
+                out = CellOutcome(lang, name, target, "computed", record.to_dict(), path)
+                outcomes.append(out)
+                if on_cell:
+                    on_cell(out)
+    if all(o.status == "skipped" for o in outcomes):
+        raise XadvError("no attack could run: " + "; ".join(sorted({o.reason for o in outcomes})))
+    return outcomes
