@@ -315,8 +315,9 @@ def test_registry_lists_every_family_with_its_languages():
 
 
 def test_registry_errors_are_one_line():
-    with pytest.raises(XadvError, match="unknown attack 'typo'"):
-        get_attack("typo")
+    with pytest.raises(XadvError, match="unknown attack 'typos'"):
+        get_attack("typos")
+    assert get_attack("typo") is get_attack("keyboard")  # the documented alias
     with pytest.raises(XadvError, match="no parameter 'speed'"):
         get_attack("keyboard", speed=3)
     ex = _example("A b c.", "What?", "b")
