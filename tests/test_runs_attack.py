@@ -151,3 +151,16 @@ def test_attack_cli_end_to_end_on_a_checkpoint(data_dir, tmp_path):
     again = runner.invoke(app, [*args, "--json"])
     assert again.exit_code == 0
     assert [c["status"] for c in json.loads(again.output)["cells"]] == ["cached", "cached"]
+
+
+def test_engine_settings_are_part_of_the_cell(sw_rows, oracle_engine, tmp_path):
+    """A run with other decoding settings (window, stride, int8, max answer length) never reuses a cell."""
+    loaded = _Loaded("oracle", "oracle-sw")
+    store = ResultsStore(tmp_path)
+    kw = dict(attacks=["word-swap"], targets=["context"], store=store, n_resamples=0)
+    [a] = run_attacks(loaded, sw_rows[:3], engine=oracle_engine, **kw)
+    other = QAEngine(oracle_engine.model, oracle_engine.tokenizer, "oracle-sw",
+                     EngineConfig(num_threads=1, max_answer_length=12))
+    [b] = run_attacks(loaded, sw_rows[:3], engine=other, **kw)
+    assert (a.status, b.status) == ("computed", "computed")
+    assert a.record["cell"]["key"] != b.record["cell"]["key"]

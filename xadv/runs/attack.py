@@ -70,8 +70,36 @@ def _example_outcome(row: Mapping, adv_row: Mapping, clean_pred, adv_pred, clean
         "strength_applied": round(strength_applied, 6),
         "n_edits": n_edits,
         "adv_question": adv_row["question"] if adv_row["question"] != row["question"] else None,
+        # before/after material for `xadv report`: the clean question where the attack changed it,
+        # and a short window of both contexts around the first edit
+        "question": row["question"] if adv_row["question"] != row["question"] else None,
         "context_changed": adv_row["context"] != row["context"],
+        "context_snippet": context_snippet(row["context"], adv_row["context"]),
     }
+
+
+def context_snippet(clean: str, adv: str, pad: int = 80) -> dict | None:
+    """{"clean", "adv", "offset"}: both contexts around the first edit ("…" marks a cut), or None when equal.
+
+    From `pad` characters before the first difference to `pad` after the last one when the changed
+    region is short (then the two windows align exactly), else to `2 * pad` after the first one.
+    Enough to show an edit in a report, not the page."""
+    if clean == adv:
+        return None
+    first = next((k for k, (a, b) in enumerate(zip(clean, adv)) if a != b), min(len(clean), len(adv)))
+    same_tail = 0
+    limit = min(len(clean), len(adv)) - first
+    while same_tail < limit and clean[-1 - same_tail] == adv[-1 - same_tail]:
+        same_tail += 1
+    end_c, end_a = len(clean) - same_tail, len(adv) - same_tail
+    lo = max(0, first - pad)
+    short = max(end_c, end_a) - first <= 2 * pad
+
+    def cut(text: str, end: int) -> str:
+        hi = min(len(text), end + pad if short else first + 2 * pad)
+        return ("…" if lo else "") + text[lo:hi] + ("…" if hi < len(text) else "")
+
+    return {"clean": cut(clean, end_c), "adv": cut(adv, end_a), "offset": first}
 
 
 def _targets_for(atk: Any, targets: Sequence[str]) -> list[str]:
@@ -137,7 +165,7 @@ def run_attacks(
             for target in _targets_for(atk, targets):
                 params_key = {k: v for k, v in params.items() if k != "data_dir"}  # paths don't change a cell
                 cell = CellKey(loaded.fingerprint, lang, name, params_key, target, float(strength), int(seed),
-                               data_sha, mode, criterion)
+                               data_sha, mode, criterion, engine=engine.config.settings_key())
                 try:
                     atk.check(lang, target, strength)
                 except XadvError as exc:

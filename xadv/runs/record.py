@@ -15,8 +15,10 @@ One JSON object per (model, language, attack, target, seed) cell:
   "summary": Comparison.to_dict() (clean/adv F1 & EM, drops, robust F1, ASR + denominator, 95% CIs)
              + "strength_applied_mean", "queries_mean" (search) ...,
   "examples": [{"id", "clean_pred", "adv_pred", "clean_em", "clean_f1", "adv_em", "adv_f1",
-                "strength_applied", "n_edits", "question"?, "context_changed"}...],
-  "env": {"xadv_version", "git_commit", "created", "seconds", "device", "threads", "engine"}
+                "strength_applied", "n_edits", "adv_question", "question" (clean, where changed),
+                "context_changed", "context_snippet": null | {"clean", "adv", "offset"}}...],
+  "env": {"xadv_version", "git_commit", "created", "seconds", "device", "threads", "engine"},
+  "digest": "<stable_hash of every other field>"   # seals the file: any later edit shows (`record_digest`)
 }
 ```
 
@@ -71,6 +73,7 @@ class CellKey:
     mode: str
     criterion: str
     search: dict | None = None
+    engine: str = ""  # the engine settings that change predictions (window, stride, int8): `EngineConfig.settings_key`
 
     @property
     def key(self) -> str:
@@ -96,7 +99,7 @@ class AttackRecord:
 
     def to_dict(self) -> dict:
         c = self.cell
-        return {
+        out = {
             "schema": SCHEMA,
             "cell": c.to_dict(),
             "model": self.model,
@@ -110,6 +113,14 @@ class AttackRecord:
             "examples": self.examples,
             "env": self.env,
         }
+        out["digest"] = record_digest(out)
+        return out
+
+
+def record_digest(obj: dict) -> str:
+    """The seal of a record: `stable_hash` of all its fields but `digest`. A file edited after it was
+    written (by hand or by another tool) no longer matches it; the leaderboard marks such entries."""
+    return stable_hash({k: v for k, v in obj.items() if k != "digest"})
 
 
 def read_record(path: str | os.PathLike) -> dict:

@@ -1,0 +1,116 @@
+"""The leaderboard's small parts on real TyDi text: snippets, visible edits, safe embedding, criteria, gate."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from xadv.data import load_qa
+from xadv.errors import XadvError
+from xadv.leaderboard import build_leaderboard, load_entries
+from xadv.leaderboard.entries import threshold_of
+from xadv.leaderboard.html import embed_json
+from xadv.leaderboard.regress import Cell, gate
+from xadv.leaderboard.report import changes, visible
+from xadv.runs import AttackRecord, CellKey, ResultsStore
+from xadv.runs.attack import context_snippet
+from xadv.runs.record import record_digest, rows_sha256
+from xadv.score import compare
+from xadv.score.evaluate import ScoreResult
+
+
+@pytest.fixture(scope="module")
+def te_rows(data_dir):
+    return list(load_qa("tydiqa:te:dev", data_dir))[:10]
+
+
+def test_context_snippet_is_a_window_around_the_first_edit(te_rows):
+    ctx = te_rows[0]["context"]
+    at = len(ctx) // 2
+    inserted = " ఇది ఒక అదనపు వాక్యం. "
+    snip = context_snippet(ctx, ctx[:at] + inserted + ctx[at:], pad=40)
+    assert snip["offset"] == at
+    assert snip["clean"] == "…" + ctx[at - 40:at + 40] + "…"
+    assert snip["adv"] == "…" + ctx[at - 40:at] + inserted + ctx[at:at + 40] + "…"  # windows align
+    assert changes(snip["clean"], snip["adv"]) == [f"'' → {inserted!r}"]
+    assert context_snippet(ctx, ctx) is None
+    # edits spread over the whole context: a window from the first one, and no edit made up at the cut
+    spread = "X" + ctx[1:-1] + "Y"
+    head = context_snippet(ctx, spread, pad=40)
+    assert head["offset"] == 0 and head["clean"] == ctx[:80] + "…" and head["adv"] == "X" + ctx[1:80] + "…"
+    shifted = "X" + ctx[:60] + ctx[61:-1] + "Y"
+    snip = context_snippet(ctx, shifted, pad=40)
+    assert changes(snip["clean"], snip["adv"])[0].startswith("'' → 'X'")
+
+
+def test_invisible_and_lookalike_edits_are_spelled_out():
+    assert visible("a\u200bb") == "a⟨U+200B⟩b"
+    assert changes("Mji mkuu wa Kenya", "Mji mkuu w\u0430 Kenya") == ["'a' → 'а' (U+0061 → U+0430)"]
+    assert changes("Kenya", "Ken\u200bya") == ["'' → '⟨U+200B⟩' (∅ → U+200B)"]
+    assert changes("same", "same") == []
+
+
+def test_embedded_json_cannot_close_the_script():
+    text = embed_json({"model": "</script><script>alert(1)</script>", "line": "a\u2028b"})
+    assert "</" not in text and "\u2028" not in text
+    assert json.loads(text) == {"model": "</script><script>alert(1)</script>", "line": "a\u2028b"}
+
+
+def test_criterion_parsing():
+    assert threshold_of("em") is None and threshold_of("f1>=0.5") == 0.5
+    with pytest.raises(XadvError, match="unknown ASR criterion 'f1>0.5'"):
+        threshold_of("f1>0.5")
+
+
+def _record(rows, clean_f1, adv_f1, *, f1_threshold, seed=0):
+    """A record as `run_attacks` writes it, from given per-example F1s (EM = F1 == 1)."""
+    ids = tuple(r["id"] for r in rows)
+    mk = lambda f1: ScoreResult("squad", ids, ("te",) * len(ids), (np.array(f1) == 1.0) * 1.0, np.array(f1))
+    cmp = compare(mk(clean_f1), mk(adv_f1), f1_threshold=f1_threshold, n_resamples=300, seed=seed)
+    cell = CellKey("f" * 64, "te", "char-noise", {}, "question", 0.2, seed, rows_sha256(rows), "squad",
+                   cmp.criterion)
+    examples = [{"id": i, "clean_pred": "x", "adv_pred": "y", "clean_em": float(c == 1.0), "clean_f1": c,
+                 "adv_em": float(a == 1.0), "adv_f1": a, "strength_applied": 0.2, "n_edits": 1,
+                 "adv_question": "q", "question": "p", "context_changed": False, "context_snippet": None}
+                for i, c, a in zip(ids, clean_f1, adv_f1)]
+    summary = {**cmp.to_dict(), "strength_applied_mean": 0.2}
+    return AttackRecord(cell, {"name": "m", "fingerprint": "f" * 64, "seen_qa_languages": ["en"],
+                               "zero_shot": True}, {"name": "tydiqa:te:dev", "lang": "te", "n": len(ids),
+                                                    "sha256": rows_sha256(rows)}, summary, examples)
+
+
+def test_f1_threshold_records_recompute_and_pool_seeds(te_rows, tmp_path):
+    clean = [1.0, 0.8, 0.6, 0.4, 1.0, 0.0, 0.5, 0.9, 1.0, 0.7]
+    adv = {0: [1.0, 0.2, 0.6, 0.4, 0.0, 0.0, 0.4, 0.9, 0.5, 0.3],
+           1: [0.0, 0.8, 0.1, 0.4, 1.0, 0.0, 0.5, 0.2, 1.0, 0.3]}
+    store = ResultsStore(tmp_path)
+    for seed in (0, 1):
+        rec = _record(te_rows, clean, adv[seed], f1_threshold=0.5, seed=seed)
+        assert rec.to_dict()["digest"] == record_digest(json.loads(json.dumps(rec.to_dict())))
+        store.put(rec)
+    assert all(not e.flags for e in load_entries(tmp_path))
+    [row] = build_leaderboard(tmp_path, n_resamples=300).rows
+    right = [c >= 0.5 for c in clean]                       # 8 of 10
+    flips = sum(r and a < 0.5 for s in (0, 1) for r, a in zip(right, adv[s]))
+    assert row.criterion == "f1>=0.5" and row.seeds == (0, 1)
+    assert (row.asr_successes, row.asr_denominator) == (flips, 2 * sum(right))
+    assert row.stats["asr"] == pytest.approx(100 * flips / (2 * sum(right)))
+    assert row.stats["adv_f1"] == pytest.approx(100 * np.mean(adv[0] + adv[1]))
+    assert row.stats["robust_f1"] == pytest.approx(
+        100 * np.mean([min(c, a) for s in (0, 1) for c, a in zip(clean, adv[s])]))
+
+
+def test_gate_passes_identical_outcomes_and_validates_tolerances():
+    slot = {"model": "m", "lang": "sw", "attack": "keyboard", "params": {}, "target": "question", "strength": 0.2,
+            "seed": 0, "data_sha256": "d", "mode": "squad", "criterion": "em"}
+    right = np.array([True, True, True, False])
+    cell = Cell(slot, "fp", ("a", "b", "c", "d"), right, np.array([True, False, False, False]),
+                np.array([0.0, 1.0, 1.0, 0.2]), np.array([1.0, 1.0, 1.0, 0.2]))
+    result = gate([cell], [cell], significance=0.05)
+    assert result.passed and result.checks[0].status == "ok" and result.checks[0].asr_change == 0.0
+    with pytest.raises(XadvError, match="fraction"):
+        gate([cell], [cell], max_asr_increase=5)
+    with pytest.raises(XadvError, match="--significance"):
+        gate([cell], [cell], significance=1.5)

@@ -1,0 +1,280 @@
+"""Entries: attack records read from a results directory and checked, not trusted.
+
+Every record carries its per-example outcomes, so nothing in its `summary` has to be believed: the
+check re-runs `xadv.score.compare` on the stored outcomes (same criterion, same bootstrap seed and
+resamples) and flags any number that differs. It also flags a file whose content no longer matches
+the digest it was written with (edited after the run), a cell key that does not hash from the cell's
+fields, a second file for the same cell, and clean outcomes that disagree with the other records of
+the same model on the same data (they come from one clean pass, so they must be identical).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from xadv.errors import XadvError
+from xadv.runs.record import CellKey, record_digest
+from xadv.runs.store import ResultsStore
+
+TOLERANCE = 1e-6  # points; recomputation is deterministic, so anything above rounding is a real difference
+
+# Flag kinds. "unsealed" is a note (a record written before records carried a digest), never a failure.
+EDITED, SUMMARY, INVALID, DUPLICATE, CLEAN, UNSEALED = (
+    "edited", "summary", "invalid", "duplicate", "clean-outcomes", "unsealed")
+FAILING = frozenset({EDITED, SUMMARY, INVALID, DUPLICATE, CLEAN})
+
+
+@dataclass(frozen=True)
+class Flag:
+    kind: str
+    message: str
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "message": self.message}
+
+
+@dataclass
+class Entry:
+    """One record, its identity in plain fields, and its per-example outcomes as arrays."""
+
+    path: Path
+    record: dict
+    model: str
+    fingerprint: str
+    lang: str
+    attack: str
+    params: dict
+    target: str
+    strength: float
+    seed: int
+    mode: str
+    criterion: str
+    data_name: str
+    data_sha256: str
+    zero_shot: bool | None
+    ids: tuple[str, ...]
+    clean_em: np.ndarray = field(repr=False)
+    clean_f1: np.ndarray = field(repr=False)
+    adv_em: np.ndarray = field(repr=False)
+    adv_f1: np.ndarray = field(repr=False)
+    flags: list[Flag] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    @property
+    def f1_threshold(self) -> float | None:
+        return threshold_of(self.criterion)
+
+    @property
+    def failing(self) -> list[Flag]:
+        return [f for f in self.flags if f.kind in FAILING]
+
+    def right(self, adv: bool = False) -> np.ndarray:
+        """Correct per example under the record's ASR criterion (clean side, or adversarial)."""
+        em, f1 = (self.adv_em, self.adv_f1) if adv else (self.clean_em, self.clean_f1)
+        t = self.f1_threshold
+        return em >= 1.0 if t is None else f1 >= t
+
+    def examples(self) -> list[dict]:
+        return self.record["examples"]
+
+
+def threshold_of(criterion: str) -> float | None:
+    """"em" -> None, "f1>=0.5" -> 0.5 (the form `xadv.score.compare` writes)."""
+    if criterion == "em":
+        return None
+    if criterion.startswith("f1>="):
+        try:
+            return float(criterion[4:])
+        except ValueError:
+            pass
+    raise XadvError(f"unknown ASR criterion {criterion!r} (expected 'em' or 'f1>=T')")
+
+
+def _entry(path: Path, rec: dict) -> Entry:
+    """Plain fields and arrays of a record; XadvError naming the file when a field is missing or wrong."""
+    try:
+        cell, model, data, exs = rec["cell"], rec["model"], rec["data"], rec["examples"]
+        if not isinstance(exs, list) or not exs:
+            raise XadvError(f"{path}: record has no per-example outcomes, so nothing in it can be checked")
+        cols = {k: np.array([float(e[k]) for e in exs]) for k in ("clean_em", "clean_f1", "adv_em", "adv_f1")}
+        entry = Entry(
+            path=path, record=rec, model=str(model["name"]), fingerprint=str(model["fingerprint"]),
+            lang=str(cell["lang"]), attack=str(cell["attack"]), params=dict(cell.get("params") or {}),
+            target=str(cell["target"]), strength=float(cell["strength"]), seed=int(cell["seed"]),
+            mode=str(cell["mode"]), criterion=str(cell["criterion"]), data_name=str(data.get("name", "")),
+            data_sha256=str(cell["data_sha256"]), zero_shot=model.get("zero_shot"),
+            ids=tuple(str(e["id"]) for e in exs), **cols)
+    except XadvError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise XadvError(f"{path}: malformed results record ({type(exc).__name__}: {exc})") from None
+    threshold_of(entry.criterion)
+    for name, col in cols.items():
+        if not np.all((col >= 0) & (col <= 1)):
+            raise XadvError(f"{path}: per-example {name} outside [0, 1]")
+    return entry
+
+
+def check_entry(entry: Entry) -> list[Flag]:
+    """Everything a single record can be checked against: its digest, its cell key, its own outcomes."""
+    rec, flags = entry.record, []
+    if "digest" not in rec:
+        flags.append(Flag(UNSEALED, "written without a digest (older xadv): edits cannot be detected"))
+    elif rec["digest"] != record_digest(rec):
+        flags.append(Flag(EDITED, "file content no longer matches the digest it was written with"))
+    cell = {k: v for k, v in rec["cell"].items() if k != "key"}
+    try:
+        if CellKey(**cell).key != rec["cell"].get("key"):
+            flags.append(Flag(INVALID, "cell key does not hash from the cell's fields"))
+    except TypeError as exc:
+        flags.append(Flag(INVALID, f"cell fields are not a cell key ({exc})"))
+    model, data, summary = rec["model"], rec["data"], rec["summary"]
+    for what, a, b in (("model fingerprint", model.get("fingerprint"), rec["cell"].get("model_fingerprint")),
+                       ("data lang", data.get("lang"), entry.lang),
+                       ("data n", data.get("n"), entry.n),
+                       ("summary n", summary.get("n"), entry.n),
+                       ("summary mode", summary.get("mode"), entry.mode),
+                       ("summary criterion", summary.get("criterion"), entry.criterion)):
+        if a != b:
+            flags.append(Flag(INVALID, f"{what} is {a!r} but the cell says {b!r}"))
+    dupes = [i for i, c in Counter(entry.ids).items() if c > 1]
+    if dupes:
+        flags.append(Flag(INVALID, f"example id {dupes[0]!r} appears {Counter(entry.ids)[dupes[0]]} times"))
+    elif not any(f.kind == INVALID for f in flags):
+        flags.extend(_check_summary(entry))
+    return flags
+
+
+def _check_summary(entry: Entry) -> list[Flag]:
+    """Re-run the comparison on the stored outcomes and name every number that differs."""
+    from xadv.score.compare import compare
+    from xadv.score.evaluate import ScoreResult
+
+    summary = entry.record["summary"]
+    boot = summary.get("bootstrap") or {}
+    ids, langs = entry.ids, (entry.lang,) * entry.n
+    clean = ScoreResult(entry.mode, ids, langs, entry.clean_em, entry.clean_f1)
+    adv = ScoreResult(entry.mode, ids, langs, entry.adv_em, entry.adv_f1)
+    redo = compare(clean, adv, f1_threshold=entry.f1_threshold, level=float(boot.get("level", 0.95)),
+                   n_resamples=int(boot.get("resamples", 1000)), seed=int(boot.get("seed", 0))).to_dict()
+    wrong = []
+    for key, value in redo.items():
+        if key in ("mode", "criterion", "bootstrap"):
+            continue
+        stored = summary.get(key)
+        if key == "ci":
+            stored = stored or {}
+            for stat, pair in value.items():
+                if not _same(stored.get(stat), pair):
+                    wrong.append(f"{stat} CI {_show(stored.get(stat))} vs {_show(pair)}")
+        elif not _same(stored, value):
+            wrong.append(f"{key} {_show(stored)} vs {_show(value)}")
+    if "strength_applied_mean" in summary:
+        mean = float(np.mean([float(e.get("strength_applied", 0.0)) for e in entry.examples()]))
+        if not _same(summary["strength_applied_mean"], mean, tol=1e-5):
+            wrong.append(f"strength_applied_mean {_show(summary['strength_applied_mean'])} vs {_show(mean)}")
+    if not wrong:
+        return []
+    more = f" (+{len(wrong) - 3} more)" if len(wrong) > 3 else ""
+    return [Flag(SUMMARY, "summary disagrees with the per-example outcomes (stored vs recomputed): "
+                 + "; ".join(wrong[:3]) + more)]
+
+
+def _same(a, b, tol: float = TOLERANCE) -> bool:
+    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
+        return (isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b)
+                and all(_same(x, y, tol) for x, y in zip(a, b)))
+    if a is None or b is None:
+        return a is None and b is None
+    try:
+        fa, fb = float(a), float(b)
+    except (TypeError, ValueError):
+        return a == b
+    if math.isnan(fa) or math.isnan(fb):
+        return math.isnan(fa) and math.isnan(fb)
+    return abs(fa - fb) <= tol
+
+
+def _show(x) -> str:
+    if isinstance(x, (list, tuple)):
+        return "[" + ", ".join(_show(v) for v in x) + "]"
+    return "none" if x is None else (f"{x:.2f}" if isinstance(x, float) else str(x))
+
+
+def cross_check(entries: list[Entry]) -> None:
+    """Flags across records: duplicate cells, and clean outcomes that differ between the records of
+    one model on one data set and scorer (one clean pass feeds them all, so they must agree)."""
+    by_key: dict[str, list[Entry]] = {}
+    for e in entries:
+        by_key.setdefault(str(e.record["cell"].get("key")), []).append(e)
+    for group in by_key.values():
+        for e in group[1:]:
+            e.flags.append(Flag(DUPLICATE, f"same cell as {group[0].path.name}; counted once"))
+    by_data: dict[tuple, list[Entry]] = {}
+    for e in entries:
+        engine = str((e.record.get("env") or {}).get("engine"))  # int8 etc. change predictions
+        by_data.setdefault((e.fingerprint, e.data_sha256, e.mode, engine), []).append(e)
+    for group in by_data.values():
+        if len(group) < 2:
+            continue
+        sigs = [(e.ids, e.clean_em.tobytes(), e.clean_f1.tobytes(),
+                 tuple(str(x.get("clean_pred")) for x in e.examples())) for e in group]
+        common, count = Counter(sigs).most_common(1)[0]
+        for e, sig in zip(group, sigs):
+            if sig != common:
+                other = group[sigs.index(common)].path.name
+                tie = " (no majority: either may be the edited one)" if count * 2 <= len(group) else ""
+                e.flags.append(Flag(CLEAN, f"clean outcomes differ from {other}, the same model on the same "
+                                           f"data{tie}"))
+
+
+def load_entries(results: str | os.PathLike) -> list[Entry]:
+    """Every record under `results` (a directory, or a run file from `xadv attack --out`), checked.
+
+    A corrupt or foreign JSON file is an error naming it (never skipped); an empty directory too.
+    """
+    root = Path(results)
+    if root.is_file():
+        pairs = _run_file_records(root)
+    else:
+        pairs = ResultsStore(root).records()
+    if not pairs:
+        raise XadvError(f"{root}: no attack records here (run `xadv attack --results {root}` first)")
+    entries = [_entry(p, rec) for p, rec in pairs]
+    for e in entries:
+        e.flags.extend(check_entry(e))
+    cross_check(entries)
+    return entries
+
+
+def _run_file_records(path: Path) -> list[tuple[Path, dict]]:
+    """The records of a run file (`xadv.attack-run/1`), each checked as `read_record` checks a file."""
+    import json
+
+    from xadv.runs.record import SCHEMA
+
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise XadvError(f"{path}: not a JSON file ({exc})") from None
+    if isinstance(obj, dict) and obj.get("schema") == SCHEMA:
+        return [(path, obj)]
+    if not (isinstance(obj, dict) and obj.get("schema") == "xadv.attack-run/1"
+            and isinstance(obj.get("records"), list)):
+        raise XadvError(f"{path}: neither a results directory, an attack record nor an `xadv attack --out` run file")
+    out = []
+    for k, rec in enumerate(obj["records"]):
+        where = Path(f"{path}#{k}")
+        if not isinstance(rec, dict) or rec.get("schema") != SCHEMA:
+            raise XadvError(f"{where}: not an xadv attack record")
+        out.append((where, rec))
+    return out

@@ -1,0 +1,326 @@
+"""The CI gate: did a change make the model easier to attack than the accepted baseline?
+
+A baseline file (schema `xadv.regress-baseline/1`, written by `xadv regress --update-baseline`) keeps,
+for every cell of an accepted run, the per-example outcomes themselves, not just the summary, so the
+gate can run a paired bootstrap on the same questions. It is sealed with a digest: a hand-edited
+baseline is refused (accept changes with --update-baseline instead).
+
+Cells are matched by their *slot*: model name, language, attack, parameters, target, strength, seed,
+data hash, scorer mode and criterion. The model fingerprint is deliberately not part of it: the point
+is to compare a changed model with the accepted one under the same name.
+
+Checks are made per model (everything pooled), per model x language (`per_lang`) or per cell (seeds
+pooled, `per_cell`). A check regresses when the attack success rate rose by more than `max_asr_increase`
+(a fraction: 0.02 = 2 percentage points) or the adversarial F1 fell by more than `max_f1_drop` (F1
+points); with `significance` it also needs the paired bootstrap p-value of that change below it.
+The p-value is two-sided, as everywhere in xadv: p = (1 + #{b: |d*_b - d| >= |d|}) / (B + 1).
+A baseline cell missing from the current results fails the gate too: a CI job that stopped running
+an attack must not pass silently.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from xadv import __version__
+from xadv.errors import XadvError
+from xadv.leaderboard.entries import Entry, load_entries
+from xadv.runs.record import stable_hash
+from xadv.score.bootstrap import bootstrap_means
+
+BASELINE_SCHEMA = "xadv.regress-baseline/1"
+SLOT_FIELDS = ("model", "lang", "attack", "params", "target", "strength", "seed", "data_sha256", "mode",
+               "criterion")
+LEVELS = ("model", "lang", "cell")
+
+
+@dataclass
+class Cell:
+    """One cell's outcomes, from a results entry or a baseline file."""
+
+    slot: dict
+    fingerprint: str
+    ids: tuple[str, ...]
+    right: np.ndarray       # right on clean input (ASR criterion), per example
+    flipped: np.ndarray     # right on clean, wrong under attack
+    adv_f1: np.ndarray      # [0, 1]
+    clean_f1: np.ndarray
+
+    @property
+    def slot_key(self) -> str:
+        return stable_hash(self.slot)
+
+    def to_dict(self) -> dict:
+        return {"slot": self.slot, "model_fingerprint": self.fingerprint, "n": len(self.ids),
+                "summary": summary_of(self.right, self.flipped, self.adv_f1, self.clean_f1),
+                "examples": {"ids": list(self.ids), "right": self.right.astype(int).tolist(),
+                             "flipped": self.flipped.astype(int).tolist(), "adv_f1": self.adv_f1.tolist(),
+                             "clean_f1": self.clean_f1.tolist()}}
+
+
+def summary_of(right, flipped, adv_f1, clean_f1) -> dict:
+    """Readable numbers for a baseline cell (the gate itself always recomputes from the examples)."""
+    den = int(np.sum(right))
+    return {"clean_f1": 100 * float(np.mean(clean_f1)), "adv_f1": 100 * float(np.mean(adv_f1)),
+            "asr": 100 * float(np.sum(flipped)) / den if den else None,
+            "asr_successes": int(np.sum(flipped)), "asr_denominator": den}
+
+
+def cell_of(e: Entry) -> Cell:
+    slot = {"model": e.model, "lang": e.lang, "attack": e.attack, "params": e.params, "target": e.target,
+            "strength": e.strength, "seed": e.seed, "data_sha256": e.data_sha256, "mode": e.mode,
+            "criterion": e.criterion}
+    right = e.right()
+    return Cell(slot, e.fingerprint, e.ids, right, right & ~e.right(adv=True), e.adv_f1, e.clean_f1)
+
+
+def current_cells(results: str | os.PathLike) -> list[Cell]:
+    """The cells of a results directory; its records must pass every check (else exit 2, not a verdict)."""
+    entries = load_entries(results)
+    bad = [e for e in entries if e.failing]
+    if bad:
+        e = bad[0]
+        more = f" (and {len(bad) - 1} more records)" if len(bad) > 1 else ""
+        raise XadvError(f"{e.path}: {e.failing[0].kind}: {e.failing[0].message}{more}; the gate does not "
+                        "compare records that fail their checks")
+    cells: dict[str, Cell] = {}
+    for e in entries:
+        c = cell_of(e)
+        if c.slot_key in cells and cells[c.slot_key].fingerprint != c.fingerprint:
+            raise XadvError(f"{results}: two models named {e.model!r} ({cells[c.slot_key].fingerprint[:12]} and "
+                            f"{c.fingerprint[:12]}) ran the same cell ({e.lang}/{e.attack}/{e.target}/seed {e.seed}); "
+                            "keep one model per name in a gated results directory")
+        cells[c.slot_key] = c
+    return list(cells.values())
+
+
+# --- the baseline file ------------------------------------------------------------------------
+
+
+def write_baseline(cells: list[Cell], path: str | os.PathLike, source: str = "") -> dict:
+    from xadv.data._io import atomic_open
+
+    obj = {"schema": BASELINE_SCHEMA, "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+           "xadv_version": __version__, "source": source,
+           "cells": [c.to_dict() for c in sorted(cells, key=lambda c: json.dumps(c.slot, sort_keys=True))]}
+    obj["digest"] = stable_hash({k: v for k, v in obj.items() if k != "digest"})
+    with atomic_open(path) as fh:
+        json.dump(obj, fh, ensure_ascii=False, indent=1)
+    return obj
+
+
+def read_baseline(path: str | os.PathLike) -> list[Cell]:
+    """Cells of a baseline file; XadvError (one line naming the file) when it is missing, foreign or edited."""
+    path = Path(path)
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise XadvError(f"{path}: no such baseline file (create it with `xadv regress --update-baseline`)") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise XadvError(f"{path}: not a JSON baseline file ({exc})") from None
+    if not isinstance(obj, dict) or obj.get("schema") != BASELINE_SCHEMA:
+        found = obj.get("schema") if isinstance(obj, dict) else type(obj).__name__
+        raise XadvError(f"{path}: not an xadv regress baseline (schema {found!r}, expected {BASELINE_SCHEMA!r})")
+    if obj.get("digest") != stable_hash({k: v for k, v in obj.items() if k != "digest"}):
+        raise XadvError(f"{path}: the baseline was edited after it was written; regenerate it with "
+                        "`xadv regress --update-baseline` instead of editing it")
+    cells = []
+    try:
+        for c in obj["cells"]:
+            ex = c["examples"]
+            n = len(ex["ids"])
+            arrays = [np.asarray(ex[k], dtype=float) for k in ("right", "flipped", "adv_f1", "clean_f1")]
+            if any(a.shape != (n,) for a in arrays):
+                raise ValueError("example columns of different lengths")
+            cells.append(Cell({k: c["slot"][k] for k in SLOT_FIELDS}, str(c["model_fingerprint"]),
+                              tuple(ex["ids"]), arrays[0] > 0, arrays[1] > 0, arrays[2], arrays[3]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise XadvError(f"{path}: malformed baseline cell ({type(exc).__name__}: {exc})") from None
+    return cells
+
+
+# --- the gate ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Check:
+    """One compared group (a model, a model x language, or a cell) and its verdict."""
+
+    group: dict
+    cells: int
+    n: int
+    base_asr: float | None
+    cur_asr: float | None
+    base_adv_f1: float
+    cur_adv_f1: float
+    base_clean_f1: float
+    cur_clean_f1: float
+    asr_p: float | None = None
+    f1_p: float | None = None
+    reasons: list[str] = field(default_factory=list)   # what regressed beyond tolerance (and significantly)
+    notes: list[str] = field(default_factory=list)     # beyond tolerance but not significant, etc.
+
+    @property
+    def asr_change(self) -> float | None:
+        if self.base_asr is None or self.cur_asr is None:
+            return None
+        return self.cur_asr - self.base_asr
+
+    @property
+    def f1_drop(self) -> float:
+        return self.base_adv_f1 - self.cur_adv_f1
+
+    @property
+    def status(self) -> str:
+        if self.reasons:
+            return "regressed"
+        return "within tolerance (not significant)" if self.notes else "ok"
+
+    def to_dict(self) -> dict:
+        return {**self.group, "cells": self.cells, "n": self.n, "base_asr": self.base_asr, "cur_asr": self.cur_asr,
+                "asr_change": self.asr_change, "base_adv_f1": self.base_adv_f1, "cur_adv_f1": self.cur_adv_f1,
+                "adv_f1_drop": self.f1_drop, "base_clean_f1": self.base_clean_f1, "cur_clean_f1": self.cur_clean_f1,
+                "asr_p": self.asr_p, "f1_p": self.f1_p, "status": self.status, "reasons": self.reasons,
+                "notes": self.notes}
+
+
+@dataclass
+class GateResult:
+    level: str
+    checks: list[Check]
+    missing: list[dict]          # baseline slots without a current cell
+    new: list[dict]              # current slots without a baseline cell
+    tolerances: dict
+
+    @property
+    def regressed(self) -> list[Check]:
+        return [c for c in self.checks if c.reasons]
+
+    @property
+    def passed(self) -> bool:
+        return not self.regressed and not self.missing
+
+    def to_dict(self) -> dict:
+        return {"passed": self.passed, "level": self.level, "tolerances": self.tolerances,
+                "checks": [c.to_dict() for c in self.checks], "regressed": len(self.regressed),
+                "missing": self.missing, "new": self.new}
+
+
+def _group_of(slot: dict, level: str) -> dict:
+    keep = {"model": ("model", "mode", "criterion"), "lang": ("model", "lang", "mode", "criterion"),
+            "cell": ("model", "lang", "attack", "params", "target", "strength", "data_sha256", "mode", "criterion")}
+    return {k: slot[k] for k in keep[level]}
+
+
+def _p_value(observed: float, resampled: np.ndarray) -> float | None:
+    resampled = resampled[~np.isnan(resampled)]
+    if math.isnan(observed) or resampled.size == 0:
+        return None
+    extreme = int(np.count_nonzero(np.abs(resampled - observed) >= abs(observed)))
+    return (1 + extreme) / (resampled.size + 1)
+
+
+def gate(baseline: list[Cell], current: list[Cell], *, max_asr_increase: float = 0.02, max_f1_drop: float = 1.0,
+         level: str = "model", significance: float | None = None, n_resamples: int = 1000,
+         seed: int = 0) -> GateResult:
+    """Compare current cells with the baseline, group by `level`, and judge every group."""
+    if level not in LEVELS:
+        raise XadvError(f"unknown gate level {level!r} (choose one of: {', '.join(LEVELS)})")
+    if not 0 <= max_asr_increase <= 1:
+        raise XadvError(f"--max-asr-increase is a fraction of questions (0.02 = 2 percentage points), "
+                        f"got {max_asr_increase}")
+    if max_f1_drop < 0:
+        raise XadvError(f"--max-f1-drop is in F1 points and cannot be negative, got {max_f1_drop}")
+    if significance is not None and not 0 < significance < 1:
+        raise XadvError(f"--significance is a p-value threshold between 0 and 1, got {significance}")
+    cur = {c.slot_key: c for c in current}
+    base = {c.slot_key: c for c in baseline}
+    missing = [b.slot for k, b in base.items() if k not in cur]
+    new = [c.slot for k, c in cur.items() if k not in base]
+    groups: dict[str, tuple[dict, list[np.ndarray]]] = {}
+    for k, b in base.items():
+        c = cur.get(k)
+        if c is None:
+            continue
+        if set(c.ids) != set(b.ids):
+            raise XadvError(f"cell {b.slot['lang']}/{b.slot['attack']}/{b.slot['target']}/seed {b.slot['seed']}: "
+                            "baseline and current hold different example ids despite the same data hash")
+        index = {i: j for j, i in enumerate(c.ids)}
+        order = np.array([index[i] for i in b.ids])
+        cols = np.column_stack([b.right, b.flipped, b.adv_f1, b.clean_f1,
+                                c.right[order], c.flipped[order], c.adv_f1[order], c.clean_f1[order]]).astype(float)
+        g = _group_of(b.slot, level)
+        gk = json.dumps(g, sort_keys=True)
+        groups.setdefault(gk, (g, []))[1].append(cols)
+    checks = []
+    for g, parts in groups.values():
+        cols = np.concatenate(parts)
+        checks.append(_judge(g, len(parts), cols, max_asr_increase, max_f1_drop, significance, n_resamples, seed))
+    checks.sort(key=lambda c: (not c.reasons, json.dumps(c.group, sort_keys=True)))
+    return GateResult(level=level, checks=checks, missing=missing, new=new,
+                      tolerances={"max_asr_increase": max_asr_increase, "max_f1_drop": max_f1_drop,
+                                  "significance": significance, "resamples": n_resamples, "seed": seed})
+
+
+def _rates(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(ASR change in points, adversarial F1 drop in points) from column means, row-wise."""
+    b_right, b_flip, b_f1, _, c_right, c_flip, c_f1, _ = (m[..., j] for j in range(8))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        asr_b = np.where(b_right > 0, b_flip / np.where(b_right > 0, b_right, 1), np.nan)
+        asr_c = np.where(c_right > 0, c_flip / np.where(c_right > 0, c_right, 1), np.nan)
+    return 100 * (asr_c - asr_b), 100 * (b_f1 - c_f1)
+
+
+def _judge(group: dict, n_cells: int, cols: np.ndarray, max_asr: float, max_f1: float,
+           significance: float | None, n_resamples: int, seed: int) -> Check:
+    means = cols.mean(axis=0)
+    b_right, b_flip, b_f1, b_clean, c_right, c_flip, c_f1, c_clean = means
+    check = Check(group=group, cells=n_cells, n=len(cols),
+                  base_asr=100 * b_flip / b_right if b_right > 0 else None,
+                  cur_asr=100 * c_flip / c_right if c_right > 0 else None,
+                  base_adv_f1=100 * b_f1, cur_adv_f1=100 * c_f1, base_clean_f1=100 * b_clean,
+                  cur_clean_f1=100 * c_clean)
+    asr_up = check.asr_change is not None and check.asr_change > 100 * max_asr + 1e-9
+    f1_down = check.f1_drop > max_f1 + 1e-9
+    if significance is not None and (asr_up or f1_down):
+        d_asr, d_f1 = _rates(means)
+        r_asr, r_f1 = _rates(bootstrap_means(cols, n_resamples=n_resamples, seed=seed))
+        check.asr_p = _p_value(float(d_asr), r_asr)
+        check.f1_p = _p_value(float(d_f1), r_f1)
+    for hit, what, p in ((asr_up, f"ASR +{check.asr_change or 0:.1f} pp > +{100 * max_asr:.1f}", check.asr_p),
+                         (f1_down, f"adv F1 -{check.f1_drop:.1f} > -{max_f1:.1f}", check.f1_p)):
+        if not hit:
+            continue
+        if significance is None:
+            check.reasons.append(what)
+        elif p is not None and p < significance:
+            check.reasons.append(f"{what} (p={p:.3f})")
+        else:
+            check.notes.append(f"{what} but p={'n/a' if p is None else f'{p:.3f}'} >= {significance:g}")
+    return check
+
+
+def run_gate(baseline: str | os.PathLike, current: str | os.PathLike, **kwargs) -> GateResult:
+    """`xadv regress`: read both sides (bad input raises XadvError) and gate them."""
+    base = read_baseline(baseline)
+    return gate(base, current_cells(current), **kwargs)
+
+
+def update_baseline(baseline: str | os.PathLike, current: str | os.PathLike) -> tuple[list[Cell], list[Cell] | None]:
+    """Accept the current results as the new baseline; returns (new cells, old cells or None)."""
+    cells = current_cells(current)
+    old = None
+    if Path(baseline).exists():
+        try:
+            old = read_baseline(baseline)
+        except XadvError:
+            old = None  # replacing a broken baseline is exactly what --update-baseline is for
+    write_baseline(cells, baseline, source=str(current))
+    return cells, old

@@ -1,0 +1,154 @@
+"""Leaderboard as Markdown, CSV and JSON text (HTML: `xadv.leaderboard.html`; terminal: `.terminal`)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from xadv.leaderboard.aggregate import STATS, Leaderboard, ModelSummary, Row
+
+FORMATS = ("md", "csv", "json", "html")
+
+
+def fmt(x: float | None, digits: int = 1) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def fmt_ci(pair) -> str:
+    if not pair or pair[0] is None:
+        return ""
+    return f"[{pair[0]:.1f}, {pair[1]:.1f}]"
+
+
+def fmt_asr(row: Row, ci: bool = True) -> str:
+    """"33.3 (4/12) [10.0, 60.0]"; ASR is undefined when the model got nothing right on clean input."""
+    if row.stats["asr"] is None:
+        return f"n/a (0/{row.asr_denominator})"
+    out = f"{row.stats['asr']:.1f} ({row.asr_successes}/{row.asr_denominator})"
+    return f"{out} {fmt_ci(row.ci.get('asr'))}".rstrip() if ci else out
+
+
+def zero_shot_word(value: bool | None) -> str:
+    return {True: "zero-shot", False: "seen", None: "no card"}[value]
+
+
+def model_langs(m: ModelSummary) -> str:
+    """"zero-shot: fi id · seen: sw" from the model card marks of its records."""
+    parts = []
+    for value, word in ((True, "zero-shot"), (False, "seen"), (None, "no card")):
+        langs = [lang for lang, zs in m.zero_shot.items() if zs is value]
+        if langs:
+            parts.append(f"{word}: {' '.join(langs)}")
+    return " · ".join(parts)
+
+
+def scorer_word(row: Row) -> str:
+    """"squad", or "multilingual, f1>=0.5" when the ASR criterion is not exact match."""
+    return row.mode if row.criterion == "em" else f"{row.mode}, {row.criterion}"
+
+
+def check_word(row: Row) -> str:
+    kinds = sorted({flag.kind for _, flag in row.failing})
+    return "FLAGGED: " + ", ".join(kinds) if kinds else "ok"
+
+
+def preamble(board: Leaderboard) -> list[str]:
+    criteria = sorted({r.criterion for r in board.rows})
+    b = board.bootstrap
+    return [f"results: {board.source}",
+            f"scorer mode: {', '.join(board.modes)} · ASR criterion: {', '.join(criteria)} · "
+            f"95% CIs: percentile bootstrap over questions ({b['resamples']} resamples, seed {b['seed']})",
+            "every number is recomputed from the per-example outcomes stored in the records; "
+            "ASR = share of the questions answered right on clean input that the attack makes wrong"]
+
+
+def _md_cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(header: list[str], rows: list[list[str]], right: set[int]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |",
+           "|" + "|".join("---:" if k in right else "---" for k in range(len(header))) + "|"]
+    out += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in rows]
+    return out
+
+
+def to_markdown(board: Leaderboard) -> str:
+    lines = ["# xadv robustness leaderboard", ""] + [f"{p}  " for p in preamble(board)] + ["", "## Models", ""]
+    lines += _md_table(
+        ["rank", "model", "fingerprint", "languages", "cells", "common cells", "clean F1", "adv F1",
+         "robust F1", "ASR %", "flagged"],
+        [[str(m.rank or "-"), m.model, m.fingerprint[:12], model_langs(m), str(m.rows), str(m.common),
+          fmt(m.clean_f1), fmt(m.adv_f1), fmt(m.robust_f1), fmt(m.asr), str(m.flagged)] for m in board.models],
+        right={4, 5, 6, 7, 8, 9, 10})
+    lines += ["", "Macro means over the cells every model has (common cells); ranked by robust F1.", "",
+              "## Results", ""]
+    lines += _md_table(
+        ["model", "lang", "zero-shot", "attack", "target", "n", "seeds", "scorer", "clean F1", "adv F1",
+         "ΔF1 [95% CI]", "robust F1", "ASR % (k/right) [95% CI]", "check"],
+        [[r.model, r.lang, zero_shot_word(r.zero_shot), r.label, r.target, str(r.n),
+          ",".join(map(str, r.seeds)), scorer_word(r), fmt(r.stats["clean_f1"]), fmt(r.stats["adv_f1"]),
+          f"{fmt(r.stats['f1_drop'])} {fmt_ci(r.ci.get('f1_drop'))}".strip(), fmt(r.stats["robust_f1"]),
+          fmt_asr(r), check_word(r)] for r in board.rows],
+        right={5, 8, 9, 10, 11, 12})
+    lines += ["", "## Checks", ""] + check_lines(board, md=True)
+    return "\n".join(lines) + "\n"
+
+
+def check_lines(board: Leaderboard, md: bool = False) -> list[str]:
+    """One line per flag of every entry (notes included), or one line saying all passed."""
+    out = []
+    for e in board.entries:
+        for flag in e.flags:
+            name = f"`{e.path.name}`" if md else e.path.name
+            level = "FLAGGED" if flag.kind in {f.kind for f in e.failing} else "note"
+            out.append(f"{'- ' if md else ''}{level} {name} ({e.model} / {e.lang} / {e.attack} / {e.target} / "
+                       f"seed {e.seed}): {flag.kind}: {flag.message}")
+    if not board.flagged:
+        out.append(f"{'- ' if md else ''}all {len(board.entries)} records passed the checks "
+                   "(digest, cell key, summary recomputed from the per-example outcomes)")
+    return out
+
+
+CSV_COLUMNS = ["model", "fingerprint", "lang", "zero_shot", "attack", "label", "target", "strength", "params",
+               "mode", "criterion", "data", "data_sha256", "n", "seeds", *STATS,
+               *(f"{s}_ci_{end}" for s in STATS for end in ("low", "high")),
+               "asr_successes", "asr_denominator", "check", "flags"]
+
+
+def to_csv(board: Leaderboard) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for r in board.rows:
+        ci = [v for s in STATS for v in (r.ci.get(s) or (None, None))]
+        w.writerow([r.model, r.fingerprint, r.lang, {True: "yes", False: "no", None: ""}[r.zero_shot], r.attack,
+                    r.label, r.target, r.strength, json.dumps(r.params, sort_keys=True), r.mode, r.criterion,
+                    r.data_name, r.data_sha256, r.n, ";".join(map(str, r.seeds)),
+                    *("" if r.stats[s] is None else round(r.stats[s], 4) for s in STATS),
+                    *("" if v is None else round(v, 4) for v in ci),
+                    r.asr_successes, r.asr_denominator, check_word(r),
+                    " | ".join(f"{f}: {flag.kind}: {flag.message}" for f, flag in r.flags)])
+    return buf.getvalue()
+
+
+def to_json(board: Leaderboard) -> str:
+    return json.dumps(board.to_dict(), ensure_ascii=False, indent=1)
+
+
+def render(board: Leaderboard, fmt_name: str) -> str:
+    """The leaderboard in one of FORMATS."""
+    if fmt_name == "md":
+        return to_markdown(board)
+    if fmt_name == "csv":
+        return to_csv(board)
+    if fmt_name == "json":
+        return to_json(board)
+    if fmt_name == "html":
+        from xadv.leaderboard.html import to_html
+
+        return to_html(board)
+    from xadv.errors import XadvError
+
+    raise XadvError(f"unknown format {fmt_name!r} (choose one of: {', '.join(FORMATS)})")
