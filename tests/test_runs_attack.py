@@ -100,7 +100,7 @@ def test_corrupt_record_is_reported_not_skipped(sw_rows, oracle_engine, tmp_path
     [cell] = run_attacks(loaded, sw_rows[:3], attacks=["invisible"], engine=oracle_engine, store=store,
                          n_resamples=0)
     cell.path.write_text("{not json", encoding="utf-8")
-    with pytest.raises(XadvError, match="not a JSON results record"):
+    with pytest.raises(XadvError, match="not a JSON attack record"):
         run_attacks(loaded, sw_rows[:3], attacks=["invisible"], engine=oracle_engine, store=store,
                     n_resamples=0)
 

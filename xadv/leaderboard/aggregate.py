@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from xadv.errors import XadvError
-from xadv.leaderboard.entries import DUPLICATE, FAILING, Entry, Flag, load_entries
+from xadv.leaderboard.entries import keep_langs, DUPLICATE, FAILING, Entry, Flag, load_entries
 from xadv.score.bootstrap import DEFAULT_LEVEL, bootstrap_means, percentile_interval
 
 STATS: tuple[str, ...] = ("clean_f1", "adv_f1", "f1_drop", "clean_em", "adv_em", "em_drop", "robust_f1", "asr")
@@ -278,12 +278,7 @@ def build_leaderboard(results: str | os.PathLike, *, langs: list[str] | None = N
     if sort not in SORTS:
         raise XadvError(f"unknown sort key {sort!r} (choose one of: {', '.join(SORTS)})")
     entries = load_entries(results)
-    if langs:
-        have = sorted({e.lang for e in entries})
-        for lang in langs:
-            if lang not in have:
-                raise XadvError(f"no results for language {lang!r} in {results} (it has: {' '.join(have)})")
-        entries = [e for e in entries if e.lang in langs]
+    entries = keep_langs(entries, langs, results)
     rows = sort_rows(build_rows(entries, n_resamples=n_resamples, seed=seed), sort)
     return Leaderboard(source=str(Path(results)), rows=rows, models=summarise_models(rows), entries=entries,
                        bootstrap={"resamples": n_resamples, "seed": seed, "level": DEFAULT_LEVEL})

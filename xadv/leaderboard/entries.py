@@ -278,3 +278,14 @@ def _run_file_records(path: Path) -> list[tuple[Path, dict]]:
             raise XadvError(f"{where}: not an xadv attack record")
         out.append((where, rec))
     return out
+
+
+def keep_langs(entries: list[Entry], langs, results) -> list[Entry]:
+    """Only the entries of `langs` (each must occur in the results: a typo is an error, not an empty table)."""
+    if not langs:
+        return entries
+    have = sorted({e.lang for e in entries})
+    for lang in langs:
+        if lang not in have:
+            raise XadvError(f"no results for language {lang!r} in {results} (it has: {' '.join(have)})")
+    return [e for e in entries if e.lang in langs]

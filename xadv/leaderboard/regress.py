@@ -32,7 +32,7 @@ import numpy as np
 from xadv import __version__
 from xadv.errors import XadvError
 from xadv.leaderboard.entries import Entry, load_entries
-from xadv.runs.record import stable_hash
+from xadv.runs.record import load_versioned_json, stable_hash
 from xadv.score.bootstrap import bootstrap_means
 
 BASELINE_SCHEMA = "xadv.regress-baseline/1"
@@ -119,15 +119,8 @@ def write_baseline(cells: list[Cell], path: str | os.PathLike, source: str = "")
 def read_baseline(path: str | os.PathLike) -> list[Cell]:
     """Cells of a baseline file; XadvError (one line naming the file) when it is missing, foreign or edited."""
     path = Path(path)
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise XadvError(f"{path}: no such baseline file (create it with `xadv regress --update-baseline`)") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise XadvError(f"{path}: not a JSON baseline file ({exc})") from None
-    if not isinstance(obj, dict) or obj.get("schema") != BASELINE_SCHEMA:
-        found = obj.get("schema") if isinstance(obj, dict) else type(obj).__name__
-        raise XadvError(f"{path}: not an xadv regress baseline (schema {found!r}, expected {BASELINE_SCHEMA!r})")
+    obj = load_versioned_json(path, BASELINE_SCHEMA, "baseline",
+                              " (create it with `xadv regress --update-baseline`)")
     if obj.get("digest") != stable_hash({k: v for k, v in obj.items() if k != "digest"}):
         raise XadvError(f"{path}: the baseline was edited after it was written; regenerate it with "
                         "`xadv regress --update-baseline` instead of editing it")

@@ -16,7 +16,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from xadv.leaderboard.aggregate import Row, build_rows, sort_rows
-from xadv.leaderboard.entries import Entry, load_entries
+from xadv.leaderboard.entries import keep_langs, Entry, load_entries
 from xadv.leaderboard.render import check_lines, fmt, fmt_asr, fmt_ci, zero_shot_word
 from xadv.errors import XadvError
 
@@ -120,12 +120,7 @@ def build_report(results: str | os.PathLike, *, model: str | None = None, k: int
         if model not in names:
             raise XadvError(f"no model {model!r} in {results} (it has: {', '.join(names)})")
         entries = [e for e in entries if e.model == model]
-    if langs:
-        have = sorted({e.lang for e in entries})
-        for lang in langs:
-            if lang not in have:
-                raise XadvError(f"no results for language {lang!r} in {results} (it has: {' '.join(have)})")
-        entries = [e for e in entries if e.lang in langs]
+    entries = keep_langs(entries, langs, results)
     rows = sort_rows(build_rows(entries), "model")
     sections: dict[tuple, Section] = {}
     for r in rows:

@@ -123,18 +123,27 @@ def record_digest(obj: dict) -> str:
     return stable_hash({k: v for k, v in obj.items() if k != "digest"})
 
 
-def read_record(path: str | os.PathLike) -> dict:
-    """Load and check one record; XadvError naming the file when it is not a valid xadv record."""
+def load_versioned_json(path: str | os.PathLike, schema: str, what: str, missing_hint: str = "") -> dict:
+    """Read a JSON object whose "schema" must be `schema`; XadvError naming the file otherwise.
+
+    `what` names the kind of file in messages ("results record", "regress baseline")."""
     path = Path(path)
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise XadvError(f"{path}: no such results file") from None
+        raise XadvError(f"{path}: no such {what} file{missing_hint}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise XadvError(f"{path}: not a JSON results record ({exc})") from None
-    if not isinstance(obj, dict) or obj.get("schema") != SCHEMA:
+        raise XadvError(f"{path}: not a JSON {what} ({exc})") from None
+    if not isinstance(obj, dict) or obj.get("schema") != schema:
         found = obj.get("schema") if isinstance(obj, dict) else type(obj).__name__
-        raise XadvError(f"{path}: not an xadv attack record (schema {found!r}, expected {SCHEMA!r})")
+        raise XadvError(f"{path}: not an xadv {what} (schema {found!r}, expected {schema!r})")
+    return obj
+
+
+def read_record(path: str | os.PathLike) -> dict:
+    """Load and check one record; XadvError naming the file when it is not a valid xadv record."""
+    path = Path(path)
+    obj = load_versioned_json(path, SCHEMA, "attack record")
     for key in ("cell", "model", "data", "summary", "examples"):
         if key not in obj:
             raise XadvError(f"{path}: results record lacks {key!r}")
