@@ -1005,7 +1005,8 @@ def train_command(
         help="A TOML config (see xadv/train/presets/*.toml); it overrides the preset, flags override both.")] = None,
     base: Annotated[Optional[str], typer.Option(
         "--base", metavar="CKPT", show_default=False,
-        help="The pretrained encoder: a checkpoint directory, [bold]me5-small[/] (offline import) or a hub id.")] = None,
+        help="The pretrained encoder: a checkpoint directory, [bold]me5-small[/] (offline import) or a hub id.")
+    ] = None,
     intermediate: Annotated[Optional[str], typer.Option(
         "--intermediate", metavar="TASKS", show_default=False,
         help="Intermediate tasks, comma-separated, from [bold]qa[/] (span QA: SQuAD dev, TyDi ko/sw train), "
@@ -1094,8 +1095,11 @@ def train_command(
     from xadv.train.pipeline import train
 
     console = Console(stderr=True)
+    say = (lambda m: None) if json_out else (lambda m: console.print(m, style="dim"))
     result = train(config, out, data_dir=data_dir, fresh=fresh, progress=not quiet and not json_out,
-                   evaluate=not no_eval, log=(lambda m: None) if json_out else (lambda m: console.print(m, style="dim")))
+                   evaluate=not no_eval, log=say)
+    if not result.main_process:  # torchrun / accelerate launch: one report, from process 0
+        return
     if json_out:
         _print_json(result.card)
         return

@@ -1,0 +1,24 @@
+"""Model-in-the-loop adversarial search for extractive QA, on TextAttack's search machinery.
+
+    from attacks.search import run_search
+    run = run_search(engine, rows, transformation="keyboard", goal="em-flip", search="greedy",
+                     budget=200, target="question", max_share=0.2, seed=0)
+
+Pieces (each a TextAttack class, so they also plug into a hand-built `textattack.Attack`):
+`qatext.QAText` (AttackedText with xadv's words and answer offsets), `model.QAModelWrapper`
+(through xadv's engine: batched, cached, gold-span log-probability), `goal_function.QAGoalFunction`
+(EM flip / F1 below T / F1 = 0, optionally loss-guided; goals in `goals`), `transformation.XadvWordSwap`
+(xadv's per-word families), `constraints` (target fields, answer span, max share, edit distance),
+`greedy.GreedyWIR` (TextAttack's greedy word-importance search, budget-aware), `random_search.
+RandomSampling` (the baseline), `oracle.KeywordOracle` (a constructed model for tests). `records`
+holds the per-example `SearchOutcome` and the `SearchRun` summary; `bootstrap.ensure_textattack`
+makes TextAttack import offline. Importing this package is cheap: TextAttack (several seconds)
+loads on the first search.
+"""
+
+from .goals import GOAL_KINDS, Goal, parse_goal
+from .records import SearchOutcome, SearchRun
+from .run import SEARCHES, WIR_METHODS, build_attack, run_search  # light: TextAttack loads inside them
+
+__all__ = ["GOAL_KINDS", "Goal", "SEARCHES", "SearchOutcome", "SearchRun", "WIR_METHODS", "build_attack",
+           "parse_goal", "run_search"]

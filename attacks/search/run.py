@@ -1,0 +1,212 @@
+"""`run_search`: model-in-the-loop adversarial search over QA examples, on TextAttack's machinery.
+
+    from attacks.search import run_search
+    run = run_search(engine, rows, transformation="keyboard", goal="em-flip", search="greedy",
+                     budget=200, target="question", max_share=0.2, seed=0)
+    run.summary()        # ASR (with denominator), clean/adv F1/EM, mean queries, share changed, s/example
+    run.outcomes[0]      # SearchOutcome: predictions, scores, queries, edits, the adversarial row
+    run.write_squad("adv.json")
+
+One TextAttack `Attack` is built per run (goal function, constraints, transformation, search method)
+and each example is attacked with `Attack.attack`. Searches:
+
+- ``greedy``: `GreedyWIR` (TextAttack's `GreedyWordSwapWIR`, adapted: see `attacks.search.greedy`):
+  rank the eligible words (`wir="transform"`: by the goal score of each word's first candidate, one
+  batched query per word; `"delete"`, `"unk"`, `"random"`: TextAttack's rankings), then, in that
+  order, the best candidate of each word: committed while it improves the score and more words may
+  follow, tried in the last allowed word slot otherwise, until success, budget or words run out;
+- ``beam``: TextAttack's `BeamSearch` (`beam_width` texts; every step tries every eligible word);
+- ``random``: `RandomSampling`, the baseline: the same perturbation at random, same budget.
+
+The query budget counts every candidate evaluated (TextAttack's count, the clean query included);
+repeats are answered by caches, so forward passes are usually fewer (see `engine` in the run).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+from attacks.base import check_example, make_rng
+from xadv.errors import XadvError
+
+from .goals import parse_goal
+from .records import SearchOutcome, SearchRun
+
+SEARCHES = ("greedy", "beam", "random")
+WIR_METHODS = ("transform", "delete", "unk", "random")
+
+
+def build_attack(engine, *, transformation: str | Sequence[str] = "keyboard", goal: str = "em-flip",
+                 search: str = "greedy", budget: int = 200, target: str = "question", max_share: float = 0.2,
+                 max_words: int | None = None, max_edit_distance: int | None = None, candidates: int = 4,
+                 beam_width: int = 4,
+                 guided: bool = True, wir: str = "transform", context_window: int | None = None,
+                 mode: str = "squad", seed: int = 0, attack_params: Mapping[str, Any] | None = None):
+    """The TextAttack `Attack` that `run_search` runs (for callers who drive TextAttack themselves)."""
+    from xadv.score.normalize import MODES
+
+    if search not in SEARCHES:
+        raise XadvError(f"unknown search {search!r} (use {', '.join(SEARCHES)})")
+    if wir not in WIR_METHODS:
+        raise XadvError(f"unknown word-importance ranking {wir!r} (use {', '.join(WIR_METHODS)})")
+    if not isinstance(budget, int) or budget < 2:
+        raise XadvError(f"query budget must be a whole number >= 2 (the clean query counts), got {budget!r}")
+    if beam_width < 1:
+        raise XadvError(f"beam width must be >= 1, got {beam_width}")
+    if mode not in MODES:
+        raise XadvError(f"unknown scorer mode {mode!r} (use {' or '.join(MODES)})")
+    goal_ = parse_goal(goal)
+
+    from .bootstrap import ensure_textattack
+
+    ensure_textattack()
+    from textattack import Attack
+    from textattack.constraints.pre_transformation import RepeatModification
+    from textattack.search_methods import BeamSearch
+
+    from .constraints import MaxShareChanged, MaxWordEditDistance, TargetWords, target_fields
+    from .goal_function import QAGoalFunction
+    from .greedy import GreedyWIR
+    from .model import QAModelWrapper
+    from .random_search import RandomSampling
+    from .transformation import XadvWordSwap, searchable_attacks
+
+    target_fields(target)
+    families = searchable_attacks(transformation, dict(attack_params or {}))
+    for a in families:
+        if target not in a.targets:
+            raise XadvError(f"attack {a.name!r} cannot edit the {target} (it edits: {', '.join(a.targets)})")
+    transform = XadvWordSwap(families, candidates=candidates, seed=seed)
+    share = MaxShareChanged(max_share, target, max_words)
+    constraints = [RepeatModification(), TargetWords(target, context_window), share]
+    if max_edit_distance is not None:
+        constraints.append(MaxWordEditDistance(max_edit_distance))
+    goal_function = QAGoalFunction(QAModelWrapper(engine), goal_, guided=guided, mode=mode, query_budget=budget)
+    if search == "greedy":
+        method = GreedyWIR(share.limit, wir_method=wir)
+    elif search == "beam":
+        method = BeamSearch(beam_width=beam_width)
+    else:
+        method = RandomSampling(seed=seed)
+    return Attack(goal_function, constraints, transform, method)
+
+
+def run_search(engine, rows: Iterable[Mapping[str, Any]], *, transformation: str | Sequence[str] = "keyboard",
+               goal: str = "em-flip", search: str = "greedy", budget: int = 200, target: str = "question",
+               max_share: float = 0.2, max_words: int | None = None, max_edit_distance: int | None = None,
+               candidates: int = 4, beam_width: int = 4, guided: bool = True, wir: str = "transform",
+               context_window: int | None = None,
+               mode: str = "squad", seed: int = 0, attack_params: Mapping[str, Any] | None = None,
+               progress: bool = False, on_example: Callable[[SearchOutcome], None] | None = None) -> SearchRun:
+    """Attack every row (data-layer QA rows) with a model-in-the-loop search; see the module docstring.
+
+    `transformation`: xadv per-word families, comma-separated (`keyboard,homoglyph`); `goal`:
+    em-flip | f1-below:T | f1-zero; `target`: question | context | both (never the answer span);
+    `max_share`: at most max(1, floor(share x target words)) words changed (and at most `max_words`
+    when given); `max_edit_distance`: characters one word's edit may change; `candidates`: proposals
+    per word and family; `guided`: add the gold-span log-probability drop to the search score;
+    `context_window`: only context words within that many words of an answer.
+    """
+    rows = [dict(r) for r in rows]
+    langs = [check_example(r) for r in rows]  # XadvError naming the example for a malformed row
+    config = {
+        "search": search, "goal": parse_goal(goal).name, "transformation": _names(transformation),
+        "target": target, "budget": budget, "max_share": max_share, "max_words": max_words,
+        "max_edit_distance": max_edit_distance, "candidates": candidates,
+        "beam_width": beam_width if search == "beam" else None,
+        "guided": guided, "wir": wir if search == "greedy" else None, "context_window": context_window,
+        "seed": seed, "fingerprint": getattr(engine, "fingerprint", None),
+        "engine_settings": engine.config.settings_key() if hasattr(engine, "config") else None,
+    }
+    attack = build_attack(engine, transformation=transformation, goal=goal, search=search, budget=budget,
+                          target=target, max_share=max_share, max_words=max_words,
+                          max_edit_distance=max_edit_distance, candidates=candidates,
+                          beam_width=beam_width, guided=guided, wir=wir,
+                          context_window=context_window, mode=mode, seed=seed, attack_params=attack_params)
+    for a in attack.transformation.attacks:
+        for lang in sorted(set(langs)):
+            why = a.refusal(lang)
+            if why:
+                raise XadvError(why)
+    stats_before = engine.stats.as_dict() if hasattr(engine, "stats") else {}
+    outcomes: list[SearchOutcome] = []
+    t0 = time.perf_counter()
+    with _bar(len(rows), progress, search) as advance:
+        for row, lang in zip(rows, langs):
+            row["lang"] = lang
+            outcome = attack_one(attack, row, target, seed)
+            outcomes.append(outcome)
+            if on_example is not None:
+                on_example(outcome)
+            advance()
+    seconds = time.perf_counter() - t0
+    stats_after = engine.stats.as_dict() if hasattr(engine, "stats") else {}
+    engine_delta = {k: stats_after[k] - stats_before.get(k, 0) for k in stats_after}
+    return SearchRun(config=config, outcomes=outcomes, seconds=seconds, engine=engine_delta, mode=mode)
+
+
+def attack_one(attack, row: dict, target: str, seed: int = 0) -> SearchOutcome:
+    """One example through `attack` (an `Attack` from `build_attack`)."""
+    import numpy as np
+    from textattack.attack_results import SkippedAttackResult, SuccessfulAttackResult
+
+    from .constraints import target_fields
+    from .qatext import QAText
+
+    if getattr(attack.search_method, "wir_method", None) == "random":  # TextAttack shuffles with numpy
+        np.random.seed(make_rng(seed, row["id"], "wir").randrange(2**32))
+    t0 = time.perf_counter()
+    clean = QAText(row)
+    result = attack.attack(clean, row["id"])
+    seconds = time.perf_counter() - t0
+    gf = attack.goal_function
+    first, last = result.original_result, result.perturbed_result
+    c_em, c_f1 = gf.em_f1(first.raw_output, first.attacked_text)
+    adv_text = last.attacked_text
+    a_em, a_f1 = gf.em_f1(last.raw_output, adv_text)
+    status = ("skipped" if isinstance(result, SkippedAttackResult)
+              else "succeeded" if isinstance(result, SuccessfulAttackResult) else "failed")
+    fields = target_fields(target)
+    total = sum(n for f, n in zip(("question", "context"), clean.base_counts) if f in fields)
+    return SearchOutcome(
+        id=row["id"], lang=row["lang"], status=status,
+        clean_prediction=first.raw_output.text, adv_prediction=last.raw_output.text,
+        clean_em=c_em, clean_f1=c_f1, adv_em=a_em, adv_f1=a_f1,
+        clean_gold_logprob=first.raw_output.gold_logprob, adv_gold_logprob=last.raw_output.gold_logprob,
+        queries=int(last.num_queries), words_changed=len(adv_text.changed), words_total=total,
+        seconds=seconds, example=dict(adv_text.row), edits=[e.to_dict() for e in adv_text.edits],
+        success_query=gf.first_success if status == "succeeded" else None)
+
+
+def _names(transformation: str | Sequence[str]) -> list[str]:
+    if isinstance(transformation, str):
+        return [n.strip() for n in transformation.split(",") if n.strip()]
+    return list(transformation)
+
+
+class _bar:
+    """A rich progress bar over examples on stderr (a no-op when disabled)."""
+
+    def __init__(self, total: int, enabled: bool, label: str):
+        self.total, self.enabled, self.label = total, enabled and total > 0, label
+        self._p = self._task = None
+
+    def __enter__(self) -> Callable[[], None]:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._p = Progress(TextColumn(f"[bold]{self.label} search[/]"), BarColumn(), MofNCompleteColumn(),
+                               TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+            self._p.__enter__()
+            self._task = self._p.add_task("search", total=self.total)
+        return self._advance
+
+    def _advance(self) -> None:
+        if self._p is not None:
+            self._p.advance(self._task)
+
+    def __exit__(self, *exc) -> None:
+        if self._p is not None:
+            self._p.__exit__(*exc)

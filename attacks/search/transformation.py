@@ -1,0 +1,109 @@
+"""xadv's per-word attacks as a TextAttack transformation (`XadvWordSwap`).
+
+TextAttack's own character transformations insert ASCII letters into every script and leave dangling
+viramas; xadv's families (keyboard, char-noise, homoglyph, invisible, nfd, diacritics, codemix,
+word-delete) are script-correct. This adapter asks a family for edits to *one* word: it hands the
+family a slice of the text holding just that word and its surrounding separators (so the family's
+own word loop touches exactly that word), shifts the proposed edits back to field offsets and applies
+them through `QAText.with_word_edits` (answer spans protected, answers remapped). Each word gets up to
+`candidates` distinct proposals per family, from random streams seeded by (seed, example id, field,
+original word index, try number, family), so the same seed gives the same candidates in any process.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from attacks.base import Attack, FieldInput, make_rng
+from attacks.registry import get_attack
+from attacks.text import Edit, EditRefused
+from attacks.word import WordSwap as _XadvWordSwapFamily
+from xadv.errors import XadvError
+
+from .bootstrap import ensure_textattack
+from .qatext import QAText
+
+ensure_textattack()
+
+from textattack.transformations import WordSwap  # noqa: E402
+
+
+def per_word(attack: Attack) -> bool:
+    """Can this family edit one word on its own (what a word-level search needs)?"""
+    return attack.unit == "words" and not isinstance(attack, _XadvWordSwapFamily) and not hasattr(attack, "steps")
+
+
+def searchable_attacks(names: str | Sequence[str], params: dict | None = None) -> list[Attack]:
+    """Resolve `keyboard,homoglyph` (or a list) to per-word families; XadvError for any other."""
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    if not names:
+        raise XadvError("the search needs at least one transformation (e.g. keyboard)")
+    out: list[Attack] = []
+    for name in names:
+        if "+" in name:
+            raise XadvError(f"transformation {name!r}: a search combines families with ',' (each candidate "
+                            f"edit comes from one of them), not '+'")
+        attack = get_attack(name)
+        if params:
+            mine = {k: v for k, v in params.items() if k in attack.describe()["params"]}
+            if mine:
+                attack = get_attack(name, **mine)
+        if not per_word(attack):
+            raise XadvError(f"attack {attack.name!r} edits {attack.unit} or pairs of words, not one word at a "
+                            f"time, so a word-level search cannot use it (use it as a static attack)")
+        out.append(attack)
+    return out
+
+
+class XadvWordSwap(WordSwap):
+    """Candidates for a word from one or more xadv families (see the module docstring)."""
+
+    def __init__(self, attacks: Sequence[Attack], candidates: int = 4, seed: int = 0):
+        super().__init__()
+        if candidates < 1:
+            raise XadvError(f"candidates per word must be >= 1, got {candidates}")
+        self.attacks = tuple(attacks)
+        self.candidates = candidates
+        self.seed = seed
+
+    def _get_transformations(self, current_text: QAText, indices_to_modify) -> list[QAText]:
+        out: list[QAText] = []
+        for i in sorted(indices_to_modify):
+            out.extend(self.word_candidates(current_text, i))
+        return out
+
+    def word_candidates(self, text: QAText, index: int) -> list[QAText]:
+        field, lo, hi = text.window(index)
+        window = text.row[field][lo:hi]
+        row, lang = text.row, text.row["lang"]
+        orig = text.original_index(index)
+        seen: set[tuple[Edit, ...]] = set()
+        out: list[QAText] = []
+        for attack in self.attacks:
+            got = 0
+            for k in range(2 * self.candidates + 2):  # a few spare draws: random proposals can repeat
+                if got >= self.candidates:
+                    break
+                rng = make_rng(self.seed, f"{row['id']}\x1f{field}\x1f{orig}\x1f{k}", attack.name)
+                proposal = attack.plan(FieldInput(window, lang, field, (), row), 1.0, rng)
+                edits = tuple(Edit(e.start + lo, e.end + lo, e.new, e.kind) for e in proposal.edits)
+                if not edits or edits in seen:
+                    continue
+                seen.add(edits)
+                try:
+                    out.append(text.with_word_edits(index, edits, attack.name))
+                except EditRefused:
+                    continue
+                got += 1
+        return out
+
+    @property
+    def deterministic(self) -> bool:
+        return True
+
+    def extra_repr_keys(self):
+        return ["candidates", "seed"]
+
+    def __repr__(self) -> str:  # TextAttack prints attacks; name the families
+        return f"XadvWordSwap({', '.join(a.name for a in self.attacks)}, candidates={self.candidates})"
