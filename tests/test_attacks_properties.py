@@ -9,6 +9,7 @@ and the same seed gives byte-identical output.
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
