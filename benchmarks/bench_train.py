@@ -13,7 +13,7 @@ three models share.
     # a quick check that the script works (tiny budget, a few questions per language):
     PYTHONPATH=. python benchmarks/bench_train.py --preset smoke --n-per-lang 5 --results /tmp/b.json
 
-Runs are kept in --runs (default benchmarks/runs/<preset>-<mix>-seed<seed>) and resume when interrupted.
+Runs are kept in --runs (default runs/bench_train/<preset>-<mix>-seed<seed>) and resume when interrupted.
 Writes --results (default benchmarks/results/bench_train.json) and prints a table.
 """
 
@@ -46,7 +46,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="any config override, as for `xadv train --set`")
     p.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
-    p.add_argument("--runs", default=str(REPO / "benchmarks" / "runs"), help="where the trained models go")
+    p.add_argument("--runs", default=str(REPO / "runs" / "bench_train"),
+                   help="where the trained models go (default runs/bench_train/, git-ignored)")
     p.add_argument("--results", default=str(REPO / "benchmarks" / "results" / "bench_train.json"))
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p.parse_args(argv)

@@ -107,6 +107,9 @@ def test_checkpoint_reloads_and_predicts_through_the_qa_engine(runs, data_dir):
     out = runs["mixed"].out
     loaded = load_qa_model(out)  # a trained head: no allow_untrained_head needed
     assert loaded.has_qa_head and read_card(out)["mix"] == "mixed"
+    # the card's seen languages travel with the loaded model (mixed QA trains on TyDi ko/sw: not zero-shot)
+    assert loaded.zero_shot["mix"] == "mixed"
+    assert set(loaded.zero_shot["seen_qa_languages"]) == set(read_card(out)["seen_languages"]["eval_qa"])
     rows = load_qa("tydiqa:sw:dev", data_dir).select(range(4)).to_list()
     preds = QAEngine.from_loaded(loaded, EngineConfig(cache=False)).predict(rows)
     for row in rows:
