@@ -139,8 +139,11 @@ def ta_pipeline(loaded, rows, args) -> dict:
     import numpy as np
     import textattack
     import torch
-    from textattack.constraints.pre_transformation import (InputColumnModification, MaxNumWordsModified,
-                                                           RepeatModification)
+    from textattack.constraints.pre_transformation import (
+        InputColumnModification,
+        MaxNumWordsModified,
+        RepeatModification,
+    )
     from textattack.goal_function_results import TextToTextGoalFunctionResult
     from textattack.goal_functions import GoalFunction
     from textattack.models.wrappers import HuggingFaceModelWrapper

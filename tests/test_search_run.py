@@ -66,8 +66,8 @@ def context_case(tok, data_dir):
 def _search(engine, rows, **kw):
     from attacks.search import run_search
 
-    args = dict(transformation="keyboard", goal="em-flip", search="greedy", budget=150, target="context",
-                max_share=0.05, seed=0)
+    args = {"transformation": "keyboard", "goal": "em-flip", "search": "greedy", "budget": 150,
+            "target": "context", "max_share": 0.05, "seed": 0}
     args.update(kw)
     return run_search(engine, rows, **args)
 
@@ -129,7 +129,7 @@ def test_same_seed_same_run_even_without_cache(tok, context_case):
     rows, cases, engine = context_case
     a = _search(engine, rows, search="random", budget=40, transformation="keyboard,char-noise")
     b = _search(_engine(tok, cases), rows, search="random", budget=40, transformation="keyboard,char-noise")
-    strip = lambda run: [{k: v for k, v in o.to_dict().items() if k != "seconds"} for o in run.outcomes]  # noqa: E731
+    strip = lambda run: [{k: v for k, v in o.to_dict().items() if k != "seconds"} for o in run.outcomes]
     assert strip(a) == strip(b)
     c = _search(engine, rows, search="random", budget=40, transformation="keyboard,char-noise", seed=1)
     assert strip(c) != strip(a)
@@ -189,6 +189,9 @@ def test_adversarial_examples_are_written_as_squad(context_case, tmp_path):
         assert back[o.id]["context"] == o.example["context"] != next(r for r in rows if r["id"] == o.id)["context"]
     d = run.to_dict(n_resamples=10)
     assert d["summary"]["asr_successes"] == len(rows) and len(d["outcomes"]) == len(rows)
+    import json
+
+    assert json.loads(json.dumps(d, allow_nan=False))["config"]["search"] == "greedy"
 
 
 @pytest.mark.parametrize("kw, message", [
@@ -250,10 +253,9 @@ def test_edit_distance_and_context_window_constraints(context_case):
     from rapidfuzz.distance import Levenshtein
 
     from attacks.base import answer_spans, overlaps_any
+    from attacks.search import build_attack
     from attacks.search.constraints import TargetWords
     from attacks.search.qatext import QAText
-
-    from attacks.search import build_attack
 
     rows, _, engine = context_case
     text = QAText(rows[0])

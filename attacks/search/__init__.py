@@ -20,5 +20,14 @@ from .goals import GOAL_KINDS, Goal, parse_goal
 from .records import SearchOutcome, SearchRun
 from .run import SEARCHES, WIR_METHODS, build_attack, run_search  # light: TextAttack loads inside them
 
-__all__ = ["GOAL_KINDS", "Goal", "SEARCHES", "SearchOutcome", "SearchRun", "WIR_METHODS", "build_attack",
-           "parse_goal", "run_search"]
+__all__ = [
+           "GOAL_KINDS",
+           "SEARCHES",
+           "WIR_METHODS",
+           "Goal",
+           "SearchOutcome",
+           "SearchRun",
+           "build_attack",
+           "parse_goal",
+           "run_search",
+]

@@ -24,7 +24,7 @@ from .qatext import QAText
 
 ensure_textattack()
 
-from textattack.constraints import Constraint, PreTransformationConstraint  # noqa: E402
+from textattack.constraints import Constraint, PreTransformationConstraint
 
 TARGET_FIELDS = {"question": ("question",), "context": ("context",), "both": ("question", "context")}
 

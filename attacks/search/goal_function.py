@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 from xadv.qa.engine import Prediction
 from xadv.score.metrics import best_em_f1
@@ -25,15 +25,15 @@ from .qatext import QAText
 
 ensure_textattack()
 
-from textattack.goal_function_results import GoalFunctionResultStatus, TextToTextGoalFunctionResult  # noqa: E402
-from textattack.goal_functions import GoalFunction  # noqa: E402
+from textattack.goal_function_results import GoalFunctionResultStatus, TextToTextGoalFunctionResult
+from textattack.goal_functions import GoalFunction
 
 _TA_LOGGER = "textattack.shared.utils.install"
 
 
 class QAGoalFunction(GoalFunction):
     def __init__(self, wrapper: QAModelWrapper, goal: Goal, *, guided: bool = True, mode: str = "squad",
-                 query_budget: int | float = float("inf")):
+                 query_budget: float = float("inf")):
         logger = logging.getLogger(_TA_LOGGER)
         level = logger.level
         logger.setLevel(logging.ERROR)  # silence "unknown if model ... compatible with goal function"

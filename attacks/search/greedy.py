@@ -21,14 +21,14 @@ success, the budget or the candidates run out. With k = 1 (a short question) thi
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .bootstrap import ensure_textattack
 
 ensure_textattack()
 
-from textattack.goal_function_results import GoalFunctionResultStatus  # noqa: E402
-from textattack.search_methods import GreedyWordSwapWIR  # noqa: E402
+from textattack.goal_function_results import GoalFunctionResultStatus
+from textattack.search_methods import GreedyWordSwapWIR
 
 SUCCEEDED = GoalFunctionResultStatus.SUCCEEDED
 

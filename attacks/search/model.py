@@ -10,7 +10,8 @@ in every search, the same typo reached twice, a re-run) costs no forward pass.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from xadv.qa.engine import Prediction, QAEngine
 
@@ -18,7 +19,7 @@ from .bootstrap import ensure_textattack
 
 ensure_textattack()
 
-from textattack.models.wrappers import ModelWrapper  # noqa: E402
+from textattack.models.wrappers import ModelWrapper
 
 
 class QAModelWrapper(ModelWrapper):

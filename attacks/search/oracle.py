@@ -13,8 +13,9 @@ that relies on that word.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -50,7 +51,7 @@ def _count(seq: Sequence[int], sub: Sequence[int]) -> int:
     return sum(1 for i in range(n - m + 1) if tuple(seq[i:i + m]) == tuple(sub)) if m else 0
 
 
-def keyword_case(tokenizer: "PreTrainedTokenizerFast", row: dict, field: str = "context", k: int = 2,
+def keyword_case(tokenizer: PreTrainedTokenizerFast, row: dict, field: str = "context", k: int = 2,
                  min_letters: int = 4) -> KeywordCase | None:
     """The `k` longest words of `field` (outside the answers) whose tokens occur once in the example,
     with the answer's tokens; None when the example offers too few such words."""
@@ -79,7 +80,7 @@ def keyword_case(tokenizer: "PreTrainedTokenizerFast", row: dict, field: str = "
 class KeywordOracle(torch.nn.Module):
     """forward(input_ids, attention_mask) -> start/end logits following the keyword rule above."""
 
-    def __init__(self, tokenizer: "PreTrainedTokenizerFast", cases: Sequence[KeywordCase]):
+    def __init__(self, tokenizer: PreTrainedTokenizerFast, cases: Sequence[KeywordCase]):
         super().__init__()
         self.cases = list(cases)
         self.sep = tokenizer.sep_token_id

@@ -18,7 +18,7 @@ constraints run unchanged, but:
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -29,7 +29,7 @@ from .bootstrap import ensure_textattack
 
 ensure_textattack()
 
-from textattack.shared import AttackedText  # noqa: E402
+from textattack.shared import AttackedText
 
 FIELDS = ("question", "context")
 
@@ -91,7 +91,7 @@ class QAText(AttackedText):
 
     # --- edits ----------------------------------------------------------------------------------
 
-    def with_word_edits(self, index: int, edits: Sequence[Edit], attack: str = "") -> "QAText":
+    def with_word_edits(self, index: int, edits: Sequence[Edit], attack: str = "") -> QAText:
         """A new QAText with `edits` (absolute offsets in word `index`'s field) applied.
 
         Raises `EditRefused` if an edit overlaps another or touches a gold answer span.
@@ -134,7 +134,7 @@ class QAText(AttackedText):
         before = 1 + (k > 0) + (k + 1 < len(same))
         return len(words(new_text[a:b + grown])) - before
 
-    def replace_words_at_indices(self, indices: Iterable[int], new_words: Iterable[str]) -> "QAText":
+    def replace_words_at_indices(self, indices: Iterable[int], new_words: Iterable[str]) -> QAText:
         """TextAttack's word replacement (used by its word-importance ranking), done with exact
         offsets; an empty new word deletes the word with one adjacent run of spaces."""
         pairs = sorted(zip(list(indices), list(new_words)), reverse=True)  # last first: offsets stay valid
@@ -149,7 +149,7 @@ class QAText(AttackedText):
         out.attack_attrs["newly_modified_indices"] = changed
         return out
 
-    def generate_new_attacked_text(self, new_words: Iterable[str]) -> "QAText":
+    def generate_new_attacked_text(self, new_words: Iterable[str]) -> QAText:
         new_words = list(new_words)
         idx = [i for i, (a, b) in enumerate(zip(self.words, new_words)) if a != b]
         return self.replace_words_at_indices(idx, [new_words[i] for i in idx])
@@ -194,4 +194,4 @@ def _shifted_attrs(attrs: dict, index: int, delta: int) -> dict:
     return out
 
 
-__all__ = ["EditRefused", "FIELDS", "QAText"]
+__all__ = ["FIELDS", "EditRefused", "QAText"]

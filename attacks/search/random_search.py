@@ -14,8 +14,8 @@ from .bootstrap import ensure_textattack
 
 ensure_textattack()
 
-from textattack.goal_function_results import GoalFunctionResultStatus  # noqa: E402
-from textattack.search_methods import SearchMethod  # noqa: E402
+from textattack.goal_function_results import GoalFunctionResultStatus
+from textattack.search_methods import SearchMethod
 
 
 class RandomSampling(SearchMethod):

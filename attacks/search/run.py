@@ -25,7 +25,8 @@ repeats are answered by caches, so forward passes are usually fewer (see `engine
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from attacks.base import check_example, make_rng
 from xadv.errors import XadvError

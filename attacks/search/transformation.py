@@ -12,7 +12,7 @@ original word index, try number, family), so the same seed gives the same candid
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from attacks.base import Attack, FieldInput, make_rng
 from attacks.registry import get_attack
@@ -25,7 +25,7 @@ from .qatext import QAText
 
 ensure_textattack()
 
-from textattack.transformations import WordSwap  # noqa: E402
+from textattack.transformations import WordSwap
 
 
 def per_word(attack: Attack) -> bool:
