@@ -94,20 +94,10 @@ def collate(features: Sequence["TrainFeature"], kind: str, pad_id: int, allow_cl
     """Pad to the longest window of the batch; QA batches carry start/end and the `allowed` mask."""
     import torch
 
-    width = max(len(f) for f in features)
-    n = len(features)
-    ids = np.full((n, width), pad_id, dtype=np.int64)
-    mask = np.zeros((n, width), dtype=np.int64)
-    has_types = features[0].token_type_ids is not None
-    types = np.zeros((n, width), dtype=np.int64) if has_types else None
-    for r, f in enumerate(features):
-        ids[r, :len(f)] = f.input_ids
-        mask[r, :len(f)] = 1
-        if types is not None:
-            types[r, :len(f)] = f.token_type_ids
-    batch = {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)}
-    if types is not None:
-        batch["token_type_ids"] = torch.from_numpy(types)
+    from xadv.qa.engine import collate as pad_inputs  # the same right-padding inference uses
+
+    batch = pad_inputs(list(features), pad_id)
+    n, width = batch["input_ids"].shape
     if kind == "qa":
         allowed = np.zeros((n, width), dtype=bool)
         for r, f in enumerate(features):
