@@ -22,6 +22,8 @@ Two parts, both on the same model, examples, transformation family and query bud
                                    loss-guided.
 
     PYTHONPATH=. python benchmarks/bench_search.py random --model default --langs sw,ru --n 40
+    PYTHONPATH=. python benchmarks/bench_search.py random --langs sw,ru --start 200 --n 100 --budget 30 \
+        --curve 10,20 --max-share 1.0 --max-words 1     # a selection slice (questions 200-299)
     PYTHONPATH=. python benchmarks/bench_search.py textattack --model default --lang sw --n 20
 
 Writes benchmarks/results/bench_search_<part>.json (summary per row, machine load, settings) and
@@ -55,11 +57,12 @@ def load_model(name: str):
     return loaded, untrained
 
 
-def first_rows(lang: str, n: int, data_dir: str | None):
+def first_rows(lang: str, n: int, data_dir: str | None, start: int = 0):
+    """Dev questions start .. start+n-1 of `lang`, in file order."""
     from xadv.data import load_qa
 
     ds = load_qa(f"tydiqa:{lang}:dev", data_dir=data_dir)
-    return [dict(r) for r in ds.select(range(min(n, len(ds))))]
+    return [dict(r) for r in ds.select(range(min(start, len(ds)), min(start + n, len(ds))))]
 
 
 def load() -> list[float]:
@@ -105,13 +108,14 @@ def part_random(args) -> dict:
     curve = sorted({*map(int, args.curve.split(",")), args.budget})
     rows_out = []
     for lang in args.langs.split(","):
-        rows = first_rows(lang, args.n, args.data_dir)
+        rows = first_rows(lang, args.n, args.data_dir, args.start)
         for search in ("greedy", "random"):
             engine = engine_for(loaded, args)  # a fresh cache: neither search inherits the other's queries
             before = load()
             run = run_search(engine, rows, transformation=args.transformation, goal=args.goal, search=search,
                              budget=args.budget, target=args.target, max_share=args.max_share,
-                             candidates=args.candidates, seed=args.seed, progress=True, wir=args.wir,
+                             max_words=args.max_words, candidates=args.candidates, seed=args.seed,
+                             progress=True, wir=args.wir,
                              attack_params={"data_dir": args.data_dir} if args.data_dir else None)
             row = {"lang": lang, "search": search, **summarise(run, curve), "load_before": before,
                    "load_after": load()}
@@ -317,6 +321,9 @@ def main() -> None:
     r.add_argument("--goal", default="em-flip")
     r.add_argument("--target", default="question")
     r.add_argument("--save-examples", action="store_true")
+    r.add_argument("--start", type=int, default=0, help="first dev question (0-based): a selection slice "
+                                                        "such as 200 with --n 100 keeps settings apart from reported examples")
+    r.add_argument("--max-words", type=int, default=None, help="at most this many words changed (with --max-share)")
     r.add_argument("--wir", default="transform", help="greedy word ranking: transform (xadv) or delete (TextAttack)")
     r.add_argument("--curve", default="10,20,30,50", help="also report the ASR these smaller budgets give")
     t = sub.choices["textattack"]

@@ -11,14 +11,16 @@ Pieces (each a TextAttack class, so they also plug into a hand-built `textattack
 (xadv's per-word families), `constraints` (target fields, answer span, max share, edit distance),
 `greedy.GreedyWIR` (TextAttack's greedy word-importance search, budget-aware), `random_search.
 RandomSampling` (the baseline), `oracle.KeywordOracle` (a constructed model for tests). `records`
-holds the per-example `SearchOutcome` and the `SearchRun` summary; `bootstrap.ensure_textattack`
-makes TextAttack import offline. Importing this package is cheap: TextAttack (several seconds)
+holds the per-example `SearchOutcome` and the `SearchRun` summary; `spec.SearchSpec` the checked
+settings of one search (what `xadv attack --search` parses and a results cell records); `families`
+which attacks a word-level search can use; `bootstrap.ensure_textattack` makes TextAttack import offline. Importing this package is cheap: TextAttack (several seconds)
 loads on the first search.
 """
 
 from .goals import GOAL_KINDS, Goal, parse_goal
 from .records import SearchOutcome, SearchRun
 from .run import SEARCHES, WIR_METHODS, build_attack, run_search  # light: TextAttack loads inside them
+from .spec import SearchSpec
 
 __all__ = [
            "GOAL_KINDS",
@@ -27,6 +29,7 @@ __all__ = [
            "Goal",
            "SearchOutcome",
            "SearchRun",
+           "SearchSpec",
            "build_attack",
            "parse_goal",
            "run_search",

@@ -6,7 +6,7 @@ ones are the same in every seed), so the bootstrap still resamples questions, th
 sampled in. With one seed a row's numbers equal `xadv.score.compare` on that record exactly.
 
 Models are ranked on the cells they all share (same language, attack, parameters, target, strength,
-data, scorer mode and criterion): a macro mean over different cells would compare unlike with unlike.
+search settings, data, scorer mode and criterion): a macro mean over different cells would compare unlike with unlike.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ import numpy as np
 
 from xadv.errors import XadvError
 from xadv.leaderboard.entries import keep_langs, DUPLICATE, FAILING, Entry, Flag, load_entries
+from xadv.runs.record import search_tag
 from xadv.score.bootstrap import DEFAULT_LEVEL, bootstrap_means, percentile_interval
+from xadv.score.compare import stats_from_means
 
 STATS: tuple[str, ...] = ("clean_f1", "adv_f1", "f1_drop", "clean_em", "adv_em", "em_drop", "robust_f1", "asr")
 
@@ -41,21 +43,15 @@ def columns_of(entries: list[Entry]) -> np.ndarray:
     for e in entries:
         if set(e.ids) != set(first.ids):
             raise XadvError(f"{e.path}: its example ids differ from {first.path.name} for the same cell and data")
-        order = np.array([e.ids.index(i) for i in first.ids]) if e.ids != first.ids else slice(None)
+        if e.ids != first.ids:
+            position = {i: k for k, i in enumerate(e.ids)}
+            order = np.array([position[i] for i in first.ids])
+        else:
+            order = slice(None)
         right, right_adv = e.right()[order], e.right(adv=True)[order]
         cols += np.column_stack([e.clean_f1[order], e.adv_f1[order], e.clean_em[order], e.adv_em[order],
                                  np.minimum(e.clean_f1, e.adv_f1)[order], right, right & ~right_adv])
     return cols / len(entries)
-
-
-def stats_of(means: np.ndarray) -> dict[str, np.ndarray]:
-    """Aggregates in points from column means (row-wise for bootstrap matrices); ASR NaN when 0/0."""
-    f1_c, f1_a, em_c, em_a, robust, right, flipped = (means[..., j] for j in range(7))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        asr = np.where(right > 0, flipped / np.where(right > 0, right, 1), np.nan)
-    return {"clean_f1": 100 * f1_c, "adv_f1": 100 * f1_a, "f1_drop": 100 * (f1_c - f1_a),
-            "clean_em": 100 * em_c, "adv_em": 100 * em_a, "em_drop": 100 * (em_c - em_a),
-            "robust_f1": 100 * robust, "asr": 100 * asr}
 
 
 def _num(x: float) -> float | None:
@@ -87,12 +83,13 @@ class Row:
     asr_denominator: int
     flags: list[tuple[str, Flag]] = field(default_factory=list)  # (file name, flag)
     label: str = ""         # the attack as a heat-map column: name, plus target/strength where needed
+    search: dict | None = None  # a search cell's settings; None: a static attack
 
     @property
     def cell(self) -> tuple:
         """What makes two models' rows comparable."""
         return (self.lang, self.attack, json.dumps(self.params, sort_keys=True), self.target, self.strength,
-                self.mode, self.criterion, self.data_sha256)
+                self.mode, self.criterion, self.data_sha256, json.dumps(self.search, sort_keys=True))
 
     @property
     def failing(self) -> list[tuple[str, Flag]]:
@@ -102,7 +99,8 @@ class Row:
         return {
             "model": self.model, "model_name": self.model_name, "fingerprint": self.fingerprint,
             "lang": self.lang, "zero_shot": self.zero_shot, "attack": self.attack, "label": self.label,
-            "params": self.params, "target": self.target, "strength": self.strength, "mode": self.mode,
+            "params": self.params, "target": self.target, "strength": self.strength, "search": self.search,
+            "mode": self.mode,
             "criterion": self.criterion, "data": self.data_name, "data_sha256": self.data_sha256,
             "n": self.n, "seeds": list(self.seeds), **self.stats,
             "asr_successes": self.asr_successes, "asr_denominator": self.asr_denominator,
@@ -174,7 +172,7 @@ def build_rows(entries: list[Entry], *, n_resamples: int = 1000, seed: int = 0,
     groups: dict[tuple, list[Entry]] = {}
     for e in entries:
         key = (e.fingerprint, e.model, e.lang, e.attack, json.dumps(e.params, sort_keys=True), e.target,
-               e.strength, e.mode, e.criterion, e.data_sha256)
+               e.strength, e.mode, e.criterion, e.data_sha256, json.dumps(e.search, sort_keys=True))
         groups.setdefault(key, []).append(e)
     rows = []
     for members in groups.values():
@@ -182,10 +180,10 @@ def build_rows(entries: list[Entry], *, n_resamples: int = 1000, seed: int = 0,
                       key=lambda e: e.seed)
         e0 = used[0]
         cols = columns_of(used)
-        point = {k: _num(float(v)) for k, v in stats_of(cols.mean(axis=0)).items()}
+        point = {k: _num(float(v)) for k, v in stats_from_means(cols.mean(axis=0)).items()}
         ci: dict[str, tuple[float | None, float | None]] = {}
         if n_resamples:
-            boot = stats_of(bootstrap_means(cols, n_resamples=n_resamples, seed=seed))
+            boot = stats_from_means(bootstrap_means(cols, n_resamples=n_resamples, seed=seed))
             ci = {k: tuple(_num(x) for x in percentile_interval(v, level)) for k, v in boot.items()}
         zs = next((e.zero_shot for e in members if e.zero_shot is not None), None)
         label = e0.model if len(labels[e0.model]) == 1 else f"{e0.model} ({e0.fingerprint[:8]})"
@@ -196,21 +194,32 @@ def build_rows(entries: list[Entry], *, n_resamples: int = 1000, seed: int = 0,
             seeds=tuple(e.seed for e in used), stats=point, ci=ci,
             asr_successes=int(sum(int((e.right() & ~e.right(adv=True)).sum()) for e in used)),
             asr_denominator=int(sum(int(e.right().sum()) for e in used)),
-            flags=[(e.path.name, f) for e in members for f in e.flags]))
+            flags=[(e.path.name, f) for e in members for f in e.flags], search=e0.search))
     _label_columns(rows)
     return rows
 
 
 def _label_columns(rows: list[Row]) -> None:
     """Heat-map column names: the attack, plus the target / strength / parameters / scorer mode /
-    criterion where one attack was run in several ways (so two different columns never share a name)."""
+    criterion where one attack was run in several ways (so two different columns never share a name).
+    A search cell always names its search (`keyboard greedy em-flip 200q`), plus the search settings
+    that differ between search cells of the same attack and tag."""
     variants: dict[str, set[tuple]] = {}
+    searches: dict[tuple[str, str], list[dict]] = {}
     for r in rows:
         variants.setdefault(r.attack, set()).add((r.target, r.strength, json.dumps(r.params, sort_keys=True),
                                                   r.mode, r.criterion))
+        if r.search:
+            searches.setdefault((r.attack, search_tag(r.search)), []).append(r.search)
     for r in rows:
         seen = variants[r.attack]
         parts = [r.attack]
+        if r.search:
+            tag = search_tag(r.search)
+            parts.append(tag)
+            others = searches[(r.attack, tag)]
+            differ = sorted(k for k in r.search if len({json.dumps(s.get(k)) for s in others}) > 1)
+            parts.extend(f"{k}={r.search[k]}" for k in differ)
         if len({v[0] for v in seen}) > 1:
             parts.append(r.target)
         if len({v[1] for v in seen}) > 1:

@@ -64,6 +64,7 @@ class Entry:
     adv_em: np.ndarray = field(repr=False)
     adv_f1: np.ndarray = field(repr=False)
     flags: list[Flag] = field(default_factory=list)
+    search: dict | None = None  # a search cell's settings (`xadv attack --search`); None: a static attack
 
     @property
     def n(self) -> int:
@@ -112,7 +113,7 @@ def _entry(path: Path, rec: dict) -> Entry:
             target=str(cell["target"]), strength=float(cell["strength"]), seed=int(cell["seed"]),
             mode=str(cell["mode"]), criterion=str(cell["criterion"]), data_name=str(data.get("name", "")),
             data_sha256=str(cell["data_sha256"]), zero_shot=model.get("zero_shot"),
-            ids=tuple(str(e["id"]) for e in exs), **cols)
+            ids=tuple(str(e["id"]) for e in exs), search=cell.get("search") or None, **cols)
     except XadvError:
         raise
     except (KeyError, TypeError, ValueError) as exc:

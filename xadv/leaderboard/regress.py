@@ -6,7 +6,8 @@ gate can run a paired bootstrap on the same questions. It is sealed with a diges
 baseline is refused (accept changes with --update-baseline instead).
 
 Cells are matched by their *slot*: model name, language, attack, parameters, target, strength, seed,
-data hash, scorer mode and criterion. The model fingerprint is deliberately not part of it: the point
+data hash, scorer mode and criterion, and for a search cell its search settings (`search`, absent from
+the slot of a static cell so that older baselines still match). The model fingerprint is deliberately not part of it: the point
 is to compare a changed model with the accepted one under the same name.
 
 Checks are made per model (everything pooled), per model x language (`per_lang`) or per cell (seeds
@@ -77,6 +78,8 @@ def cell_of(e: Entry) -> Cell:
     slot = {"model": e.model, "lang": e.lang, "attack": e.attack, "params": e.params, "target": e.target,
             "strength": e.strength, "seed": e.seed, "data_sha256": e.data_sha256, "mode": e.mode,
             "criterion": e.criterion}
+    if e.search:
+        slot["search"] = e.search
     right = e.right()
     return Cell(slot, e.fingerprint, e.ids, right, right & ~e.right(adv=True), e.adv_f1, e.clean_f1)
 
@@ -132,7 +135,10 @@ def read_baseline(path: str | os.PathLike) -> list[Cell]:
             arrays = [np.asarray(ex[k], dtype=float) for k in ("right", "flipped", "adv_f1", "clean_f1")]
             if any(a.shape != (n,) for a in arrays):
                 raise ValueError("example columns of different lengths")
-            cells.append(Cell({k: c["slot"][k] for k in SLOT_FIELDS}, str(c["model_fingerprint"]),
+            slot = {k: c["slot"][k] for k in SLOT_FIELDS}
+            if c["slot"].get("search"):
+                slot["search"] = c["slot"]["search"]
+            cells.append(Cell(slot, str(c["model_fingerprint"]),
                               tuple(ex["ids"]), arrays[0] > 0, arrays[1] > 0, arrays[2], arrays[3]))
     except (KeyError, TypeError, ValueError) as exc:
         raise XadvError(f"{path}: malformed baseline cell ({type(exc).__name__}: {exc})") from None
@@ -209,7 +215,10 @@ class GateResult:
 def _group_of(slot: dict, level: str) -> dict:
     keep = {"model": ("model", "mode", "criterion"), "lang": ("model", "lang", "mode", "criterion"),
             "cell": ("model", "lang", "attack", "params", "target", "strength", "data_sha256", "mode", "criterion")}
-    return {k: slot[k] for k in keep[level]}
+    group = {k: slot[k] for k in keep[level]}
+    if level == "cell" and slot.get("search"):
+        group["search"] = slot["search"]
+    return group
 
 
 def _p_value(observed: float, resampled: np.ndarray) -> float | None:

@@ -130,7 +130,7 @@ def build_report(results: str | os.PathLike, *, model: str | None = None, k: int
         members = sorted((e for e in entries if e.fingerprint == r.fingerprint and e.lang == r.lang
                           and e.attack == r.attack and e.target == r.target and e.strength == r.strength
                           and e.params == r.params and e.mode == r.mode and e.criterion == r.criterion
-                          and e.data_sha256 == r.data_sha256), key=lambda e: e.seed)
+                          and e.data_sha256 == r.data_sha256 and e.search == r.search), key=lambda e: e.seed)
         found: list[Example] = []
         for e in members:
             found += successes(e, k - len(found))

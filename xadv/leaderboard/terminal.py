@@ -9,6 +9,7 @@ from rich.table import Table
 from xadv.leaderboard.aggregate import Leaderboard
 from xadv.leaderboard.regress import GateResult
 from xadv.leaderboard.render import check_word, fmt, fmt_asr, fmt_ci, model_langs, scorer_word
+from xadv.runs.record import search_tag
 
 
 def models_table(board: Leaderboard) -> Table:
@@ -46,7 +47,8 @@ def _group_name(g: dict) -> str:
     if "lang" in g:
         parts.append(g["lang"])
     if "attack" in g:
-        parts.append(g["attack"] + (f" ({g['target']})" if g.get("target") else ""))
+        parts.append(g["attack"] + (f" [{search_tag(g['search'])}]" if g.get("search") else "")
+                     + (f" ({g['target']})" if g.get("target") else ""))
         if g.get("params"):
             parts.append(",".join(f"{k}={v}" for k, v in sorted(g["params"].items())))
         parts.append(f"@{g['strength']:g}")

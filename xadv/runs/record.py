@@ -5,22 +5,33 @@ One JSON object per (model, language, attack, target, seed) cell:
 ```
 {
   "schema": "xadv.attack-record/1",
-  "cell": {"key": "<sha256 of the cell fields>", "model_fingerprint", "lang", "attack", "target",
-           "strength", "seed", "data_sha256", "mode", "criterion"},
+  "cell": {"key": "<sha256 of the cell fields>", "model_fingerprint", "lang", "attack", "params", "target",
+           "strength", "seed", "data_sha256", "mode", "criterion", "search": null | {...}, "engine"},
   "model": {"name", "fingerprint", "seen_qa_languages": [...] | null, "zero_shot": true|false|null,
             "mix", "intermediate_tasks"},
   "data":  {"name", "lang", "n", "sha256"},            # sha256 over the ids/questions/contexts/answers used
   "attack": {"name", "params", "target", "strength", "search": null | {...}},
   "seed": 0, "mode": "squad" | "multilingual", "criterion": "em" | "f1>=0.5",
   "summary": Comparison.to_dict() (clean/adv F1 & EM, drops, robust F1, ASR + denominator, 95% CIs)
-             + "strength_applied_mean", "queries_mean" (search) ...,
+             + "strength_applied_mean"
+             + for a search: "goal", "skipped", "succeeded", "failed", "mean_queries" (per attacked
+               example), "mean_queries_to_success", "mean_share_changed", "mean_share_changed_successful",
+               "seconds_per_example", "examples_per_second", "forward_passes", "cache_hits",
   "examples": [{"id", "clean_pred", "adv_pred", "clean_em", "clean_f1", "adv_em", "adv_f1",
                 "strength_applied", "n_edits", "adv_question", "question" (clean, where changed),
-                "context_changed", "context_snippet": null | {"clean", "adv", "offset"}}...],
+                "context_changed", "context_snippet": null | {"clean", "adv", "offset"}
+                + for a search: "search_status", "queries", "success_query", "words_changed",
+                  "words_total", "seconds"}...],
   "env": {"xadv_version", "git_commit", "created", "seconds", "device", "threads", "engine"},
   "digest": "<stable_hash of every other field>"   # seals the file: any later edit shows (`record_digest`)
 }
 ```
+
+A static cell has `search: null`; a search cell (`xadv attack --search`) carries its settings there
+(`attacks.search.SearchSpec.cell`: search, goal, budget, max_share, max_words, candidates, beam_width,
+wir, guided, max_edit_distance, context_window), so it never shares a key with a static cell, its
+`strength` is the search's max share of words, and its `criterion` is the goal's (em-flip: em,
+f1-below:T: f1>=T, f1-zero: f1>=1e-09, i.e. F1 > 0).
 
 Per-example outcomes are stored so a leaderboard can recompute every aggregate instead of trusting
 the summary (as RobustBench re-checks submissions).
@@ -115,6 +126,13 @@ class AttackRecord:
         }
         out["digest"] = record_digest(out)
         return out
+
+
+def search_tag(search: dict | None) -> str:
+    """A short name for a cell's search settings: `greedy em-flip 200q` ("" for a static cell)."""
+    if not search:
+        return ""
+    return f"{search.get('search')} {search.get('goal')} {search.get('budget')}q"
 
 
 def record_digest(obj: dict) -> str:

@@ -95,8 +95,10 @@ class Comparison:
         return out
 
 
-def _stats_from_means(m: np.ndarray) -> dict[str, np.ndarray]:
-    """Aggregates (x 100) from column means; columns as stacked in `compare`. Works row-wise."""
+def stats_from_means(m: np.ndarray) -> dict[str, np.ndarray]:
+    """Aggregates in points (x 100) from the means of the 7 per-question columns stacked by
+    `compare` (clean F1, adv F1, clean EM, adv EM, robust F1, right on clean, flipped). Works row-wise,
+    so bootstrap matrices go through the same formulas as the point estimate; ASR is NaN when 0/0."""
     f1_c, f1_a, em_c, em_a, robust, right, flipped = (m[..., j] for j in range(7))
     with np.errstate(invalid="ignore", divide="ignore"):
         asr = np.where(right > 0, flipped / np.where(right > 0, right, 1), np.nan)
@@ -122,10 +124,10 @@ def compare(clean: ScoreResult, adv: ScoreResult, *, f1_threshold: float | None 
     flipped = right_clean & ~correct(adv, f1_threshold)
     columns = np.column_stack([clean.f1_scores, adv.f1_scores, clean.em_scores, adv.em_scores,
                                np.minimum(clean.f1_scores, adv.f1_scores), right_clean, flipped])
-    point = {k: float(v) for k, v in _stats_from_means(columns.mean(axis=0)).items()}
+    point = {k: float(v) for k, v in stats_from_means(columns.mean(axis=0)).items()}
     ci: dict[str, tuple[float, float]] = {}
     if n_resamples:
-        resampled = _stats_from_means(bootstrap_means(columns, n_resamples=n_resamples, seed=seed))
+        resampled = stats_from_means(bootstrap_means(columns, n_resamples=n_resamples, seed=seed))
         ci = {k: percentile_interval(v, level) for k, v in resampled.items()}
     return Comparison(mode=clean.mode, n=clean.n,
                       criterion="em" if f1_threshold is None else f"f1>={f1_threshold:g}",
