@@ -1,0 +1,252 @@
+"""benchmarks/experiment.py: the grid, the zero-shot marks, a real micro run end to end (tiny model, smoke
+preset, 3 questions per language), resume, rendering from the records alone, and bad input.
+
+The micro run trains 3 grid cells (baseline, en-qa, mixed-qa) of a tiny random model with the real
+tokenizer: its numbers mean nothing, but every part of the chain is the real one.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import experiment as exp  # noqa: E402
+
+MICRO_TOML = """
+mixes = ["en", "multi", "mixed"]
+tasks = ["qa", "nli", "paraphrase", "all"]
+baseline = true
+en_share = 0.5
+
+[task_names]
+qa = ["qa"]
+nli = ["xnli"]
+paraphrase = ["pawsx"]
+all = ["qa", "xnli", "pawsx"]
+
+[budget.micro]
+preset = "smoke"
+seeds = [13]
+n_per_lang = 3
+attack_seed = 0
+strength = 0.2
+eval_batch_size = 16
+sets = ["budget.lora_r=0", "phases.intermediate.max_steps=2", "phases.target.max_steps=2",
+        "phases.intermediate.max_examples=8", "phases.target.max_examples=8"]
+attacks = ["keyboard:question", "distractor:context"]
+"""
+
+
+def _settings_and_budget(name="small"):
+    settings = exp.read_settings(exp.DEFAULT_CONFIG)
+    return settings, exp.get_budget(settings, name)
+
+
+def test_grid_is_13_models_per_seed_with_the_baseline_once():
+    settings, budget = _settings_and_budget()
+    grid = exp.expand_grid(settings, budget)
+    assert len(grid) == 13 and len({c.id for c in grid}) == 13
+    baselines = [c for c in grid if c.mix is None]
+    assert len(baselines) == 1 and baselines[0].intermediate == () and baselines[0].id == "baseline-s13"
+    assert {(c.mix, c.task) for c in grid if c.mix} == {(m, t) for m in ("en", "multi", "mixed")
+                                                        for t in ("qa", "nli", "paraphrase", "all")}
+    assert next(c for c in grid if c.id == "mixed-all-s13").intermediate == ("qa", "xnli", "pawsx")
+    assert next(c for c in grid if c.id == "en-paraphrase-s13").intermediate == ("pawsx",)
+    two = exp.expand_grid(settings, budget, seeds=[1, 2])
+    assert len(two) == 26 and sum(c.mix is None for c in two) == 2
+    assert len(exp.expand_grid(settings, budget, mixes=["mixed"], tasks=["qa"])) == 2
+    assert len(exp.expand_grid(settings, budget, baseline=False)) == 12
+    _, full = _settings_and_budget("full")
+    assert full.seeds == [13, 14, 15] and full.n_per_lang == 0 and full.preset == "gpu"
+    assert len(exp.expand_grid(settings, full)) == 39
+    for cid in ("baseline-s13", "mixed-paraphrase-s7"):
+        assert exp.parse_cell_id(cid)["seed"] in (13, 7)
+
+
+def test_every_cell_trains_the_same_budget_and_base_flows_through():
+    settings, budget = _settings_and_budget()
+    grid = exp.expand_grid(settings, budget)
+    configs = {c.id: exp.train_config(c, settings, budget) for c in grid}
+    for cid, cfg in configs.items():
+        assert cfg.target == "tydiqa:en:train" and cfg.seed == 13 and cfg.base == "me5-small"
+        assert cfg.target_phase.max_steps == 70 and cfg.budget.mixed_precision == "bf16"
+        if cid != "baseline-s13":
+            assert cfg.intermediate_phase.max_steps == 30 and cfg.intermediate_phase.max_examples == 600
+    assert configs["baseline-s13"].intermediate == []
+    assert configs["mixed-nli-s13"].mix == "mixed" and configs["mixed-nli-s13"].intermediate == ["xnli"]
+    assert len({c.digest() for c in configs.values()}) == 13
+    cell = next(c for c in grid if c.id == "en-qa-s13")
+    assert exp.train_config(cell, settings, budget, base="xlm-roberta-large").base == "xlm-roberta-large"
+    args = exp.parse_args(["--budget", "small", "--base", "xlm-roberta-large"])
+    runs, store, results = exp.resolve_paths(args, budget)
+    assert runs.name == "small-xlm-roberta-large" and results.name == "small-xlm-roberta-large"
+
+
+def test_seen_languages_mark_ko_sw_for_multilingual_qa_only(data_dir):
+    settings, budget = _settings_and_budget("smoke")
+    seen = {}
+    for mix, task in (("en", "qa"), ("multi", "qa"), ("mixed", "all"), ("mixed", "nli"), ("multi", "paraphrase")):
+        cell = exp.GridCell(mix, task, 13, tuple(settings.task_names[task]))
+        seen[cell.group] = exp.seen_qa_languages(exp.train_config(cell, settings, budget), data_dir)
+    assert seen == {"en-qa": ["en"], "multi-qa": ["en", "ko", "sw"], "mixed-all": ["en", "ko", "sw"],
+                    "mixed-nli": ["en"], "multi-paraphrase": ["en"]}
+
+
+@pytest.fixture(scope="module")
+def micro(tmp_path_factory, data_dir):
+    """A real micro run of three grid cells (one torch thread: the tiny model gains nothing from two, and
+    two threads crawl on a shared machine); returns its paths and exit code."""
+    import os
+
+    import torch
+
+    from xadv.models.tiny import tiny_qa_model
+
+    root = tmp_path_factory.mktemp("experiment")
+    model, tok = tiny_qa_model(seed=0, hidden=32, layers=2)
+    base = root / "tiny-base"
+    model.save_pretrained(str(base))
+    tok.save_pretrained(str(base))
+    config = root / "experiment.toml"
+    config.write_text(MICRO_TOML, encoding="utf-8")
+    argv = ["--budget", "micro", "--config", str(config), "--base", str(base), "--mixes", "en,mixed",
+            "--tasks", "qa", "--runs", str(root / "runs"), "--results", str(root / "results"),
+            "--data-dir", str(data_dir), "--quiet"]
+    threads, env = torch.get_num_threads(), os.environ.get("XADV_NUM_THREADS")
+    os.environ["XADV_NUM_THREADS"] = "1"
+    try:
+        rc = exp.main(argv)
+    finally:
+        torch.set_num_threads(threads)
+        if env is None:
+            os.environ.pop("XADV_NUM_THREADS", None)
+        else:
+            os.environ["XADV_NUM_THREADS"] = env
+    return {"root": root, "argv": argv, "base": base, "results": root / "results", "runs": root / "runs",
+            "rc": rc}
+
+
+def _records(results: Path) -> list[dict]:
+    return json.loads(gzip.decompress((results / exp.RECORDS_FILE).read_bytes()))["records"]
+
+
+def test_micro_run_writes_records_models_run_and_table(micro):
+    assert micro["rc"] == 0
+    results = micro["results"]
+    records = _records(results)
+    # 3 models x 9 languages x 2 attack cells, every one a real, sealed attack record
+    assert len(records) == 3 * 9 * 2
+    assert {r["schema"] for r in records} == {"xadv.attack-record/1"} and all(r["digest"] for r in records)
+    assert {r["model"]["name"] for r in records} == {"baseline-s13", "en-qa-s13", "mixed-qa-s13"}
+    assert {(r["attack"]["name"], r["attack"]["target"]) for r in records} == {
+        ("keyboard", "question"), ("distractor", "context")}
+    assert {r["data"]["n"] for r in records} == {3}
+    # the same questions for every model: paired
+    assert len({(r["cell"]["lang"], r["cell"]["data_sha256"]) for r in records}) == 9
+    models = {m["id"]: m for m in json.loads((results / exp.MODELS_FILE).read_text())["models"]}
+    assert models["baseline-s13"]["steps"] == {"target": 2}
+    assert models["mixed-qa-s13"]["steps"] == {"intermediate": 2, "target": 2}
+    # --base reached training: every card names the tiny base
+    assert {m["base_model"]["name"] for m in models.values()} == {str(micro["base"])}
+    run = json.loads((results / exp.RUN_FILE).read_text())
+    assert run["command"].startswith("python benchmarks/experiment.py --budget micro")
+    assert run["device"]["type"] in ("cpu", "cuda") and run["machine"]["cpus"] >= 1
+    assert run["software"]["torch"] and run["wall_seconds"] > 0 and run["reading"]["text"] is None
+    assert set(run["cell_seconds"]) == {"baseline-s13", "en-qa-s13", "mixed-qa-s13"}
+    md = (results / exp.TABLE_FILE).read_text(encoding="utf-8")
+    for part in ("## Clean F1 per language", "### `keyboard/question`", "mixed vs en", "## Alignment",
+                 "## Reading", "plots/robust_f1.png"):
+        assert part in md
+    assert all((results / exp.PLOTS_DIR / f).stat().st_size > 1000
+               for f in ("robust_f1.png", "mixed_gains.png", "tasks.png"))
+
+
+def test_micro_run_marks_seen_languages(micro):
+    records = _records(micro["results"])
+    zs = {(r["model"]["name"], r["cell"]["lang"]): r["model"]["zero_shot"] for r in records}
+    assert zs[("mixed-qa-s13", "ko")] is False and zs[("mixed-qa-s13", "sw")] is False
+    assert zs[("mixed-qa-s13", "fi")] is True and zs[("en-qa-s13", "ko")] is True
+    assert all(zs[(m, "en")] is False for m in ("baseline-s13", "en-qa-s13", "mixed-qa-s13"))
+    md = (micro["results"] / exp.TABLE_FILE).read_text(encoding="utf-8")
+    row = next(line for line in md.splitlines() if line.startswith("| `mixed-qa` |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    langs = ["ar", "bn", "en", "fi", "id", "ko", "ru", "sw", "te"]
+    marked = {lang for lang, c in zip(langs, cells[1:10]) if c.endswith("*")}
+    assert marked == {"en", "ko", "sw"}
+    # the mixed-vs-en comparison is also given on the languages zero-shot for both
+    assert "| qa | mixed vs en | ar bn fi id ru te |" in md
+
+
+def test_rerun_skips_finished_trainings_and_cells(micro, monkeypatch, capsys):
+    import xadv.train.pipeline
+
+    def boom(*a, **k):
+        raise AssertionError("a finished model was trained again")
+
+    monkeypatch.setattr(xadv.train.pipeline, "train", boom)
+    before = {p.name: p.stat().st_mtime_ns for p in (micro["runs"] / "records").iterdir()}
+    assert exp.main(micro["argv"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("already trained (model card found): skipped") == 3
+    assert "0 computed, 9 cached" in err and " computed, 0 cached" not in err
+    after = {p.name: p.stat().st_mtime_ns for p in (micro["runs"] / "records").iterdir()}
+    assert after == before
+
+
+def test_render_from_the_records_alone(micro, tmp_path):
+    only = tmp_path / "only-records"
+    only.mkdir()
+    shutil.copy(micro["results"] / exp.RECORDS_FILE, only / exp.RECORDS_FILE)
+    assert exp.main(["render", "--results", str(only)]) == 0
+    md = (only / exp.TABLE_FILE).read_text(encoding="utf-8")
+    assert "## Robust F1 per language" in md and "### `distractor/context`" in md
+    # with run.json the reading written there appears in the table
+    shutil.copy(micro["results"] / exp.RUN_FILE, only / exp.RUN_FILE)
+    run = json.loads((only / exp.RUN_FILE).read_text())
+    run["reading"]["text"] = "Mixed helps nowhere at this budget."
+    (only / exp.RUN_FILE).write_text(json.dumps(run), encoding="utf-8")
+    assert exp.main(["render", "--results", str(only)]) == 0
+    assert "Mixed helps nowhere at this budget." in (only / exp.TABLE_FILE).read_text(encoding="utf-8")
+
+
+def test_render_refuses_an_edited_record(micro, tmp_path, capsys):
+    data = json.loads(gzip.decompress((micro["results"] / exp.RECORDS_FILE).read_bytes()))
+    example = data["records"][0]["examples"][0]
+    example["adv_f1"] = 0.25 if example["adv_f1"] != 0.25 else 0.75  # an edit after the run
+    bad = tmp_path / "bad"
+    exp.write_records(bad / exp.RECORDS_FILE, data["records"])
+    assert exp.main(["render", "--results", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--budget", "huge"], "unknown budget 'huge'"),
+    (["--budget", "small", "--mixes", "en,fr"], "unknown mix 'fr'"),
+    (["--budget", "small", "--tasks", "qa,sts"], "unknown task 'sts'"),
+    (["--budget", "small", "--seeds", "1,x"], "--seeds must be"),
+    (["--budget", "small", "--config", "/nonexistent.toml"], "experiment config not found"),
+    (["render", "--results", "/nonexistent-dir"], "no records file"),
+])
+def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
+    assert exp.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err and "\n" not in err
+
+
+def test_bad_attack_in_config_and_script_exit_code(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(MICRO_TOML.replace('"distractor:context"', '"distractor:question"'), encoding="utf-8")
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "experiment.py"), "--budget", "micro",
+                           "--config", str(bad), "--dry-run"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().count("\n") == 0 and "cannot target 'question'" in proc.stderr
