@@ -476,7 +476,7 @@ def attack_command(
                            write_adversarial=write_adversarial, progress=not json_out and sys.stderr.isatty())
     done = [o for o in outcomes if o.record is not None]
     if out is not None:
-        from xadv.data._io import atomic_open
+        from xadv.io import atomic_open
 
         with atomic_open(out) as fh:
             json.dump({"schema": "xadv.attack-run/1", "records": [o.record for o in done]}, fh,
@@ -594,7 +594,7 @@ def _format_for(fmt: Optional[str], out: Optional[Path], allowed: tuple[str, ...
 
 
 def _write_text(text: str, out: Path) -> None:
-    from xadv.data._io import atomic_open
+    from xadv.io import atomic_open
 
     with atomic_open(out) as fh:
         fh.write(text)

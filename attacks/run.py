@@ -49,7 +49,7 @@ def write_perturbed(results: list[PerturbedExample], out: str | Path) -> tuple[P
     The SQuAD file can be scored or attacked again like any dataset; the log says, per example,
     which attack touched which characters and the strength requested vs applied."""
     from xadv.data import write_squad
-    from xadv.data._io import atomic_open
+    from xadv.io import atomic_open
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

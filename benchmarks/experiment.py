@@ -468,7 +468,7 @@ def _read_json(path: Path, default: Any) -> Any:
 
 
 def _write_json(path: Path, obj: Any, compact: bool = False) -> None:
-    from xadv.data._io import atomic_open
+    from xadv.io import atomic_open
 
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path) as fh:

@@ -28,7 +28,7 @@ def test_the_adapter_ships_small_with_a_complete_card():
     assert set(ev["languages"]) == set(TYDI_LANGS)
     assert ev["languages"]["en"]["zero_shot"] is False and ev["languages"]["sw"]["zero_shot"] is True
     # the adapter files are the ones the card describes
-    from xadv.data._io import sha256_file
+    from xadv.io import sha256_file
 
     for name, meta in card["adapter"]["files"].items():
         if (folder / name).is_file() and name != "README.md":

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xadv import __version__
-from xadv.data._io import atomic_open, sha256_file
+from xadv.io import atomic_open, sha256_file
 from xadv.data.names import SPECS
 from xadv.data.squad import load_json, parse_squad
 from xadv.errors import DataError

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xadv.data._io import sha256_file
+from xadv.io import sha256_file
 from xadv.data.names import SPECS, ResolvedFile, available
 from xadv.data.pairs import parse_pairs
 from xadv.data.squad import load_json, parse_squad

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from xadv.data._io import one_line
+from xadv.io import one_line
 from xadv.data.squad import UNKNOWN_LANG, lang_from_filename
 from xadv.errors import DataError
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xadv.data._io import atomic_open, one_line
+from xadv.io import atomic_open, one_line
 from xadv.errors import DataError
 from xadv.langs import TYDI_ID_PREFIX, lang_from_tydi_id
 

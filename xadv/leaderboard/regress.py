@@ -108,7 +108,7 @@ def current_cells(results: str | os.PathLike) -> list[Cell]:
 
 
 def write_baseline(cells: list[Cell], path: str | os.PathLike, source: str = "") -> dict:
-    from xadv.data._io import atomic_open
+    from xadv.io import atomic_open
 
     obj = {"schema": BASELINE_SCHEMA, "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
            "xadv_version": __version__, "source": source,

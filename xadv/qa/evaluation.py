@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from xadv.errors import XadvError
+from xadv.io import atomic_open
 from xadv.qa.engine import EngineConfig, QAEngine
 
 N_RESAMPLES = 1000
@@ -164,12 +164,9 @@ def write_predictions(predictions: Mapping[str, str], path: str | os.PathLike) -
     """Write `{id: answer_text}` (the official SQuAD/TyDi prediction format) atomically."""
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with atomic_open(path) as fh:
             json.dump(dict(predictions), fh, ensure_ascii=False, indent=1)
             fh.write("\n")
-        os.replace(tmp, path)
     except OSError as exc:
         raise XadvError(f"cannot write predictions to {path}: {exc.strerror or exc}") from None
     return path

@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from xadv.data._io import atomic_open
+from xadv.io import atomic_open
 from xadv.errors import XadvError
 from xadv.runs.record import AttackRecord, CellKey, read_record
 

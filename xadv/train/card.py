@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xadv.data._io import atomic_open
+from xadv.io import atomic_open
 from xadv.langs import TYDI_LANGS
 
 if TYPE_CHECKING:  # pragma: no cover

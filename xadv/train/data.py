@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from xadv.data._io import sha256_file
+from xadv.io import sha256_file
 from xadv.errors import DataError
 from xadv.train.config import TASKS, ConfigError
 

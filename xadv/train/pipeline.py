@@ -69,7 +69,7 @@ def _prepare_out(out: Path, digest: str, fresh: bool) -> dict:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    from xadv.data._io import atomic_open
+    from xadv.io import atomic_open
 
     with atomic_open(path) as fh:
         json.dump(obj, fh, ensure_ascii=False, indent=1)
@@ -228,7 +228,7 @@ def _tidy_adapter(adapter: Path, applies_to: str) -> None:
 
 def adapter_info(folder: Path, names: tuple[str, ...] | None = None) -> dict[str, Any]:
     """Format, files (bytes, sha256) and total size of an adapter folder."""
-    from xadv.data._io import sha256_file
+    from xadv.io import sha256_file
 
     files = sorted(p for p in folder.iterdir() if p.is_file() and (names is None or p.name in names))
     return {"path": ADAPTER_DIR, "format": "peft-lora",

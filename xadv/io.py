@@ -1,4 +1,4 @@
-"""Small file helpers shared by the data layer: atomic writes and hashing.
+"""Small file helpers shared by every layer that writes or hashes files: atomic writes, hashing, safe quoting.
 
 Writes go to a temporary file in the target's folder and are renamed into place, so an interrupted
 run (Ctrl-C, full disk) never leaves a half-written dataset that a later run would trust.
