@@ -14,17 +14,11 @@ import pytest
 
 from xadv.data import load_qa
 from xadv.errors import XadvError
-from xadv.models.tokenizer import load_me5_tokenizer
 from xadv.qa.decode import Window, best_spans, gold_logprob, log_softmax, trim_whitespace, window_spans
 from xadv.qa.features import Feature, FeatureConfig, build_features, truncate_questions
 
 LANGS = ("en", "sw", "fi", "id", "ru", "ar", "ko", "bn", "te")
 SMALL = FeatureConfig(max_seq_length=64, doc_stride=24, max_query_length=16)  # many windows per context
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return load_me5_tokenizer()
 
 
 @pytest.fixture(scope="module")

@@ -12,28 +12,13 @@ import pytest
 from xadv.data import load_qa
 from xadv.errors import DataError, XadvError
 from xadv.models.tiny import tiny_qa_model
-from xadv.models.tokenizer import load_me5_tokenizer
 from xadv.qa.engine import EngineConfig, QAEngine
 from xadv.qa.features import FeatureConfig
 from xadv.qa.oracle import SpanOracle
 
+pytestmark = pytest.mark.usefixtures("torch_threads_restored")
+
 LANGS = ("ar", "bn", "en", "fi", "id", "ko", "ru", "sw", "te")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models are all synchronisation overhead with 2+ threads on a busy machine: run them on one,
-    and give torch its thread count back afterwards (it is process-wide)."""
-    import torch
-
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def tok():
-    return load_me5_tokenizer()
 
 
 @pytest.fixture(scope="module")

@@ -14,20 +14,7 @@ from xadv.errors import XadvError
 from xadv.qa.engine import EngineConfig, QAEngine
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def tok():
-    from xadv.models.tokenizer import load_me5_tokenizer
-
-    return load_me5_tokenizer()
+pytestmark = pytest.mark.usefixtures("torch_threads_restored")
 
 
 def _cases(tok, lang, field, n, data_dir, min_words=0, max_words=10**9):
