@@ -15,7 +15,6 @@ summary (queries, share of words changed, seconds per example) and to every exam
 from __future__ import annotations
 
 import datetime as _dt
-import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Any
 
 from xadv import __version__
 from xadv.errors import XadvError
+from xadv.io import git_commit
 from xadv.runs.record import AttackRecord, CellKey, rows_sha256
 from xadv.runs.store import ResultsStore
 
@@ -40,17 +40,6 @@ class CellOutcome:
     path: Path | None = None
     reason: str = ""
     adversarial: Path | None = None  # the cell's adversarial examples (SQuAD JSON), when written
-
-
-def git_commit() -> str | None:
-    """The commit of the xadv source tree, when it is a git checkout (None for a wheel install)."""
-    root = Path(__file__).resolve().parents[2]
-    try:
-        out = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=5, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
 
 
 def model_info(loaded: Any, lang: str | None = None) -> dict:

@@ -16,12 +16,11 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xadv.io import atomic_open
+from xadv.io import atomic_open, git_commit
 from xadv.langs import TYDI_LANGS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,19 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 CARD_FILE = "xadv_card.json"
 CARD_SCHEMA = "xadv-model-card/1"
-
-
-def git_commit(path: str | os.PathLike | None = None) -> str | None:
-    """The commit of the source tree xadv runs from (suffix `-dirty` with local changes); None outside git."""
-    where = Path(path) if path else Path(__file__).resolve().parents[2]
-    try:
-        head = subprocess.run(["git", "-C", str(where), "rev-parse", "HEAD"], capture_output=True, text=True,
-                              timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(where), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return f"{head}-dirty" if dirty else head
 
 
 def software() -> dict[str, Any]:
