@@ -10,13 +10,6 @@ from xadv.train.features import answer_tokens, pair_train_features, qa_train_fea
 
 
 @pytest.fixture(scope="module")
-def tokenizer():
-    from xadv.models.tokenizer import load_me5_tokenizer
-
-    return load_me5_tokenizer()
-
-
-@pytest.fixture(scope="module")
 def rows(data_dir):
     from xadv.data import load_qa
 
@@ -29,12 +22,12 @@ def rows(data_dir):
 
 
 
-def test_labels_recover_the_gold_answer_in_every_language(rows, tokenizer):
+def test_labels_recover_the_gold_answer_in_every_language(rows, tok):
     from xadv.qa.features import FeatureConfig, build_features
 
     cfg = dict(max_seq_length=128, doc_stride=64, max_query_length=32)
-    feats, stats = qa_train_features(rows, tokenizer, no_answer="drop", **cfg)
-    windows = build_features([r["question"] for r in rows], [r["context"] for r in rows], tokenizer,
+    feats, stats = qa_train_features(rows, tok, no_answer="drop", **cfg)
+    windows = build_features([r["question"] for r in rows], [r["context"] for r in rows], tok,
                              FeatureConfig(**cfg))
     assert stats.windows == len(windows) > len(rows)  # short windows: many contexts need several
     assert stats.kept == len(feats) == stats.with_answer and stats.dropped_no_answer == stats.windows - stats.kept
@@ -59,10 +52,10 @@ def test_labels_recover_the_gold_answer_in_every_language(rows, tokenizer):
     assert exact / total > 0.85, exact / total
 
 
-def test_cls_policy_keeps_every_window_and_labels_the_rest_at_cls(rows, tokenizer):
+def test_cls_policy_keeps_every_window_and_labels_the_rest_at_cls(rows, tok):
     cfg = dict(max_seq_length=128, doc_stride=64, max_query_length=32)
-    drop, sd = qa_train_features(rows, tokenizer, no_answer="drop", **cfg)
-    cls, sc = qa_train_features(rows, tokenizer, no_answer="cls", **cfg)
+    drop, sd = qa_train_features(rows, tok, no_answer="drop", **cfg)
+    cls, sc = qa_train_features(rows, tok, no_answer="cls", **cfg)
     assert sc.kept == sc.windows == sd.windows and sc.with_answer == sd.kept
     no_answer = [f for f in cls if f.start == 0]
     assert len(no_answer) == sc.windows - sc.with_answer > 0
@@ -79,20 +72,20 @@ def test_answer_tokens_needs_the_whole_answer_inside_the_window():
     assert answer_tokens(offsets, -1, -1, 0, 1) is None
 
 
-def test_questions_without_an_answer_cannot_train(tokenizer):
+def test_questions_without_an_answer_cannot_train(tok):
     from xadv.errors import DataError
 
     row = {"id": "q1", "lang": "en", "question": "?", "context": "text", "answers": {"text": [], "answer_start": []}}
     with pytest.raises(DataError, match="example 'q1' has no answer"):
-        qa_train_features([row], tokenizer, max_seq_length=64, doc_stride=16, max_query_length=16)
+        qa_train_features([row], tok, max_seq_length=64, doc_stride=16, max_query_length=16)
 
 
-def test_pair_features(data_dir, tokenizer):
+def test_pair_features(data_dir, tok):
     from xadv.data import load_pairs
 
     rows = load_pairs("xnli:sw:dev", data_dir).select(range(40)).to_list()
-    feats, stats = pair_train_features(rows, tokenizer, max_seq_length=48)
+    feats, stats = pair_train_features(rows, tok, max_seq_length=48)
     assert stats.windows == len(feats) == 40
     assert [f.label for f in feats] == [r["label"] for r in rows]
     assert max(len(f) for f in feats) <= 48 and all(f.lang == "sw" for f in feats)
-    assert feats[0].input_ids[0] == tokenizer.cls_token_id
+    assert feats[0].input_ids[0] == tok.cls_token_id
