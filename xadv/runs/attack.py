@@ -261,22 +261,30 @@ def _static_cell(lang_rows, atk, target, strength, seed, engine, gold, clean_pre
                  f1_threshold, n_resamples, mode):
     """(summary, per-example outcomes, PerturbedExamples) of one seeded perturbation of every row."""
     from attacks.run import iter_perturbed
-    from xadv.score import compare, score_predictions
 
     perturbed = list(iter_perturbed(lang_rows, atk, target, strength, seed))
-    adv_rows = [p.example for p in perturbed]
-    adv_preds = engine.predict(adv_rows)
-    adv_scores = score_predictions(gold, {i: p.text for i, p in adv_preds.items()}, mode=mode)
-    cmp = compare(clean_scores, adv_scores, f1_threshold=f1_threshold, n_resamples=n_resamples, seed=seed)
-    clean_pe, adv_pe = clean_scores.per_example(), adv_scores.per_example()
+    adv_preds = engine.predict([p.example for p in perturbed])
+    adv_texts = {i: p.text for i, p in adv_preds.items()}
+    summary, clean_pe, adv_pe = _score_cell(gold, clean_scores, adv_texts, perturbed, f1_threshold, n_resamples,
+                                            seed, mode)
     examples = [
-        _example_outcome(r, p.example, clean_preds[r["id"]].text, adv_preds[r["id"]].text,
+        _example_outcome(r, p.example, clean_preds[r["id"]].text, adv_texts[r["id"]],
                          clean_pe[r["id"]], adv_pe[r["id"]], p.strength_applied, len(p.edits))
         for r, p in zip(lang_rows, perturbed)
     ]
+    return summary, examples, perturbed
+
+
+def _score_cell(gold, clean_scores, adv_texts, perturbed, f1_threshold, n_resamples, seed, mode):
+    """(summary, clean per-example, adversarial per-example) of one cell: the same exact scorer and
+    paired comparison for static and search cells, so the leaderboard can recompute both from outcomes."""
+    from xadv.score import compare, score_predictions
+
+    adv_scores = score_predictions(gold, adv_texts, mode=mode)
+    cmp = compare(clean_scores, adv_scores, f1_threshold=f1_threshold, n_resamples=n_resamples, seed=seed)
     summary = cmp.to_dict()
     summary["strength_applied_mean"] = sum(p.strength_applied for p in perturbed) / len(perturbed)
-    return summary, examples, perturbed
+    return summary, clean_scores.per_example(), adv_scores.per_example()
 
 
 SEARCH_SUMMARY_KEYS = ("goal", "skipped", "succeeded", "mean_queries", "mean_queries_to_success",
@@ -293,27 +301,23 @@ def _search_cell(lang_rows, name, atk, target, seed, engine, gold, clean_preds, 
     recomputes them from the outcomes; the search's own numbers are added beside them."""
     from attacks.base import EditRecord, PerturbedExample
     from attacks.search import run_search
-    from xadv.score import compare, score_predictions
 
     run = run_search(engine, lang_rows, transformation=[f.name for f in atk.families], target=target, seed=seed,
                      mode=mode, attack_params=params_all or None, progress=progress, **search.run_kwargs())
     by_id = {o.id: o for o in run.outcomes}
-    adv_scores = score_predictions(gold, {o.id: o.adv_prediction for o in run.outcomes}, mode=mode)
-    cmp = compare(clean_scores, adv_scores, f1_threshold=search.f1_threshold, n_resamples=n_resamples, seed=seed)
-    clean_pe, adv_pe = clean_scores.per_example(), adv_scores.per_example()
-    examples, perturbed = [], []
-    for r in lang_rows:
-        o = by_id[r["id"]]
+    outcomes = [by_id[r["id"]] for r in lang_rows]
+    perturbed = [PerturbedExample(o.example, name, target, float(search.max_share), o.share_changed, "words",
+                                  [EditRecord(**d) for d in o.edits]) for o in outcomes]
+    summary, clean_pe, adv_pe = _score_cell(gold, clean_scores, {o.id: o.adv_prediction for o in outcomes},
+                                            perturbed, search.f1_threshold, n_resamples, seed, mode)
+    examples = []
+    for r, o in zip(lang_rows, outcomes):
         e = _example_outcome(r, o.example, clean_preds[r["id"]].text, o.adv_prediction, clean_pe[r["id"]],
                              adv_pe[r["id"]], o.share_changed, len(o.edits))
         e.update({"search_status": o.status, "queries": o.queries, "success_query": o.success_query,
                   "words_changed": o.words_changed, "words_total": o.words_total, "seconds": round(o.seconds, 4)})
         examples.append(e)
-        perturbed.append(PerturbedExample(o.example, name, target, float(search.max_share), o.share_changed, "words",
-                                          [EditRecord(**d) for d in o.edits]))
     own = run.summary(n_resamples=0)
-    summary = cmp.to_dict()
-    summary["strength_applied_mean"] = sum(p.strength_applied for p in perturbed) / len(perturbed)
     summary.update({k: own.get(k) for k in SEARCH_SUMMARY_KEYS})
     summary["failed"] = summary["n"] - own["skipped"] - own["succeeded"]
     summary["forward_passes"] = run.engine.get("forward_passes")
