@@ -57,10 +57,29 @@ class PhaseResult:
     device: str = "cpu"
     extra: dict = field(default_factory=dict)
 
+    step_tasks: list[str] = field(default_factory=list)  # the task each step trained (deterministic, see batching)
+
     def loss_start_end(self) -> tuple[float, float]:
         """Mean loss over the first and the last tenth of the steps (at least one step each)."""
-        k = max(1, len(self.losses) // 10)
-        return float(np.mean(self.losses[:k])), float(np.mean(self.losses[-k:]))
+        return _first_last(self.losses)
+
+    def task_losses(self) -> dict[str, dict[str, float]]:
+        """Per task: mean loss over the first and last tenth of ITS steps. The phase-wide curve mixes
+        tasks with different loss scales (span QA ~5, NLI ~1.1 at chance), so only this shows whether
+        each task learned."""
+        out = {}
+        for t in self.tasks:
+            mine = [x for x, task in zip(self.losses, self.step_tasks) if task == t]
+            if mine:
+                first, last = _first_last(mine)
+                out[t] = {"first": round(first, 4), "last": round(last, 4), "steps": len(mine)}
+        return out
+
+    def not_learning(self, min_steps: int = 20, min_drop: float = 0.02) -> list[str]:
+        """Tasks whose loss did not fall by `min_drop` (relative) from their first to their last tenth:
+        the sign of a learning rate too high for the task (it diverged) or far too low."""
+        return [t for t, v in self.task_losses().items()
+                if v["steps"] >= min_steps and v["last"] > (1.0 - min_drop) * v["first"]]
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -70,7 +89,15 @@ class PhaseResult:
         d["loss_first"] = None if first is None else round(first, 4)
         d["loss_last"] = None if last is None else round(last, 4)
         d["tokens_per_second"] = round(self.tokens / self.seconds, 1) if self.seconds > 0 else None
+        d.pop("step_tasks")
+        d["task_losses"] = self.task_losses()
+        d["not_learning"] = self.not_learning()
         return d
+
+
+def _first_last(losses: list[float]) -> tuple[float, float]:
+    k = max(1, len(losses) // 10)
+    return float(np.mean(losses[:k])), float(np.mean(losses[-k:]))
 
 
 @dataclass
@@ -290,4 +317,5 @@ def run_phase(accelerator: "Accelerator", phase: PhaseInput, start: str | Path |
         name=phase.name, tasks=tasks, steps=n_steps, seconds=seconds, tokens=tokens, losses=losses,
         task_steps=task_steps, task_probabilities={t: round(p, 4) for t, p in probs.items()},
         windows={t: len(f) for t, f in phase.features.items()}, parameters=params,
-        resumed_at_step=resumed_at, processes=world, device=str(accelerator.device)), (merged, tokenizer)
+        resumed_at_step=resumed_at, processes=world, device=str(accelerator.device),
+        step_tasks=[task_for_step(tlist, plist, seed, i) for i in range(len(losses))]), (merged, tokenizer)

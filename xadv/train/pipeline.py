@@ -186,7 +186,14 @@ def train(config: TrainConfig, out: str | os.PathLike, *, data_dir: str | os.Pat
                         config=config.to_dict(), base=base, phases=phases, tasks=datas,
                         task_summaries=summaries, seconds=prior_seconds + time.perf_counter() - t_start))
             first, last = result.loss_start_end()
-            log(f"{name}: {result.steps} steps in {result.seconds:.0f}s, loss {first:.3f} -> {last:.3f}")
+            per_task = result.task_losses()
+            detail = "" if len(per_task) < 2 else " (" + ", ".join(
+                f"{t} {v['first']:.3f} -> {v['last']:.3f}" for t, v in per_task.items()) + ")"
+            log(f"{name}: {result.steps} steps in {result.seconds:.0f}s, loss {first:.3f} -> {last:.3f}{detail}")
+            for t in result.not_learning():
+                log(f"warning: {name}: the {t} loss did not fall ({per_task[t]['first']:.3f} -> "
+                    f"{per_task[t]['last']:.3f} over {per_task[t]['steps']} steps): its learning rate "
+                    f"({settings.lr:g}) may be too high; the model card records this")
             continue
         start = phase_out  # skipped phase: the next one starts from its saved checkpoint
 
