@@ -71,3 +71,43 @@ def test_collate_pads_and_masks():
     assert batch["start_positions"].tolist() == [5, 0]
     pairs = collate([TrainFeature(np.array([0, 4, 2]), "sw", label=2)], "pairs", pad_id=1)
     assert pairs["labels"].tolist() == [2] and "allowed" not in pairs
+
+
+def _phase(losses, step_tasks, tasks):
+    from xadv.train.loop import PhaseResult
+
+    return PhaseResult(name="intermediate", tasks=tasks, steps=len(losses), seconds=1.0, tokens=1, losses=losses,
+                       task_steps={t: step_tasks.count(t) for t in tasks}, task_probabilities={},
+                       windows={}, parameters={}, step_tasks=step_tasks)
+
+
+def test_per_task_losses_catch_a_task_that_did_not_learn():
+    # The failure this guards against, as it happened: in a 3-task phase the mixed curve fell (QA's big
+    # losses were sampled less often late on) while XNLI sat at chance (ln 3) the whole time.
+    tasks = ["qa", "xnli"]
+    step_tasks = ["qa" if i % 3 == 0 else "xnli" for i in range(120)]
+    losses = [(5.4 - 3.0 * i / 120) if t == "qa" else 1.0986 for i, t in enumerate(step_tasks)]
+    result = _phase(losses, step_tasks, tasks)
+    per_task = result.task_losses()
+    assert per_task["qa"]["steps"] == 40 and per_task["xnli"]["steps"] == 80
+    assert per_task["qa"]["last"] < per_task["qa"]["first"] - 2.0
+    assert per_task["xnli"]["first"] == per_task["xnli"]["last"] == pytest.approx(1.0986)
+    assert result.not_learning() == ["xnli"]
+    card = result.to_dict()
+    assert card["not_learning"] == ["xnli"] and set(card["task_losses"]) == {"qa", "xnli"}
+    assert "step_tasks" not in card
+
+
+def test_a_diverging_task_is_flagged_and_short_tasks_are_not_judged():
+    step_tasks = ["qa"] * 60 + ["pawsx"] * 10
+    losses = [5.4 - 2.0 * min(i, 30) / 30 + 2.5 * max(0, i - 30) / 30 for i in range(60)] + [0.69] * 10
+    result = _phase(losses, step_tasks, ["pawsx", "qa"])
+    assert result.task_losses()["qa"]["last"] >= result.task_losses()["qa"]["first"]
+    assert result.not_learning() == ["qa"]  # pawsx: 10 steps are too few to judge
+    assert result.not_learning(min_steps=5) == ["pawsx", "qa"]
+
+
+def test_the_recorded_step_tasks_are_the_sampled_ones():
+    tasks, probs = ["pawsx", "qa", "xnli"], [0.3, 0.4, 0.3]
+    seq = [task_for_step(tasks, probs, 13, i) for i in range(200)]
+    assert set(seq) == set(tasks) and seq == [task_for_step(tasks, probs, 13, i) for i in range(200)]
