@@ -22,18 +22,15 @@ table marks seen cells with * and compares models on the languages zero-shot for
     # your own encoder, on a GPU cluster (training runs in every process, evaluation in process 0):
     accelerate launch benchmarks/experiment.py --budget full --base xlm-roberta-large
 
-Cost of `--budget small` (measured on this 2-core Xeon with AMX bf16, torch 2.13 CPU; `run.json` of a
-real run holds the exact figures per cell). One grid cell is 30 intermediate steps + 70 target steps of
-16 windows of 256 tokens, then 14 questions x 9 languages clean and under 5 attack cells. Measured with
-ONE torch thread (XADV_NUM_THREADS=1) while other jobs kept the second core busy: baseline 232 s training
-+ 159 s evaluation = 391 s; mixed-qa (QA intermediate, the most expensive task) 334 s + 194 s = 528 s
-(489 s of CPU time). Intermediate steps cost 3.1 s (qa), 2.2 s (all; so about 1.75 s for xnli or pawsx
-alone) against 3.1 s per target step, evaluation 160-190 s per model. The 13-model grid is therefore
-about 391 + 3 x 528 + 3 x 485 + 6 x 470 s = 104 minutes on one core, an upper bound for an idle machine
-(two threads on two idle cores are faster: expect roughly 60-80 minutes). On a machine other jobs keep busy, two torch threads are much slower than one (7.8 s
-instead of 2.8 s per target step here): run with XADV_NUM_THREADS=1 then. The thread count changes the
-trained weights slightly (bf16 reductions), so it is recorded in run.json. Budget `full` is for a GPU
-(3 x 13 models of the gpu preset, all 5,077 dev questions, 10 attack cells).
+Cost of `--budget small` (this 2-core Xeon with AMX bf16, torch 2.13 CPU; `run.json` of a real run holds
+the exact figures per cell). One grid cell is 40 intermediate steps + 90 target steps of 16 windows of 256
+tokens, then 30 questions x 9 languages clean and under 5 attack cells. On the idle machine with 2 torch
+threads a training step takes about 1.5 s (QA; XNLI / PAWS-X steps are shorter), so a cell is about
+3.5 minutes of training plus its evaluation, and the 13-model grid about 70 minutes. On a machine other
+jobs keep busy, two torch threads are much slower than one (7.8 s instead of 2.8 s per target step
+measured here): run with XADV_NUM_THREADS=1 then. The thread count changes the trained weights slightly
+(bf16 reductions), so it is recorded in run.json. Budget `full` is for a GPU (3 x 13 models of the gpu
+preset, all 5,077 dev questions, 10 attack cells).
 
 Resume: running the same command again skips every model whose directory holds a finished run (its
 model card) and every attack cell already in the results store (by cell key); an interrupted training
@@ -375,9 +372,23 @@ def model_entry(cell: GridCell, card: dict, out: Path, digest: str) -> dict:
         "steps": {p["name"]: p["steps"] for p in card["phases"]},
         "examples": {f"{t['phase']}:{t['task']}": t["examples_per_language"] for t in card["tasks"]},
         "train_seconds": card["wall_seconds"],
+        # per phase and task: mean loss over the first and last tenth of that task's steps, and the tasks
+        # whose loss did not fall (a collapsed or untrained intermediate phase makes a grid cell meaningless)
+        "task_losses": {p["name"]: p.get("task_losses") for p in card["phases"]},
+        "not_learning": {p["name"]: p.get("not_learning") for p in card["phases"] if p.get("not_learning")},
         "device": sorted({p.get("device", "cpu") for p in card["phases"]}),
         "evaluation": ev,
     }
+
+
+def _loss_cell(model: dict, phase: str) -> str:
+    """'qa 5.18→3.13, xnli 1.10→1.08 ⚠' from models.json (– when the phase did not run or predates it)."""
+    losses = (model.get("task_losses") or {}).get(phase)
+    if not losses:
+        return "–"
+    bad = set((model.get("not_learning") or {}).get(phase) or [])
+    return ", ".join(f"{t} {v['first']:.2f}→{v['last']:.2f}{' ⚠' if t in bad else ''}"
+                     for t, v in sorted(losses.items()))
 
 
 def _rel(path: Path) -> str:
@@ -932,10 +943,15 @@ def to_markdown(a: dict, models: list[dict], info: dict, n_records: int, plots: 
         rows.append([f"`{m['id']}`", m["mix"] or "–", ",".join(m["intermediate_tasks"]) or "none",
                      " ".join(m["seen_qa_languages"]), " ".join(m["zero_shot_languages"]),
                      f"{steps.get('intermediate', 0)} / {steps.get('target', 0)}",
+                     _loss_cell(m, "intermediate"), _loss_cell(m, "target"),
                      _f(m.get("train_seconds"), 0), _f(t.get("eval_wall_seconds"), 0)])
     if rows:
         lines += _table(["model", "mix", "intermediate", "seen QA langs", "zero-shot langs",
-                         "steps (inter / target)", "train s", "eval s"], rows, left=5)
+                         "steps (inter / target)", "intermediate loss", "target loss", "train s", "eval s"],
+                        rows, left=7)
+        lines.append("")
+        lines.append("Losses: mean over the first -> last tenth of each task's steps; ⚠ marks a task whose loss "
+                     "did not fall by 2 % (it did not learn, and the cell says little about that task).")
     lines.append("")
 
     def lang_table(key: str, title: str) -> None:

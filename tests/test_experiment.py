@@ -76,11 +76,16 @@ def test_every_cell_trains_the_same_budget_and_base_flows_through():
     settings, budget = _settings_and_budget()
     grid = exp.expand_grid(settings, budget)
     configs = {c.id: exp.train_config(c, settings, budget) for c in grid}
+    sets = dict(s.split("=", 1) for s in budget.sets)  # the budget's own overrides reach every cell
+    assert {"phases.target.max_steps", "phases.intermediate.max_steps", "phases.intermediate.max_examples"} <= set(sets)
     for cid, cfg in configs.items():
         assert cfg.target == "tydiqa:en:train" and cfg.seed == 13 and cfg.base == "me5-small"
-        assert cfg.target_phase.max_steps == 70 and cfg.budget.mixed_precision == "bf16"
+        assert cfg.target_phase.max_steps == int(sets["phases.target.max_steps"]) > 0
+        assert cfg.budget.mixed_precision == "bf16"
+        assert cfg.intermediate_phase.lr == 5e-4  # the cpu preset's (2e-3 collapsed the encoder)
         if cid != "baseline-s13":
-            assert cfg.intermediate_phase.max_steps == 30 and cfg.intermediate_phase.max_examples == 600
+            assert cfg.intermediate_phase.max_steps == int(sets["phases.intermediate.max_steps"]) > 0
+            assert cfg.intermediate_phase.max_examples == int(sets["phases.intermediate.max_examples"])
     assert configs["baseline-s13"].intermediate == []
     assert configs["mixed-nli-s13"].mix == "mixed" and configs["mixed-nli-s13"].intermediate == ["xnli"]
     assert len({c.digest() for c in configs.values()}) == 13
@@ -155,6 +160,10 @@ def test_micro_run_writes_records_models_run_and_table(micro):
     models = {m["id"]: m for m in json.loads((results / exp.MODELS_FILE).read_text())["models"]}
     assert models["baseline-s13"]["steps"] == {"target": 2}
     assert models["mixed-qa-s13"]["steps"] == {"intermediate": 2, "target": 2}
+    # per-task losses reach models.json and the models table (2 steps: too few to judge learning)
+    assert models["mixed-qa-s13"]["task_losses"]["intermediate"]["qa"]["steps"] == 2
+    assert models["baseline-s13"]["task_losses"] == {"target": models["baseline-s13"]["task_losses"]["target"]}
+    assert models["mixed-qa-s13"]["not_learning"] == {}
     # --base reached training: every card names the tiny base
     assert {m["base_model"]["name"] for m in models.values()} == {str(micro["base"])}
     run = json.loads((results / exp.RUN_FILE).read_text())
@@ -164,8 +173,11 @@ def test_micro_run_writes_records_models_run_and_table(micro):
     assert set(run["cell_seconds"]) == {"baseline-s13", "en-qa-s13", "mixed-qa-s13"}
     md = (results / exp.TABLE_FILE).read_text(encoding="utf-8")
     for part in ("## Clean F1 per language", "### `keyboard/question`", "mixed vs en", "## Alignment",
-                 "## Reading", "plots/robust_f1.png"):
+                 "## Reading", "plots/robust_f1.png", "intermediate loss"):
         assert part in md
+    mixed_qa = next(line for line in md.splitlines() if line.startswith("| `mixed-qa-s13` |"))
+    first, last = (models["mixed-qa-s13"]["task_losses"]["intermediate"]["qa"][k] for k in ("first", "last"))
+    assert f"qa {first:.2f}→{last:.2f}" in mixed_qa
     assert all((results / exp.PLOTS_DIR / f).stat().st_size > 1000
                for f in ("robust_f1.png", "mixed_gains.png", "tasks.png"))
 
