@@ -77,7 +77,8 @@ class PhaseResult:
 
     def not_learning(self, min_steps: int = 20, min_drop: float = 0.02) -> list[str]:
         """Tasks whose loss did not fall by `min_drop` (relative) from their first to their last tenth:
-        the sign of a learning rate too high for the task (it diverged) or far too low."""
+        the sign of a learning rate too high for the task (it diverged), far too low, or of a task that
+        needs more steps than the budget gives it (PAWS-X's adversarial pairs stay near chance for long)."""
         return [t for t, v in self.task_losses().items()
                 if v["steps"] >= min_steps and v["last"] > (1.0 - min_drop) * v["first"]]
 

@@ -192,8 +192,9 @@ def train(config: TrainConfig, out: str | os.PathLike, *, data_dir: str | os.Pat
             log(f"{name}: {result.steps} steps in {result.seconds:.0f}s, loss {first:.3f} -> {last:.3f}{detail}")
             for t in result.not_learning():
                 log(f"warning: {name}: the {t} loss did not fall ({per_task[t]['first']:.3f} -> "
-                    f"{per_task[t]['last']:.3f} over {per_task[t]['steps']} steps): its learning rate "
-                    f"({settings.lr:g}) may be too high; the model card records this")
+                    f"{per_task[t]['last']:.3f} over {per_task[t]['steps']} steps): the learning rate "
+                    f"({settings.lr:g}) may be too high, or {t} needs more steps than this budget gives it; "
+                    f"the model card records this under not_learning")
             continue
         start = phase_out  # skipped phase: the next one starts from its saved checkpoint
 
