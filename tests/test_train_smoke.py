@@ -229,3 +229,22 @@ def test_cli_dry_run_shows_the_plan(data_dir):
     assert bad.exit_code == 2 and "error: phases.target.lr: expected float" in bad.output
     missing = CliRunner().invoke(app, ["train", "--preset", "smoke", "--data-dir", str(data_dir)])
     assert missing.exit_code == 2 and "--out DIR is required" in missing.output
+
+
+@pytest.mark.slow
+def test_a_finished_run_keeps_its_evaluation_unless_the_evaluation_changes(tiny_base, data_dir, runs, monkeypatch):
+    """Re-running a finished command must not re-evaluate an unchanged checkpoint (on the cpu preset that
+    is 5 minutes of full TyDi dev); asking for a different evaluation must."""
+    from xadv.train import pipeline, train
+
+    first = runs["en"]
+    calls = []
+    real = pipeline.run_evaluation
+    monkeypatch.setattr(pipeline, "run_evaluation", lambda *a, **k: calls.append(1) or real(*a, **k))
+    messages = []
+    again = train(_config(tiny_base, "en"), first.out, data_dir=data_dir, progress=False, log=messages.append)
+    assert calls == [] and any("eval: already done" in m for m in messages)
+    assert again.card["evaluation"] == first.card["evaluation"]
+    fewer = train(_config(tiny_base, "en", ["eval.n_per_lang=1"]), first.out, data_dir=data_dir, progress=False)
+    assert calls == [1] and fewer.card["evaluation"]["n_per_lang"] == 1
+    assert {v["n"] for v in fewer.card["evaluation"]["languages"].values()} == {1}

@@ -153,6 +153,7 @@ def train(config: TrainConfig, out: str | os.PathLike, *, data_dir: str | os.Pat
     start: Any = (loaded.model, tokenizer)  # then the previous phase's model, in memory or on disk
     prior_seconds = sum(p.get("seconds", 0.0) for p in record["done"].values())
 
+    trained_now = False  # whether this call trained anything (else a finished run's evaluation still holds)
     schedule = []
     if inter:
         schedule.append(("intermediate", inter, config.intermediate_phase, out / PHASES_DIR / "intermediate"))
@@ -168,6 +169,7 @@ def train(config: TrainConfig, out: str | os.PathLike, *, data_dir: str | os.Pat
             phases.append(record["done"][name])
             log(f"{name}: already done ({record['done'][name]['steps']} steps), skipping")
         else:
+            trained_now = True
             log(f"{name}: " + ", ".join(f"{t} {len(f):,} windows" for t, f in feats.items()))
             result, start = run_phase(
                 accelerator, PhaseInput(name, feats, kinds, n_labels), start, settings, config.budget,
@@ -207,7 +209,12 @@ def train(config: TrainConfig, out: str | os.PathLike, *, data_dir: str | os.Pat
     card = build_card(config=config.to_dict(), base=base, phases=phases, tasks=all_tasks,
                       task_summaries=summaries, seconds=seconds, adapter=adapter)
     if evaluate and config.eval.data and accelerator.is_main_process:
-        card["evaluation"] = run_evaluation(out, config, card["seen_languages"]["qa"], data_dir, progress)
+        previous = read_card(out) if not trained_now else None
+        if previous and previous.get("evaluation") and previous.get("config", {}).get("eval") == card["config"]["eval"]:
+            card["evaluation"] = previous["evaluation"]  # nothing trained since: the same checkpoint, same eval
+            log("eval: already done for this checkpoint, reusing it")
+        else:
+            card["evaluation"] = run_evaluation(out, config, card["seen_languages"]["qa"], data_dir, progress)
         ev = card["evaluation"]
         log("eval: " + "  ".join(f"{k} {v['f1']:.1f}" for k, v in ev["languages"].items()))
     if accelerator.is_main_process:
