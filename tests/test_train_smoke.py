@@ -248,3 +248,15 @@ def test_a_finished_run_keeps_its_evaluation_unless_the_evaluation_changes(tiny_
     fewer = train(_config(tiny_base, "en", ["eval.n_per_lang=1"]), first.out, data_dir=data_dir, progress=False)
     assert calls == [1] and fewer.card["evaluation"]["n_per_lang"] == 1
     assert {v["n"] for v in fewer.card["evaluation"]["languages"].values()} == {1}
+
+
+def test_one_process_can_train_with_different_mixed_precisions(tiny_base, data_dir, tmp_path):
+    """accelerate's process-wide state refused a second Accelerator with another precision (seen when the
+    bf16 cpu preset trained after the fp32 smoke runs in one test session)."""
+    from xadv.train import train
+
+    extra = ["intermediate=[]", "phases.target.max_steps=2", "phases.target.save_every=0", "eval.data=''"]
+    for i, precision in enumerate(("no", "bf16", "no")):
+        result = train(_config(tiny_base, "en", [*extra, f"budget.mixed_precision={precision}"]),
+                       tmp_path / f"{i}-{precision}", data_dir=data_dir, progress=False)
+        assert result.phases[-1]["steps"] == 2

@@ -128,6 +128,12 @@ def train(config: TrainConfig, out: str | os.PathLike, *, data_dir: str | os.Pat
     digest = config.digest()
     import torch
 
+    # accelerate keeps one process-wide state and refuses a second Accelerator with another mixed precision;
+    # a process that trains several models (the experiment grid, a notebook, the tests) must be able to,
+    # so drop that state (the process group, PartialState, is kept).
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(reset_partial_state=False)
     # cpu=True when there is no GPU: accelerate only sets up multi-process CPU training (gloo) when asked to
     accelerator = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=config.budget.mixed_precision,
                               kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
