@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from xadv.train.batching import TaskStream, collate, shard, task_for_step, task_probabilities
 from xadv.train.features import TrainFeature
@@ -111,3 +112,13 @@ def test_the_recorded_step_tasks_are_the_sampled_ones():
     tasks, probs = ["pawsx", "qa", "xnli"], [0.3, 0.4, 0.3]
     seq = [task_for_step(tasks, probs, 13, i) for i in range(200)]
     assert set(seq) == set(tasks) and seq == [task_for_step(tasks, probs, 13, i) for i in range(200)]
+
+
+def test_mean_pooling_ignores_padding_and_cls_reads_the_first_token():
+    from xadv.train.model import pool
+
+    hidden = torch.tensor([[[1.0, 2.0], [3.0, 4.0], [100.0, 100.0]],
+                           [[5.0, 6.0], [7.0, 8.0], [9.0, 10.0]]])
+    mask = torch.tensor([[1, 1, 0], [1, 1, 1]])
+    assert pool(hidden, mask, "cls").tolist() == [[1.0, 2.0], [5.0, 6.0]]
+    assert pool(hidden, mask, "mean").tolist() == [[2.0, 3.0], [7.0, 8.0]]

@@ -46,6 +46,7 @@ def test_overrides_are_typed_like_toml():
     (["en_share=1.5"], "en_share must be strictly between 0 and 1"),
     (["phases.target.lr=fast"], "phases.target.lr: expected float"),
     (["phases.target.no_answer=skip"], "no_answer must be one of drop, cls"),
+    (["phases.intermediate.pair_pooling=max"], "pair_pooling must be one of cls, mean"),
     (["phases.warmup.lr=1"], "unknown phase 'warmup'"),
     (["budget.lora_rank=8"], "budget: unknown key 'lora_rank'"),
     (["learning_rate=1"], "unknown config key 'learning_rate'"),

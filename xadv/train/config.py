@@ -36,6 +36,7 @@ from xadv.errors import XadvError
 TASKS: dict[str, str] = {"qa": "qa", "xnli": "pairs", "pawsx": "pairs"}  # task -> kind
 MIXES: tuple[str, ...] = ("en", "multi", "mixed")
 NO_ANSWER_POLICIES: tuple[str, ...] = ("drop", "cls")
+PAIR_POOLING: tuple[str, ...] = ("cls", "mean")
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 
 
@@ -74,6 +75,8 @@ class PhaseSettings:
     SQuAD/XTREME recipe, which also teaches the model that a window can lack the answer).
     sampling: how multi-task steps pick a task: "size" (proportional to examples) or "temperature"
     (proportional to examples ** (1 / temperature); large temperatures approach uniform).
+    pair_pooling: what the pair-task (XNLI, PAWS-X) heads read: "cls" (the first token, as BERT/XLM-R
+    sequence classification does) or "mean" (masked mean over tokens, how E5 models were trained).
     """
 
     max_steps: int = 0
@@ -92,6 +95,7 @@ class PhaseSettings:
     sampling: str = "size"
     temperature: float = 2.0
     save_every: int = 200  # steps between resumable checkpoints (0: only at the end of the phase)
+    pair_pooling: str = "cls"
 
 
 @dataclass
@@ -154,6 +158,9 @@ class TrainConfig:
             if p.no_answer not in NO_ANSWER_POLICIES:
                 raise ConfigError(f"{where}.no_answer must be one of {', '.join(NO_ANSWER_POLICIES)}, "
                                   f"got {p.no_answer!r}")
+            if p.pair_pooling not in PAIR_POOLING:
+                raise ConfigError(f"{where}.pair_pooling must be one of {', '.join(PAIR_POOLING)}, "
+                                  f"got {p.pair_pooling!r}")
             if p.sampling not in ("size", "temperature"):
                 raise ConfigError(f"{where}.sampling must be size or temperature, got {p.sampling!r}")
             if p.batch_size < 1 or p.grad_accum < 1:

@@ -231,7 +231,7 @@ def run_phase(accelerator: "Accelerator", phase: PhaseInput, start: str | Path |
     qa_model.train()
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
     pair_tasks = {t: phase.n_labels[t] for t, k in phase.kinds.items() if k == "pairs"}
-    model = MultiTaskModel(qa_model, pair_tasks, seed=seed)
+    model = MultiTaskModel(qa_model, pair_tasks, seed=seed, pooling=settings.pair_pooling)
     params = apply_budget(model, budget, seed)
     model.train()
 

@@ -2,8 +2,9 @@
 
 The QA part IS a Hugging Face `*ForQuestionAnswering` model (encoder + `qa_outputs`), so what training
 saves is an ordinary checkpoint that `xadv.models` loads, for any architecture with a QA class. Pair
-tasks (XNLI, PAWS-X) put a small head on the first token of the same encoder; those heads serve the
-intermediate phase only and are saved beside the phase's checkpoint, never inside the QA model.
+tasks (XNLI, PAWS-X) put a small head on the same encoder's first token or mean-pooled tokens
+(`PhaseSettings.pair_pooling`); those heads serve the intermediate phase only and are saved beside the
+phase's checkpoint, never inside the QA model.
 
 Budget (`Budget`): LoRA through peft (the QA head is then trained in full as a `modules_to_save`),
 training restricted to the top layers, frozen embeddings, dropout override. A LoRA adapter is merged
@@ -34,9 +35,12 @@ NEG = -1e4  # masked logits: far below any real logit, safe in fp16/bf16
 class MultiTaskModel(nn.Module):
     """forward(task, **batch) -> scalar loss. `qa` is the HF QA model (peft-wrapped under LoRA)."""
 
-    def __init__(self, qa: "PreTrainedModel", pair_tasks: dict[str, int], seed: int = 0):
+    def __init__(self, qa: "PreTrainedModel", pair_tasks: dict[str, int], seed: int = 0, pooling: str = "cls"):
         super().__init__()
+        if pooling not in ("cls", "mean"):
+            raise ModelError(f"unknown pair pooling {pooling!r}: use cls or mean")
         self.qa = qa
+        self.pooling = pooling
         hidden = qa.config.hidden_size
         p = getattr(qa.config, "hidden_dropout_prob", 0.1)
         with torch.random.fork_rng(devices=[]):
@@ -73,7 +77,7 @@ class MultiTaskModel(nn.Module):
                 start = start.masked_fill(~allowed, NEG)
                 end = end.masked_fill(~allowed, NEG)
             return (F.cross_entropy(start, start_positions) + F.cross_entropy(end, end_positions)) / 2
-        hidden = self.encoder()(**inputs).last_hidden_state[:, 0]
+        hidden = pool(self.encoder()(**inputs).last_hidden_state, attention_mask, self.pooling)
         logits = self.heads[task](hidden).float()
         return F.cross_entropy(logits, labels)
 
@@ -112,6 +116,14 @@ class MultiTaskModel(nn.Module):
         with torch.no_grad():
             for n, t in state.items():
                 own[n].copy_(t)
+
+
+def pool(hidden: "torch.Tensor", attention_mask: "torch.Tensor", how: str) -> "torch.Tensor":
+    """[batch, seq, hidden] -> [batch, hidden]: the first token ("cls") or the masked mean ("mean")."""
+    if how == "cls":
+        return hidden[:, 0]
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
 
 
 def layer_list(encoder) -> Any:
