@@ -23,10 +23,11 @@ table marks seen cells with * and compares models on the languages zero-shot for
     accelerate launch benchmarks/experiment.py --budget full --base xlm-roberta-large
 
 Cost of `--budget small` (this 2-core Xeon with AMX bf16, torch 2.13 CPU; `run.json` of a real run holds
-the exact figures per cell). One grid cell is 40 intermediate steps + 90 target steps of 16 windows of 256
-tokens, then 30 questions x 9 languages clean and under 5 attack cells. On the idle machine with 2 torch
-threads a training step takes about 1.5 s (QA; XNLI / PAWS-X steps are shorter), so a cell is about
-3.5 minutes of training plus its evaluation, and the 13-model grid about 70 minutes. On a machine other
+the exact figures per cell). One grid cell is 80 intermediate steps + 90 target steps of 16 windows of at
+most 256 tokens, then 30 questions x 9 languages clean and under 5 attack cells. On the idle machine with
+2 torch threads a TyDi target step takes about 2.7 s and an intermediate step 0.7-2 s (XNLI / PAWS-X pairs
+are short), so a cell is about 6 minutes of training plus its evaluation, and the 13-model grid about
+1.5 hours. On a machine other
 jobs keep busy, two torch threads are much slower than one (7.8 s instead of 2.8 s per target step
 measured here): run with XADV_NUM_THREADS=1 then. The thread count changes the trained weights slightly
 (bf16 reductions), so it is recorded in run.json. Budget `full` is for a GPU (3 x 13 models of the gpu
