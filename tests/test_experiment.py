@@ -262,3 +262,26 @@ def test_bad_attack_in_config_and_script_exit_code(tmp_path):
                            "--config", str(bad), "--dry-run"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().count("\n") == 0 and "cannot target 'question'" in proc.stderr
+
+
+# --- the committed run (benchmarks/results/experiment/small): data checked in CI, as a leaderboard is ----
+
+COMMITTED = REPO / "benchmarks" / "results" / "experiment" / "small"
+
+
+@pytest.mark.skipif(not (COMMITTED / exp.RECORDS_FILE).is_file(), reason="no committed small run")
+def test_committed_small_run_re_renders_to_the_committed_table(tmp_path):
+    """Every number of the committed results.md comes from the committed records (each record's digest
+    and summary re-checked by render), and the run is of the budget the config names today."""
+    copy = tmp_path / "small"
+    shutil.copytree(COMMITTED, copy)
+    (copy / exp.TABLE_FILE).unlink()
+    assert exp.main(["render", "--results", str(copy)]) == 0
+    assert (copy / exp.TABLE_FILE).read_text(encoding="utf-8") == \
+        (COMMITTED / exp.TABLE_FILE).read_text(encoding="utf-8")
+    run = json.loads((COMMITTED / exp.RUN_FILE).read_text(encoding="utf-8"))
+    _, budget = _settings_and_budget("small")
+    assert run["settings"]["sets"] == list(budget.sets)
+    assert run["settings"]["attacks"] == [f"{a.attack}/{a.target}" for a in budget.attacks]
+    assert (run["settings"]["n_per_lang"], run["settings"]["seeds"]) == (budget.n_per_lang, list(budget.seeds))
+    assert len(run["grid"]) == 13 and run["wall_seconds"] > 0 and run["reading"]["text"]
