@@ -1056,7 +1056,8 @@ def to_markdown(a: dict, models: list[dict], info: dict, n_records: int, plots: 
 
 
 def plot(a: dict, out_dir: Path) -> list[Path]:
-    """Three figures: robust F1 heat map (model x language), mixed-vs-other gains, tasks per mix."""
+    """Four figures: robust F1 heat map (model x language), mixed-vs-other gains, tasks per mix, and clean F1
+    and ASR per language for each mix."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -1135,7 +1136,43 @@ def plot(a: dict, out_dir: Path) -> list[Path]:
         paths.append(out_dir / "tasks.png")
         fig.savefig(paths[-1], dpi=110)
         plt.close(fig)
+
+    if mixes:
+        paths.append(_plot_per_language(a, mixes, out_dir, plt, np))
     return paths
+
+
+def _pooled_asr(cell: dict) -> float:
+    """ASR of one model x language pooled over its attack cells (successes / exactly-right answers)."""
+    den = sum(c["asr_denominator"] for c in cell["attacks"].values())
+    hits = sum(c["asr"] * c["asr_denominator"] / 100 for c in cell["attacks"].values() if c["asr"] is not None)
+    return 100 * hits / den if den else float("nan")
+
+
+def _plot_per_language(a: dict, mixes: list[str], out_dir: Path, plt, np) -> Path:
+    """Per language: clean F1 and ASR (pooled over attacks) of each mix (mean of its models) and the baseline."""
+    langs = a["langs"]
+    colors = {"en": "tab:blue", "multi": "tab:green", "mixed": "tab:orange"}
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for ax, title, value in ((axes[0], "clean F1", lambda c: c["clean_f1"]),
+                             (axes[1], "ASR % (exact match, pooled over attacks)", _pooled_asr)):
+        for mix in mixes:
+            models = [g for g in a["groups"].values() if g["mix"] == mix]
+            ys = [float(np.nanmean([value(g["langs"][lang]) for g in models])) for lang in langs]
+            ax.plot(range(len(langs)), ys, marker="o", color=colors[mix], label=f"{mix} (mean of {len(models)})")
+        if BASELINE in a["groups"]:
+            ys = [value(a["groups"][BASELINE]["langs"][lang]) for lang in langs]
+            ax.plot(range(len(langs)), ys, marker="s", ls="--", color="black", label="baseline")
+        ax.set_xticks(range(len(langs)), langs)
+        ax.set_title(title, fontsize=9)
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle("Per language and mix (each mix: the mean of its intermediate-task models)", fontsize=9)
+    fig.tight_layout()
+    path = out_dir / "per_language.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def render(results: str | os.PathLike) -> Path:
