@@ -27,9 +27,8 @@ the exact figures per cell). One grid cell is 80 intermediate steps + 90 target 
 most 256 tokens, then 30 questions x 9 languages clean and under 5 attack cells. On the idle machine with
 2 torch threads a TyDi target step takes about 2.7 s and an intermediate step 0.7-2 s (XNLI / PAWS-X pairs
 are short), so a cell is about 6 minutes of training plus its evaluation, and the 13-model grid about
-1.5 hours. On a machine other
-jobs keep busy, two torch threads are much slower than one (7.8 s instead of 2.8 s per target step
-measured here): run with XADV_NUM_THREADS=1 then. The thread count changes the trained weights slightly
+1.5 hours (87.6 min in the committed run). On a machine other jobs keep busy, two torch threads are much
+slower than one (7.8 s instead of 2.8 s per target step measured here): run with XADV_NUM_THREADS=1 then. The thread count changes the trained weights slightly
 (bf16 reductions), so it is recorded in run.json. Budget `full` is for a GPU (3 x 13 models of the gpu
 preset, all 5,077 dev questions, 10 attack cells).
 
@@ -68,6 +67,7 @@ from xadv.langs import TYDI_LANGS  # noqa: E402
 
 DEFAULT_CONFIG = REPO / "benchmarks" / "experiment.toml"
 MIXES: tuple[str, ...] = ("en", "multi", "mixed")
+MIX_COLORS: dict[str, str] = {"en": "tab:blue", "multi": "tab:green", "mixed": "tab:orange"}  # every plot
 BASELINE = "baseline"
 EVAL_DATA = "tydiqa:all:dev"
 RECORDS_FILE, MODELS_FILE, RUN_FILE, TABLE_FILE, PLOTS_DIR = (
@@ -812,6 +812,7 @@ def analyse(entries: list) -> dict:
                 m = c.mean(axis=0)
                 cell["attacks"][label] = {"clean_f1": 100 * m[0], "adv_f1": 100 * m[1], "robust_f1": 100 * m[4],
                                           "asr": (100 * m[6] / m[5]) if m[5] > 0 else None,
+                                          "asr_successes": float(c[:, 6].sum()),
                                           "asr_denominator": float(c[:, 5].sum())}
             row["langs"][lang] = cell
         row["attacks"] = {}
@@ -1125,7 +1126,7 @@ def plot(a: dict, out_dir: Path) -> list[Path]:
             for k, mix in enumerate(mixes):
                 ys = [a["groups"].get(f"{mix}-{t}", {}).get("macro", {}).get(key, np.nan) for t in tasks]
                 ax.bar(np.arange(len(tasks)) + (k - (len(mixes) - 1) / 2) * width, ys, width=width, label=mix,
-                       color={"en": "tab:blue", "multi": "tab:green", "mixed": "tab:orange"}[mix])
+                       color=MIX_COLORS[mix])
             if BASELINE in a["groups"]:
                 ax.axhline(a["groups"][BASELINE]["macro"][key], color="black", ls="--", lw=1, label="baseline")
             ax.set_xticks(range(len(tasks)), tasks)
@@ -1145,21 +1146,19 @@ def plot(a: dict, out_dir: Path) -> list[Path]:
 def _pooled_asr(cell: dict) -> float:
     """ASR of one model x language pooled over its attack cells (successes / exactly-right answers)."""
     den = sum(c["asr_denominator"] for c in cell["attacks"].values())
-    hits = sum(c["asr"] * c["asr_denominator"] / 100 for c in cell["attacks"].values() if c["asr"] is not None)
-    return 100 * hits / den if den else float("nan")
+    return 100 * sum(c["asr_successes"] for c in cell["attacks"].values()) / den if den else float("nan")
 
 
 def _plot_per_language(a: dict, mixes: list[str], out_dir: Path, plt, np) -> Path:
     """Per language: clean F1 and ASR (pooled over attacks) of each mix (mean of its models) and the baseline."""
     langs = a["langs"]
-    colors = {"en": "tab:blue", "multi": "tab:green", "mixed": "tab:orange"}
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for ax, title, value in ((axes[0], "clean F1", lambda c: c["clean_f1"]),
                              (axes[1], "ASR % (exact match, pooled over attacks)", _pooled_asr)):
         for mix in mixes:
             models = [g for g in a["groups"].values() if g["mix"] == mix]
             ys = [float(np.nanmean([value(g["langs"][lang]) for g in models])) for lang in langs]
-            ax.plot(range(len(langs)), ys, marker="o", color=colors[mix], label=f"{mix} (mean of {len(models)})")
+            ax.plot(range(len(langs)), ys, marker="o", color=MIX_COLORS[mix], label=f"{mix} (mean of {len(models)})")
         if BASELINE in a["groups"]:
             ys = [value(a["groups"][BASELINE]["langs"][lang]) for lang in langs]
             ax.plot(range(len(langs)), ys, marker="s", ls="--", color="black", label="baseline")

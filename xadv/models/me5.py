@@ -272,6 +272,12 @@ def me5_small_path(ensure: bool = True) -> Path:
     return path
 
 
+def mean_pool(hidden: "torch.Tensor", attention_mask: "torch.Tensor") -> "torch.Tensor":
+    """E5's pooling: [batch, seq, hidden] -> [batch, hidden], the mean over the non-padding tokens."""
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+
+
 def e5_embeddings(model, tokenizer, texts: list[str], *, prefix: str = "query: ",
                   batch_size: int = 16) -> "torch.Tensor":
     """E5 sentence embeddings: `prefix + text`, masked mean pooling, L2 normalisation ([n, hidden]).
@@ -287,7 +293,5 @@ def e5_embeddings(model, tokenizer, texts: list[str], *, prefix: str = "query: "
             enc = tokenizer([prefix + t for t in texts[i:i + batch_size]], padding=True, truncation=True,
                             max_length=512, return_tensors="pt")
             hidden = encoder(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"]).last_hidden_state
-            mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
-            outs.append(torch.nn.functional.normalize(pooled, dim=-1))
+            outs.append(torch.nn.functional.normalize(mean_pool(hidden, enc["attention_mask"]), dim=-1))
     return torch.cat(outs)

@@ -125,7 +125,8 @@ def configure_threads(num_threads: int | None = None) -> int:
 # Feed-forward down-projections (intermediate -> hidden) stay fp32: their inputs are GELU outputs with
 # large outliers, which dynamic per-tensor int8 activations cannot represent. Measured on the default
 # model, 40 TyDi dev questions per language (360): fp32 F1 49.8; every Linear int8 40.7; int8 but these
-# fp32 49.8 (the QA head or the last two layers in fp32 instead: 40.7 / 40.6), at 0.75x fp32's time.
+# fp32 49.8 (the QA head or the last two layers in fp32 instead: 40.7 / 40.6), at 0.75x fp32's time on one
+# thread; on all of dev with 2 threads only 0.96x (benchmarks/results/bench_eval_*_idle.json).
 FP32_LINEAR_SUFFIXES = ("output.dense", "ffn.lin2", "mlp.fc2", "mlp.down_proj")
 FP32_LINEAR_EXCEPT = ("attention.output.dense",)
 INT8_SCHEME = "dynamic-int8/ffn-down-fp32"
@@ -142,9 +143,9 @@ def int8_linear_names(model: "torch.nn.Module") -> set[str]:
 
 def quantize_int8(model: "torch.nn.Module") -> "torch.nn.Module":
     """A copy of `model` with its nn.Linear layers dynamically quantised to int8 (weights int8, activations
-    quantised per batch), except the feed-forward down-projections (FP32_LINEAR_SUFFIXES): faster on x86
-    CPUs for BERT-size encoders at no measured F1 cost (see benchmarks/bench_eval.py and
-    benchmarks/results/int8_f1_cost.json). Embeddings stay fp32, so the copy costs their memory again."""
+    quantised per batch), except the feed-forward down-projections (FP32_LINEAR_SUFFIXES). On the default
+    model it costs 1.1 TyDi dev F1 (benchmarks/results/int8_f1_cost.json) and is 4 % faster on 2 CPU threads
+    (benchmarks/bench_eval.py). Embeddings stay fp32, so the copy costs their memory again."""
     import torch
 
     with warnings.catch_warnings():  # torch.ao.quantization is deprecated in favour of torchao (not a dependency)

@@ -21,6 +21,8 @@ import torch
 from torch import nn
 
 from xadv.errors import ModelError
+from xadv.models.me5 import mean_pool
+from xadv.train.config import PAIR_POOLING
 
 if TYPE_CHECKING:  # pragma: no cover
     from transformers import PreTrainedModel
@@ -37,8 +39,8 @@ class MultiTaskModel(nn.Module):
 
     def __init__(self, qa: "PreTrainedModel", pair_tasks: dict[str, int], seed: int = 0, pooling: str = "cls"):
         super().__init__()
-        if pooling not in ("cls", "mean"):
-            raise ModelError(f"unknown pair pooling {pooling!r}: use cls or mean")
+        if pooling not in PAIR_POOLING:
+            raise ModelError(f"unknown pair pooling {pooling!r}: use {' or '.join(PAIR_POOLING)}")
         self.qa = qa
         self.pooling = pooling
         hidden = qa.config.hidden_size
@@ -120,10 +122,7 @@ class MultiTaskModel(nn.Module):
 
 def pool(hidden: "torch.Tensor", attention_mask: "torch.Tensor", how: str) -> "torch.Tensor":
     """[batch, seq, hidden] -> [batch, hidden]: the first token ("cls") or the masked mean ("mean")."""
-    if how == "cls":
-        return hidden[:, 0]
-    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+    return hidden[:, 0] if how == "cls" else mean_pool(hidden, attention_mask)
 
 
 def layer_list(encoder) -> Any:
