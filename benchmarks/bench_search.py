@@ -102,7 +102,7 @@ def summarise(run, curve: list[int] = ()) -> dict:
 
 
 def part_random(args) -> dict:
-    from attacks.search import run_search
+    from attacks.search import SearchSpec, run_search
 
     loaded, untrained = load_model(args.model)
     curve = sorted({*map(int, args.curve.split(",")), args.budget})
@@ -112,10 +112,10 @@ def part_random(args) -> dict:
         for search in ("greedy", "random"):
             engine = engine_for(loaded, args)  # a fresh cache: neither search inherits the other's queries
             before = load()
-            run = run_search(engine, rows, transformation=args.transformation, goal=args.goal, search=search,
-                             budget=args.budget, target=args.target, max_share=args.max_share,
-                             max_words=args.max_words, candidates=args.candidates, seed=args.seed,
-                             progress=True, wir=args.wir,
+            spec = SearchSpec(search, goal=args.goal, budget=args.budget, max_share=args.max_share,
+                              max_words=args.max_words, candidates=args.candidates, wir=args.wir)
+            run = run_search(engine, rows, spec, transformation=args.transformation, target=args.target,
+                             seed=args.seed, progress=True,
                              attack_params={"data_dir": args.data_dir} if args.data_dir else None)
             row = {"lang": lang, "search": search, **summarise(run, curve), "load_before": before,
                    "load_after": load()}
@@ -238,7 +238,7 @@ def ta_pipeline(loaded, rows, args) -> dict:
 
 
 def part_textattack(args) -> dict:
-    from attacks.search import run_search
+    from attacks.search import SearchSpec, run_search
 
     loaded, untrained = load_model(args.model)
     rows = first_rows(args.lang, args.n, args.data_dir)
@@ -259,15 +259,15 @@ def part_textattack(args) -> dict:
     from textattack.search_methods import GreedyWordSwapWIR
     from textattack.transformations import WordSwapRandomCharacterDeletion
 
-    from attacks.search import build_attack
+    from attacks.search import SearchSpec, build_attack
     from attacks.search.records import SearchRun
     from attacks.search.run import attack_one
 
     # TextAttack's search and transformation, with xadv's engine, QAText and (unguided) goal function
     engine = engine_for(loaded, args)
-    parts = build_attack(engine, transformation="char-delete", goal="em-flip", search="greedy",
-                         budget=args.budget, target="question", max_share=1.0, max_words=args.max_words,
-                         guided=False, seed=args.seed)
+    parts = build_attack(engine, SearchSpec("greedy", goal="em-flip", budget=args.budget, max_share=1.0,
+                                            max_words=args.max_words, guided=False),
+                         transformation="char-delete", target="question", seed=args.seed)
     attack = textattack.Attack(parts.goal_function, parts.pre_transformation_constraints + parts.constraints,
                                WordSwapRandomCharacterDeletion(random_one=False), GreedyWordSwapWIR("delete"))
     before = load()
@@ -279,9 +279,9 @@ def part_textattack(args) -> dict:
 
     engine = engine_for(loaded, args)
     before = load()
-    run = run_search(engine, rows, transformation="char-delete", goal="em-flip", search="greedy",
-                     budget=args.budget, target="question", max_share=1.0, max_words=args.max_words,
-                     candidates=args.candidates, guided=True, seed=args.seed)
+    run = run_search(engine, rows, SearchSpec("greedy", goal="em-flip", budget=args.budget, max_share=1.0,
+                                              max_words=args.max_words, candidates=args.candidates, guided=True),
+                     transformation="char-delete", target="question", seed=args.seed)
     report({"row": "xadv", **summarise(run), "load_before": before, "load_after": load()})
     return {"part": "textattack", "model": loaded.name, "fingerprint": loaded.fingerprint,
             "untrained_head": untrained, "lang": args.lang, "settings": settings(args), "rows": out_rows}

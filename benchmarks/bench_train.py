@@ -55,7 +55,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> dict:
     from xadv.train import load_config
-    from xadv.train.card import software
+    from xadv.models.card import software
     from xadv.train.pipeline import train
 
     mixes = [m.strip() for m in args.mixes.split(",") if m.strip()]

@@ -326,7 +326,7 @@ def training_state(out: Path, digest: str) -> str:
     """'done' (a finished run of this config with its card), 'partial' (resumable) or 'new'.
 
     A directory holding a run of a different config is an error: reusing it would mix recipes."""
-    from xadv.train.card import read_card
+    from xadv.models.card import read_card
     from xadv.train.pipeline import RUN_FILE as TRAIN_RUN_FILE
 
     run_file = out / TRAIN_RUN_FILE
@@ -348,7 +348,7 @@ def training_state(out: Path, digest: str) -> str:
 def train_cell(cell: GridCell, config, out: Path, *, data_dir: Path, quiet: bool,
                log: Callable[[str], None]) -> tuple[dict, bool]:
     """Train (or resume) one model; a finished one is skipped. Returns its card and whether it trained now."""
-    from xadv.train.card import read_card
+    from xadv.models.card import read_card
 
     if training_state(out, config.digest()) == "done":
         return read_card(out), False
@@ -602,7 +602,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict | None:
     models = [model_entry(c, cards[c.id], runs / c.id, configs[c.id].digest()) for c in grid]
     for m in models:
         m["timing"] = timings.get(m["id"], {})
-    from xadv.train.card import software
+    from xadv.models.card import software
 
     wall = round(time.perf_counter() - t_start, 1)
     cell_total = sum(t.get("train_wall_seconds", 0) + t.get("eval_wall_seconds", 0)

@@ -30,7 +30,7 @@ def main(argv=None) -> None:
     from xadv.models.loading import load_qa_model
     from xadv.qa.engine import INT8_SCHEME, EngineConfig
     from xadv.qa.evaluation import evaluate
-    from xadv.train.card import read_card, software
+    from xadv.models.card import read_card, software
 
     loaded = load_qa_model("default")
     fp32 = read_card(loaded.path)["evaluation"]

@@ -10,13 +10,13 @@ import pytest
 from xadv.data import load_qa
 from xadv.errors import XadvError
 from xadv.leaderboard import build_leaderboard, load_entries
-from xadv.leaderboard.entries import threshold_of
 from xadv.leaderboard.html import embed_json
 from xadv.leaderboard.regress import Cell, gate
 from xadv.leaderboard.report import changes, visible
 from xadv.runs import AttackRecord, CellKey, ResultsStore
-from xadv.runs.attack import context_snippet
-from xadv.runs.record import record_digest, rows_sha256
+from xadv.runs.record import snippet as context_snippet
+from xadv.runs.record import DataInfo, ExampleOutcome, ModelInfo, RunEnv, Summary, record_digest, rows_sha256
+from xadv.score.criterion import Criterion
 from xadv.score import compare
 from xadv.score.evaluate import ScoreResult
 
@@ -59,26 +59,25 @@ def test_embedded_json_cannot_close_the_script():
 
 
 def test_criterion_parsing():
-    assert threshold_of("em") is None and threshold_of("f1>=0.5") == 0.5
+    assert Criterion.parse("em") == Criterion.exact_match()
+    assert Criterion.parse("f1>=0.5") == Criterion.f1_at_least(0.5)
     with pytest.raises(XadvError, match="unknown ASR criterion 'f1>0.5'"):
-        threshold_of("f1>0.5")
+        Criterion.parse("f1>0.5")
 
 
 def _record(rows, clean_f1, adv_f1, *, f1_threshold, seed=0):
     """A record as `run_attacks` writes it, from given per-example F1s (EM = F1 == 1)."""
     ids = tuple(r["id"] for r in rows)
     mk = lambda f1: ScoreResult("squad", ids, ("te",) * len(ids), (np.array(f1) == 1.0) * 1.0, np.array(f1))
-    cmp = compare(mk(clean_f1), mk(adv_f1), f1_threshold=f1_threshold, n_resamples=300, seed=seed)
+    cmp = compare(mk(clean_f1), mk(adv_f1), criterion=Criterion.from_threshold(f1_threshold), n_resamples=300,
+                  seed=seed)
     cell = CellKey("f" * 64, "te", "char-noise", {}, "question", 0.2, seed, rows_sha256(rows), "squad",
                    cmp.criterion)
-    examples = [{"id": i, "clean_pred": "x", "adv_pred": "y", "clean_em": float(c == 1.0), "clean_f1": c,
-                 "adv_em": float(a == 1.0), "adv_f1": a, "strength_applied": 0.2, "n_edits": 1,
-                 "adv_question": "q", "question": "p", "context_changed": False, "context_snippet": None}
-                for i, c, a in zip(ids, clean_f1, adv_f1)]
-    summary = {**cmp.to_dict(), "strength_applied_mean": 0.2}
-    return AttackRecord(cell, {"name": "m", "fingerprint": "f" * 64, "seen_qa_languages": ["en"],
-                               "zero_shot": True}, {"name": "tydiqa:te:dev", "lang": "te", "n": len(ids),
-                                                    "sha256": rows_sha256(rows)}, summary, examples)
+    examples = tuple(ExampleOutcome(i, "x", "y", float(c == 1.0), c, float(a == 1.0), a, 0.2, 1, "q", "p")
+                     for i, c, a in zip(ids, clean_f1, adv_f1))
+    return AttackRecord(cell, ModelInfo("m", "f" * 64, ["en"], True),
+                        DataInfo("tydiqa:te:dev", "te", len(ids), rows_sha256(rows)),
+                        Summary(cmp.to_dict(), 0.2), examples, RunEnv("0", None, "now", 0.0, ""))
 
 
 def test_f1_threshold_records_recompute_and_pool_seeds(te_rows, tmp_path):

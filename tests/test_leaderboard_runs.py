@@ -30,7 +30,8 @@ from xadv.models.tokenizer import load_me5_tokenizer
 from xadv.qa.engine import EngineConfig, QAEngine
 from xadv.qa.oracle import SpanOracle
 from xadv.runs import ResultsStore
-from xadv.runs.attack import run_attacks
+from attacks.spec import AttackSpec
+from xadv.runs.attack import CellSettings, run_attacks
 from xadv.runs.record import record_digest
 
 runner = CliRunner()
@@ -72,9 +73,9 @@ def world(data_dir, tmp_path_factory):
         loaded = _Loaded(name, fp, zero_shot=card)
         eng = engine(fp, robust_ids)
         for seed in seeds:
-            run_attacks(loaded, rows, attacks=["keyboard", "distractor"], targets=["auto"], strength=STRENGTH,
-                        seed=seed, engine=eng, store=ResultsStore(root), n_resamples=200,
-                        data_name="tydiqa:<lang>:dev")
+            settings = CellSettings(attacks=AttackSpec.parse_list("keyboard,distractor"), strength=STRENGTH,
+                                    seed=seed, n_resamples=200, data_name="tydiqa:<lang>:dev")
+            run_attacks(loaded, rows, settings, engine=eng, store=ResultsStore(root))
 
     tmp = tmp_path_factory.mktemp("lb")
     card = {"seen_qa_languages": ["en", "sw"]}

@@ -281,3 +281,15 @@ def test_impossible_window_settings_are_refused(tok):
 def test_empty_context_gives_no_span(tok):
     feats = build_features(["Kuka?"], [""], tok)
     assert best_spans(windows_for(feats), "") == []
+
+
+def test_flat_logits_decode_to_the_first_spans_whatever_numpy_partitions():
+    """All spans tie (an untrained head, a constructed model that knows nothing): the n-best are the
+    earliest, shortest spans, in order, not whichever tied spans `argpartition` happens to return."""
+    context = " ".join(f"w{i}" for i in range(200))
+    n = 200
+    starts = [context.index(f"w{i} ") if i < n - 1 else context.index(f"w{i}") for i in range(n)]
+    offsets = np.array([[a, a + len(f"w{i}")] for i, a in enumerate(starts)])
+    window = Window(np.zeros(n), np.zeros(n), offsets, 0, n - 1)
+    spans = best_spans([window], context, n_best=5, max_answer_length=30)
+    assert [s.text for s in spans] == ["w0", "w0 w1", "w0 w1 w2", "w0 w1 w2 w3", "w0 w1 w2 w3 w4"]

@@ -16,9 +16,18 @@ from xadv.models.tokenizer import load_me5_tokenizer
 from xadv.qa.engine import EngineConfig, QAEngine
 from xadv.qa.oracle import SpanOracle
 from xadv.runs import ResultsStore, read_record
-from xadv.runs.attack import run_attacks
+from attacks.spec import AttackSpec
+from xadv.runs.attack import CellSettings
+from xadv.runs.attack import run_attacks as _run_attacks
+from xadv.types import Target
 
 runner = CliRunner()
+
+
+def run_attacks(loaded, rows, *, engine=None, store=None, attacks, targets=("auto",), **settings):
+    """The job with its settings typed once, as `xadv attack` builds them."""
+    cells = CellSettings(attacks=AttackSpec.parse_list(attacks), targets=Target.parse_list(targets), **settings)
+    return _run_attacks(loaded, rows, cells, engine=engine, store=store)
 
 
 @dataclass
@@ -50,7 +59,7 @@ def test_question_attack_flips_exactly_the_changed_questions(sw_rows, oracle_eng
     loaded = _Loaded("oracle", "oracle-sw", zero_shot={"seen_qa_languages": ["en"]})
     [cell] = run_attacks(loaded, sw_rows, attacks=["keyboard"], targets=["question"], strength=0.5, seed=3,
                          engine=oracle_engine, store=ResultsStore(tmp_path), n_resamples=200)
-    rec = cell.record
+    rec = cell.record.to_dict()
     assert cell.status == "computed" and rec["model"]["zero_shot"] is True
     s = rec["summary"]
     right = [e for e in rec["examples"] if e["clean_em"] == 1.0]
@@ -81,12 +90,12 @@ def test_context_attack_keeps_answers_and_resumes(sw_rows, oracle_engine, tmp_pa
     first = run_attacks(loaded, sw_rows, attacks=["word-swap"], targets=["context"], engine=oracle_engine,
                         store=store, n_resamples=0)
     assert [c.status for c in first] == ["computed"]
-    assert all(e["adv_question"] is None for e in first[0].record["examples"])
-    assert any(e["context_changed"] for e in first[0].record["examples"])
+    assert all(e["adv_question"] is None for e in first[0].record.to_dict()["examples"])
+    assert any(e["context_changed"] for e in first[0].record.to_dict()["examples"])
     again = run_attacks(loaded, sw_rows, attacks=["word-swap"], targets=["context"], engine=oracle_engine,
                         store=store, n_resamples=0)
     assert [c.status for c in again] == ["cached"]
-    assert again[0].record["summary"] == json.loads(json.dumps(first[0].record["summary"]))
+    assert again[0].record.to_dict()["summary"] == json.loads(json.dumps(first[0].record.to_dict()["summary"]))
     # another seed is another cell
     other = run_attacks(loaded, sw_rows, attacks=["word-swap"], targets=["context"], seed=1,
                         engine=oracle_engine, store=store, n_resamples=0)
@@ -163,4 +172,4 @@ def test_engine_settings_are_part_of_the_cell(sw_rows, oracle_engine, tmp_path):
                      EngineConfig(num_threads=1, max_answer_length=12))
     [b] = run_attacks(loaded, sw_rows[:3], engine=other, **kw)
     assert (a.status, b.status) == ("computed", "computed")
-    assert a.record["cell"]["key"] != b.record["cell"]["key"]
+    assert a.record.cell.key != b.record.cell.key

@@ -12,6 +12,7 @@ from xadv.errors import XadvError
 from xadv.score import (ScoreResult, compare, mean_ci, paired_bootstrap, result_ci,
                         score_predictions, worst_case)
 from xadv.score.bootstrap import bootstrap_means
+from xadv.score.criterion import Criterion
 from xadv.score.files import load_gold
 
 
@@ -53,7 +54,7 @@ def test_hand_computed_comparison():
     assert c.robust_f1 == pytest.approx(100 * 1.9 / 5)
     assert c.robust_f1 <= min(c.clean_f1, c.adv_f1)
     # F1 >= 0.5 criterion: right on clean q0 q1 q2 q3 (4); below 0.5 under attack: q1 q2 -> 2/4
-    t = compare(clean, adv, f1_threshold=0.5, n_resamples=0)
+    t = compare(clean, adv, criterion=Criterion.f1_at_least(0.5), n_resamples=0)
     assert (t.criterion, t.asr_denominator, t.asr_successes, t.asr) == ("f1>=0.5", 4, 2, 50.0)
     assert t.ci == {}
 

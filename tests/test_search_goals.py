@@ -69,7 +69,7 @@ def test_compare_criterion_matches_goal():
     adv = score_predictions(gold, {"swahili-1": "Salaam", "swahili-2": "mwaka"})
     for spec, flipped in (("em-flip", 2), ("f1-below:0.5", 1), ("f1-zero", 1)):
         g = parse_goal(spec)
-        c = compare(clean, adv, f1_threshold=g.f1_threshold, n_resamples=0)
+        c = compare(clean, adv, criterion=g.criterion, n_resamples=0)
         per = [g.right(e, f) and g.met(ea, fa) for (e, f), (ea, fa) in
                zip(clean.per_example().values(), adv.per_example().values())]
         assert c.asr_successes == sum(per) == flipped

@@ -50,13 +50,21 @@ def context_case(tok, data_dir):
     return rows, cases, engine
 
 
+def _spec_and_args(kw, **defaults):
+    """Split keyword settings into the `SearchSpec` (passed whole) and `run_search`'s own arguments."""
+    from attacks.search import SearchSpec
+
+    args = {**defaults, **kw}
+    spec = {k: args.pop(k) for k in list(args) if k in SearchSpec.__dataclass_fields__}
+    return SearchSpec(**spec), args
+
+
 def _search(engine, rows, **kw):
     from attacks.search import run_search
 
-    args = {"transformation": "keyboard", "goal": "em-flip", "search": "greedy", "budget": 150,
-            "target": "context", "max_share": 0.05, "seed": 0}
-    args.update(kw)
-    return run_search(engine, rows, **args)
+    spec, args = _spec_and_args(kw, transformation="keyboard", goal="em-flip", search="greedy", budget=150,
+                                target="context", max_share=0.05, seed=0)
+    return run_search(engine, rows, spec, **args)
 
 
 def _assert_answers_intact(run, rows):
@@ -114,11 +122,11 @@ def test_budget_is_honoured(context_case):
 
 def test_same_seed_same_run_even_without_cache(tok, context_case):
     rows, cases, engine = context_case
-    a = _search(engine, rows, search="random", budget=40, transformation="keyboard,char-noise")
-    b = _search(_engine(tok, cases), rows, search="random", budget=40, transformation="keyboard,char-noise")
+    a = _search(engine, rows, search="random", budget=40, transformation="keyboard+char-noise")
+    b = _search(_engine(tok, cases), rows, search="random", budget=40, transformation="keyboard+char-noise")
     strip = lambda run: [{k: v for k, v in o.to_dict().items() if k != "seconds"} for o in run.outcomes]
     assert strip(a) == strip(b)
-    c = _search(engine, rows, search="random", budget=40, transformation="keyboard,char-noise", seed=1)
+    c = _search(engine, rows, search="random", budget=40, transformation="keyboard+char-noise", seed=1)
     assert strip(c) != strip(a)
 
 
@@ -131,7 +139,7 @@ def test_cache_makes_a_repeated_search_free(context_case):
 
 def test_every_transformation_keeps_the_answer_span(context_case):
     rows, _, engine = context_case
-    run = _search(engine, rows, transformation="word-delete,invisible,char-noise,homoglyph", max_share=0.2,
+    run = _search(engine, rows, transformation="word-delete+invisible+char-noise+homoglyph", max_share=0.2,
                   goal="f1-zero", budget=100)
     assert any(o.edits for o in run.outcomes)
     _assert_answers_intact(run, rows)
@@ -184,7 +192,7 @@ def test_adversarial_examples_are_written_as_squad(context_case, tmp_path):
 @pytest.mark.parametrize("kw, message", [
     ({"transformation": "distractor"}, "edits sentences"),
     ({"transformation": "word-swap"}, "not one word at a time"),
-    ({"transformation": "keyboard+homoglyph"}, "not '+'"),
+    ({"transformation": "keyboard,homoglyph"}, "',' separates cells"),
     ({"transformation": "nope"}, "unknown attack"),
     ({"transformation": "diacritics"}, "does not support language 'sw'"),
     ({"goal": "flip"}, "unknown search goal"),
@@ -248,7 +256,8 @@ def test_edit_distance_and_context_window_constraints(context_case):
     text = QAText(rows[0])
 
     def candidates(**kw):
-        attack = build_attack(engine, transformation="word-delete,keyboard", target="context", max_share=0.2, **kw)
+        spec, args = _spec_and_args(kw, transformation="word-delete+keyboard", target="context", max_share=0.2)
+        attack = build_attack(engine, spec, **args)
         out = [c for i in range(text.num_words) for c in
                attack.get_transformations(text, original_text=text, indices_to_modify=[i])]
         return [e for c in out for e in c.attack_attrs["xadv_last"]]

@@ -102,7 +102,7 @@ def test_checkpoint_reloads_and_predicts_through_the_qa_engine(runs, data_dir):
     from xadv.data import load_qa
     from xadv.models.loading import load_qa_model
     from xadv.qa.engine import EngineConfig, QAEngine
-    from xadv.train.card import read_card
+    from xadv.models.card import read_card
 
     out = runs["mixed"].out
     loaded = load_qa_model(out)  # a trained head: no allow_untrained_head needed

@@ -1,8 +1,8 @@
 """Model-in-the-loop adversarial search for extractive QA, on TextAttack's search machinery.
 
-    from attacks.search import run_search
-    run = run_search(engine, rows, transformation="keyboard", goal="em-flip", search="greedy",
-                     budget=200, target="question", max_share=0.2, seed=0)
+    from attacks.search import SearchSpec, run_search
+    run = run_search(engine, rows, SearchSpec("greedy", goal="em-flip", budget=200, max_share=0.2),
+                     transformation="keyboard", target="question", seed=0)
 
 Pieces (each a TextAttack class, so they also plug into a hand-built `textattack.Attack`):
 `qatext.QAText` (AttackedText with xadv's words and answer offsets), `model.QAModelWrapper`
@@ -19,8 +19,8 @@ loads on the first search.
 
 from .goals import GOAL_KINDS, Goal, parse_goal
 from .records import SearchOutcome, SearchRun
-from .run import SEARCHES, WIR_METHODS, build_attack, run_search  # light: TextAttack loads inside them
-from .spec import SearchSpec
+from .run import build_attack, run_search  # light: TextAttack loads inside them
+from .spec import SEARCHES, WIR_METHODS, SearchSpec
 
 __all__ = [
            "GOAL_KINDS",

@@ -2,8 +2,9 @@
 
 A search edits one word at a time, so it needs a family that can propose edits for a single word on its
 own: keyboard, char-noise, char-insert/-delete/-swap/-substitute, homoglyph, invisible, nfd, diacritics,
-codemix, word-delete. Sentence attacks (distractor, sentence-reorder), word-swap (pairs of words) and
-compositions (`a+b`, one perturbation after another) are static attacks only.
+codemix, word-delete. Sentence attacks (distractor, sentence-reorder) and word-swap (pairs of words) are
+static attacks only. Families are named in the one attack grammar (`attacks.spec`): `keyboard+homoglyph`
+is one search whose candidate edits come from either family.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 
 from attacks.base import Attack
 from attacks.registry import get_attack
+from attacks.spec import AttackSpec
 from attacks.word import WordSwap as _XadvWordSwapFamily
 from xadv.errors import XadvError
 
@@ -21,17 +23,20 @@ def per_word(attack: Attack) -> bool:
     return attack.unit == "words" and not isinstance(attack, _XadvWordSwapFamily) and not hasattr(attack, "steps")
 
 
-def searchable_attacks(names: str | Sequence[str], params: dict | None = None) -> list[Attack]:
-    """Resolve `keyboard,homoglyph` (or a list) to per-word families; XadvError for any other."""
+def searchable_attacks(names: str | Sequence[str] | AttackSpec, params: dict | None = None) -> list[Attack]:
+    """Resolve `keyboard+homoglyph` (an `AttackSpec`, its text, or a list of names) to per-word families;
+    XadvError for a name that is unknown or cannot edit one word at a time."""
     if isinstance(names, str):
-        names = [n.strip() for n in names.split(",") if n.strip()]
+        if "," in names:
+            raise XadvError(f"attack {names!r}: ',' separates cells; one search combines families with '+' "
+                            f"(e.g. keyboard+homoglyph)")
+        names = AttackSpec.parse(names).parts
+    elif isinstance(names, AttackSpec):
+        names = names.parts
     if not names:
         raise XadvError("the search needs at least one transformation (e.g. keyboard)")
     out: list[Attack] = []
     for name in names:
-        if "+" in name:
-            raise XadvError(f"transformation {name!r}: a search combines families with ',' (each candidate "
-                            f"edit comes from one of them), not '+'")
         attack = get_attack(name)
         if params:
             mine = {k: v for k, v in params.items() if k in attack.describe()["params"]}

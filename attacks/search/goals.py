@@ -24,6 +24,7 @@ import math
 from dataclasses import dataclass
 
 from xadv.errors import XadvError
+from xadv.score.criterion import Criterion
 
 GOAL_KINDS = ("em-flip", "f1-below", "f1-zero")
 
@@ -57,13 +58,13 @@ class Goal:
         return s
 
     @property
-    def f1_threshold(self) -> float | None:
-        """The `xadv.score.compare` criterion equivalent to `right` (None: exact match)."""
+    def criterion(self) -> Criterion:
+        """The ASR criterion equivalent to `right`: em, f1>=T or f1>0 (records and `compare` use it)."""
         if self.kind == "em-flip":
-            return None
+            return Criterion.exact_match()
         if self.kind == "f1-below":
-            return self.threshold
-        return 1e-9  # F1 > 0: F1 values are 0 or at least 1/(many tokens)
+            return Criterion.f1_at_least(self.threshold)  # type: ignore[arg-type]
+        return Criterion.f1_positive()
 
 
 def squash(d: float) -> float:

@@ -87,9 +87,7 @@ class SearchRun:
             gold = GoldAnswers.from_rows(o.example for o in self.outcomes)
             clean = score_predictions(gold, {o.id: o.clean_prediction for o in self.outcomes}, self.mode)
             adv = score_predictions(gold, {o.id: o.adv_prediction for o in self.outcomes}, self.mode)
-            cmp = compare(clean, adv, f1_threshold=goal.f1_threshold, n_resamples=n_resamples, seed=seed)
-            out.update(cmp.to_dict())
-            out["criterion"] = {"em-flip": "em", "f1-zero": "f1>0"}.get(goal.kind, cmp.criterion)
+            out.update(compare(clean, adv, criterion=goal.criterion, n_resamples=n_resamples, seed=seed).to_dict())
         attacked = self.attacked
         n = len(self.outcomes)
         out.update({

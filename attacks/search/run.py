@@ -1,8 +1,8 @@
 """`run_search`: model-in-the-loop adversarial search over QA examples, on TextAttack's machinery.
 
-    from attacks.search import run_search
-    run = run_search(engine, rows, transformation="keyboard", goal="em-flip", search="greedy",
-                     budget=200, target="question", max_share=0.2, seed=0)
+    from attacks.search import SearchSpec, run_search
+    spec = SearchSpec("greedy", goal="em-flip", budget=200, max_share=0.2)
+    run = run_search(engine, rows, spec, transformation="keyboard", target="question", seed=0)
     run.summary()        # ASR (with denominator), clean/adv F1/EM, mean queries, share changed, s/example
     run.outcomes[0]      # SearchOutcome: predictions, scores, queries, edits, the adversarial row
     run.write_squad("adv.json")
@@ -29,35 +29,27 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from attacks.base import check_example, make_rng
+from attacks.search.families import searchable_attacks
 from xadv.errors import XadvError
+
+from attacks.spec import AttackSpec
+from xadv.score.normalize import MODES
 
 from .goals import parse_goal
 from .records import SearchOutcome, SearchRun
+from .spec import SearchSpec
 
-SEARCHES = ("greedy", "beam", "random")
-WIR_METHODS = ("transform", "delete", "unk", "random")
+Families = str | Sequence[str] | AttackSpec  # `keyboard+homoglyph`: candidate edits from either family
 
 
-def build_attack(engine, *, transformation: str | Sequence[str] = "keyboard", goal: str = "em-flip",
-                 search: str = "greedy", budget: int = 200, target: str = "question", max_share: float = 0.2,
-                 max_words: int | None = None, max_edit_distance: int | None = None, candidates: int = 4,
-                 beam_width: int = 4,
-                 guided: bool = True, wir: str = "transform", context_window: int | None = None,
-                 mode: str = "squad", seed: int = 0, attack_params: Mapping[str, Any] | None = None):
-    """The TextAttack `Attack` that `run_search` runs (for callers who drive TextAttack themselves)."""
-    from xadv.score.normalize import MODES
-
-    if search not in SEARCHES:
-        raise XadvError(f"unknown search {search!r} (use {', '.join(SEARCHES)})")
-    if wir not in WIR_METHODS:
-        raise XadvError(f"unknown word-importance ranking {wir!r} (use {', '.join(WIR_METHODS)})")
-    if not isinstance(budget, int) or budget < 2:
-        raise XadvError(f"query budget must be a whole number >= 2 (the clean query counts), got {budget!r}")
-    if beam_width < 1:
-        raise XadvError(f"beam width must be >= 1, got {beam_width}")
+def build_attack(engine, spec: SearchSpec = SearchSpec(), *, transformation: Families = "keyboard",
+                 target: str = "question", mode: str = "squad", seed: int = 0,
+                 attack_params: Mapping[str, Any] | None = None):
+    """The TextAttack `Attack` that `run_search` runs (for callers who drive TextAttack themselves).
+    `spec` holds every search setting, already checked; the rest says what to edit and how to score."""
     if mode not in MODES:
         raise XadvError(f"unknown scorer mode {mode!r} (use {' or '.join(MODES)})")
-    goal_ = parse_goal(goal)
+    goal_ = parse_goal(spec.goal)
 
     from .bootstrap import ensure_textattack
 
@@ -71,60 +63,48 @@ def build_attack(engine, *, transformation: str | Sequence[str] = "keyboard", go
     from .greedy import GreedyWIR
     from .model import QAModelWrapper
     from .random_search import RandomSampling
-    from .transformation import XadvWordSwap, searchable_attacks
+    from .transformation import XadvWordSwap
 
     target_fields(target)
     families = searchable_attacks(transformation, dict(attack_params or {}))
     for a in families:
         if target not in a.targets:
             raise XadvError(f"attack {a.name!r} cannot edit the {target} (it edits: {', '.join(a.targets)})")
-    transform = XadvWordSwap(families, candidates=candidates, seed=seed)
-    share = MaxShareChanged(max_share, target, max_words)
-    constraints = [RepeatModification(), TargetWords(target, context_window), share]
-    if max_edit_distance is not None:
-        constraints.append(MaxWordEditDistance(max_edit_distance))
-    goal_function = QAGoalFunction(QAModelWrapper(engine), goal_, guided=guided, mode=mode, query_budget=budget)
-    if search == "greedy":
-        method = GreedyWIR(share.limit, wir_method=wir)
-    elif search == "beam":
-        method = BeamSearch(beam_width=beam_width)
+    transform = XadvWordSwap(families, candidates=spec.candidates, seed=seed)
+    share = MaxShareChanged(spec.max_share, target, spec.max_words)
+    constraints = [RepeatModification(), TargetWords(target, spec.context_window), share]
+    if spec.max_edit_distance is not None:
+        constraints.append(MaxWordEditDistance(spec.max_edit_distance))
+    goal_function = QAGoalFunction(QAModelWrapper(engine), goal_, guided=spec.guided, mode=mode,
+                                   query_budget=spec.budget)
+    if spec.search == "greedy":
+        method = GreedyWIR(share.limit, wir_method=spec.wir)
+    elif spec.search == "beam":
+        method = BeamSearch(beam_width=spec.beam_width)
     else:
         method = RandomSampling(seed=seed)
     return Attack(goal_function, constraints, transform, method)
 
 
-def run_search(engine, rows: Iterable[Mapping[str, Any]], *, transformation: str | Sequence[str] = "keyboard",
-               goal: str = "em-flip", search: str = "greedy", budget: int = 200, target: str = "question",
-               max_share: float = 0.2, max_words: int | None = None, max_edit_distance: int | None = None,
-               candidates: int = 4, beam_width: int = 4, guided: bool = True, wir: str = "transform",
-               context_window: int | None = None,
-               mode: str = "squad", seed: int = 0, attack_params: Mapping[str, Any] | None = None,
-               progress: bool = False, on_example: Callable[[SearchOutcome], None] | None = None) -> SearchRun:
+def run_search(engine, rows: Iterable[Mapping[str, Any]], spec: SearchSpec = SearchSpec(), *,
+               transformation: Families = "keyboard", target: str = "question", mode: str = "squad", seed: int = 0,
+               attack_params: Mapping[str, Any] | None = None, progress: bool = False,
+               on_example: Callable[[SearchOutcome], None] | None = None) -> SearchRun:
     """Attack every row (data-layer QA rows) with a model-in-the-loop search; see the module docstring.
 
-    `transformation`: xadv per-word families, comma-separated (`keyboard,homoglyph`); `goal`:
-    em-flip | f1-below:T | f1-zero; `target`: question | context | both (never the answer span);
-    `max_share`: at most max(1, floor(share x target words)) words changed (and at most `max_words`
-    when given); `max_edit_distance`: characters one word's edit may change; `candidates`: proposals
-    per word and family; `guided`: add the gold-span log-probability drop to the search score;
-    `context_window`: only context words within that many words of an answer.
+    `spec`: the search, its goal, budget and limits (`SearchSpec`, checked when built);
+    `transformation`: xadv per-word families, `keyboard+homoglyph` for candidates from both;
+    `target`: question | context | both (never the answer span).
     """
     rows = [dict(r) for r in rows]
     langs = [check_example(r) for r in rows]  # XadvError naming the example for a malformed row
     config = {
-        "search": search, "goal": parse_goal(goal).name, "transformation": _names(transformation),
-        "target": target, "budget": budget, "max_share": max_share, "max_words": max_words,
-        "max_edit_distance": max_edit_distance, "candidates": candidates,
-        "beam_width": beam_width if search == "beam" else None,
-        "guided": guided, "wir": wir if search == "greedy" else None, "context_window": context_window,
-        "seed": seed, "fingerprint": getattr(engine, "fingerprint", None),
+        **spec.cell(), "transformation": [f.name for f in searchable_attacks(transformation)],
+        "target": target, "seed": seed, "fingerprint": getattr(engine, "fingerprint", None),
         "engine_settings": engine.config.settings_key() if hasattr(engine, "config") else None,
     }
-    attack = build_attack(engine, transformation=transformation, goal=goal, search=search, budget=budget,
-                          target=target, max_share=max_share, max_words=max_words,
-                          max_edit_distance=max_edit_distance, candidates=candidates,
-                          beam_width=beam_width, guided=guided, wir=wir,
-                          context_window=context_window, mode=mode, seed=seed, attack_params=attack_params)
+    attack = build_attack(engine, spec, transformation=transformation, target=target, mode=mode, seed=seed,
+                          attack_params=attack_params)
     for a in attack.transformation.attacks:
         for lang in sorted(set(langs)):
             why = a.refusal(lang)
@@ -133,7 +113,7 @@ def run_search(engine, rows: Iterable[Mapping[str, Any]], *, transformation: str
     stats_before = engine.stats.as_dict() if hasattr(engine, "stats") else {}
     outcomes: list[SearchOutcome] = []
     t0 = time.perf_counter()
-    with _bar(len(rows), progress, search) as advance:
+    with _bar(len(rows), progress, spec.search) as advance:
         for row, lang in zip(rows, langs):
             row["lang"] = lang
             outcome = attack_one(attack, row, target, seed)
@@ -178,12 +158,6 @@ def attack_one(attack, row: dict, target: str, seed: int = 0) -> SearchOutcome:
         queries=int(last.num_queries), words_changed=len(adv_text.changed), words_total=total,
         seconds=seconds, example=dict(adv_text.row), edits=[e.to_dict() for e in adv_text.edits],
         success_query=gf.first_success if status == "succeeded" else None)
-
-
-def _names(transformation: str | Sequence[str]) -> list[str]:
-    if isinstance(transformation, str):
-        return [n.strip() for n in transformation.split(",") if n.strip()]
-    return list(transformation)
 
 
 class _bar:

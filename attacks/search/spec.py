@@ -5,7 +5,7 @@ the same spec gives the same cell key, so a search cell never collides with a st
 attack (or with a search under other settings) and re-runs resume like static cells.
 
     spec = SearchSpec("greedy", goal="f1-below:0.5", budget=200, max_share=0.2)
-    run_search(engine, rows, transformation="keyboard", target="question", seed=0, **spec.run_kwargs())
+    run_search(engine, rows, spec, transformation="keyboard", target="question", seed=0)
 """
 
 from __future__ import annotations
@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from xadv.errors import XadvError
+from xadv.score.criterion import Criterion
 
 from .goals import parse_goal
-from .run import SEARCHES, WIR_METHODS
+
+SEARCHES = ("greedy", "beam", "random")
+WIR_METHODS = ("transform", "delete", "unk", "random")
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class SearchSpec:
             raise XadvError(f"the query budget is model queries per example, the clean query included, so a "
                             f"whole number >= 2; got {self.budget!r}")
         if not isinstance(self.max_share, (int, float)) or not 0.0 < self.max_share <= 1.0:
-            raise XadvError(f"the share of words a search may change must be in (0, 1], got {self.max_share!r}")
+            raise XadvError(f"the max share of words a search may change must be in (0, 1], got {self.max_share!r}")
         for name, value, low in (("max words changed", self.max_words, 1), ("candidates per word", self.candidates, 1),
                                  ("beam width", self.beam_width, 1),
                                  ("max edit distance per word", self.max_edit_distance, 1),
@@ -59,15 +62,9 @@ class SearchSpec:
             raise XadvError(f"unknown word-importance ranking {self.wir!r} (use {', '.join(WIR_METHODS)})")
 
     @property
-    def f1_threshold(self) -> float | None:
-        """The `xadv.score.compare` threshold equivalent to the goal (None: exact match)."""
-        return parse_goal(self.goal).f1_threshold
-
-    @property
-    def criterion(self) -> str:
-        """The ASR criterion as records write it: em, f1>=T (f1-below:T) or f1>=1e-09 (f1-zero: F1 > 0)."""
-        t = self.f1_threshold
-        return "em" if t is None else f"f1>={t:g}"
+    def criterion(self) -> Criterion:
+        """The goal's ASR criterion: em (em-flip), f1>=T (f1-below:T) or f1>0 (f1-zero)."""
+        return parse_goal(self.goal).criterion
 
     def cell(self) -> dict[str, Any]:
         """What a results cell records (and hashes) as its `search`: every setting that changes outcomes."""
@@ -77,10 +74,11 @@ class SearchSpec:
                 "wir": self.wir if self.search == "greedy" else None, "guided": self.guided,
                 "max_edit_distance": self.max_edit_distance, "context_window": self.context_window}
 
-    def run_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments of `run_search` (add transformation, target, seed, mode, attack_params)."""
-        return {"search": self.search, "goal": self.goal, "budget": self.budget, "max_share": float(self.max_share),
-                "max_words": self.max_words, "candidates": self.candidates, "beam_width": self.beam_width,
-                "wir": self.wir, "guided": self.guided, "max_edit_distance": self.max_edit_distance,
-                "context_window": self.context_window}
-
+    @classmethod
+    def from_mapping(cls, d: dict[str, Any], where: str = "search") -> SearchSpec:
+        """From a suite file's `[search]` table (the same names as the fields); XadvError for an unknown key."""
+        names = set(cls.__dataclass_fields__)
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise XadvError(f"{where}: unknown setting(s) {', '.join(unknown)} (known: {', '.join(sorted(names))})")
+        return cls(**d)

@@ -14,13 +14,15 @@ import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from xadv.errors import XadvError
 from xadv.runs.record import CellKey, record_digest
-from xadv.runs.store import ResultsStore
+from xadv.runs.store import ResultsStore, read_records_file
+from xadv.score.criterion import Criterion
 
 TOLERANCE = 1e-6  # points; recomputation is deterministic, so anything above rounding is a real difference
 
@@ -70,9 +72,9 @@ class Entry:
     def n(self) -> int:
         return len(self.ids)
 
-    @property
-    def f1_threshold(self) -> float | None:
-        return threshold_of(self.criterion)
+    @cached_property
+    def criterion_spec(self) -> Criterion:
+        return Criterion.parse(self.criterion)
 
     @property
     def failing(self) -> list[Flag]:
@@ -81,23 +83,10 @@ class Entry:
     def right(self, adv: bool = False) -> np.ndarray:
         """Correct per example under the record's ASR criterion (clean side, or adversarial)."""
         em, f1 = (self.adv_em, self.adv_f1) if adv else (self.clean_em, self.clean_f1)
-        t = self.f1_threshold
-        return em >= 1.0 if t is None else f1 >= t
+        return self.criterion_spec.right(em, f1)
 
     def examples(self) -> list[dict]:
         return self.record["examples"]
-
-
-def threshold_of(criterion: str) -> float | None:
-    """"em" -> None, "f1>=0.5" -> 0.5 (the form `xadv.score.compare` writes)."""
-    if criterion == "em":
-        return None
-    if criterion.startswith("f1>="):
-        try:
-            return float(criterion[4:])
-        except ValueError:
-            pass
-    raise XadvError(f"unknown ASR criterion {criterion!r} (expected 'em' or 'f1>=T')")
 
 
 def _entry(path: Path, rec: dict) -> Entry:
@@ -118,11 +107,19 @@ def _entry(path: Path, rec: dict) -> Entry:
         raise
     except (KeyError, TypeError, ValueError) as exc:
         raise XadvError(f"{path}: malformed results record ({type(exc).__name__}: {exc})") from None
-    threshold_of(entry.criterion)
+    entry.criterion = Criterion.parse(entry.criterion).format()  # one spelling (legacy f1>=1e-09 -> f1>0)
     for name, col in cols.items():
         if not np.all((col >= 0) & (col <= 1)):
             raise XadvError(f"{path}: per-example {name} outside [0, 1]")
     return entry
+
+
+def _criterion(text) -> str | None:
+    """A stored criterion in its one spelling (None when missing or unreadable: then it differs)."""
+    try:
+        return Criterion.parse(text).format()
+    except XadvError:
+        return None
 
 
 def check_entry(entry: Entry) -> list[Flag]:
@@ -144,7 +141,7 @@ def check_entry(entry: Entry) -> list[Flag]:
                        ("data n", data.get("n"), entry.n),
                        ("summary n", summary.get("n"), entry.n),
                        ("summary mode", summary.get("mode"), entry.mode),
-                       ("summary criterion", summary.get("criterion"), entry.criterion)):
+                       ("summary criterion", _criterion(summary.get("criterion")), entry.criterion)):
         if a != b:
             flags.append(Flag(INVALID, f"{what} is {a!r} but the cell says {b!r}"))
     dupes = [i for i, c in Counter(entry.ids).items() if c > 1]
@@ -165,7 +162,7 @@ def _check_summary(entry: Entry) -> list[Flag]:
     ids, langs = entry.ids, (entry.lang,) * entry.n
     clean = ScoreResult(entry.mode, ids, langs, entry.clean_em, entry.clean_f1)
     adv = ScoreResult(entry.mode, ids, langs, entry.adv_em, entry.adv_f1)
-    redo = compare(clean, adv, f1_threshold=entry.f1_threshold, level=float(boot.get("level", 0.95)),
+    redo = compare(clean, adv, criterion=entry.criterion_spec, level=float(boot.get("level", 0.95)),
                    n_resamples=int(boot.get("resamples", 1000)), seed=int(boot.get("seed", 0))).to_dict()
     wrong = []
     for key, value in redo.items():
@@ -245,7 +242,7 @@ def load_entries(results: str | os.PathLike) -> list[Entry]:
     """
     root = Path(results)
     if root.is_file():
-        pairs = _run_file_records(root)
+        pairs = read_records_file(root)
     else:
         pairs = ResultsStore(root).records()
     if not pairs:
@@ -255,30 +252,6 @@ def load_entries(results: str | os.PathLike) -> list[Entry]:
         e.flags.extend(check_entry(e))
     cross_check(entries)
     return entries
-
-
-def _run_file_records(path: Path) -> list[tuple[Path, dict]]:
-    """The records of a run file (`xadv.attack-run/1`), each checked as `read_record` checks a file."""
-    import json
-
-    from xadv.runs.record import SCHEMA
-
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise XadvError(f"{path}: not a JSON file ({exc})") from None
-    if isinstance(obj, dict) and obj.get("schema") == SCHEMA:
-        return [(path, obj)]
-    if not (isinstance(obj, dict) and obj.get("schema") == "xadv.attack-run/1"
-            and isinstance(obj.get("records"), list)):
-        raise XadvError(f"{path}: neither a results directory, an attack record nor an `xadv attack --out` run file")
-    out = []
-    for k, rec in enumerate(obj["records"]):
-        where = Path(f"{path}#{k}")
-        if not isinstance(rec, dict) or rec.get("schema") != SCHEMA:
-            raise XadvError(f"{where}: not an xadv attack record")
-        out.append((where, rec))
-    return out
 
 
 def keep_langs(entries: list[Entry], langs, results) -> list[Entry]:

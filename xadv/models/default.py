@@ -60,7 +60,7 @@ def load_adapter_model(adapter_dir: str | Path, *, base: str = DEFAULT_BASE, nam
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"cannot apply the adapter {adapter_dir} to {base}: {first}") from None
-    from xadv.train.card import read_card, zero_shot_info
+    from xadv.models.card import read_card, zero_shot_info
 
     card = read_card(adapter_dir)
     model.to(device).eval()

@@ -67,12 +67,27 @@ def window_spans(window: Window, context: str, n_best: int = 20, max_answer_leng
     # dropped, and must not starve the list (widen the search until enough are found or none are left).
     k = min(len(valid), 4 * n_best + 8)
     while True:
-        top = valid[np.argpartition(-scores[valid], k - 1)[:k]] if k < len(valid) else valid
+        top = _best_k(valid, scores, k)
         top = top[np.lexsort((top, -scores[top]))]  # score desc, then flat index (start, then length) asc
         out = _collect(top, scores, width, window, context, n_best)
         if len(out) == n_best or k == len(valid):
             return out
         k = min(len(valid), 4 * k)
+
+
+def _best_k(valid: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
+    """The k best of `valid` (ascending flat indices) by score, ties at the cut broken by the lower index.
+
+    `argpartition` alone picks *some* of the tied candidates at the k-th score, which ones depending on
+    the numpy version: flat logits (an untrained head, a constructed test model) then decoded to
+    different answers on different machines."""
+    if k >= len(valid):
+        return valid
+    v = scores[valid]
+    kth = -np.partition(-v, k - 1)[k - 1]
+    better = valid[v > kth]
+    tied = valid[v == kth]
+    return np.concatenate([better, tied[:k - len(better)]])
 
 
 def _collect(top: np.ndarray, scores: np.ndarray, width: int, window: Window, context: str,

@@ -1,31 +1,36 @@
-"""Clean vs adversarial evaluation of one model, per language x attack x target: the `xadv attack` job.
+"""Clean vs adversarial evaluation of one loaded model on its rows: every (language, attack, target) cell.
 
 Flow per language: clean predictions (once, cached by the engine) -> each attack perturbs the rows
-(seeded per example) -> adversarial predictions -> `xadv.score.compare` -> one `AttackRecord` per cell,
-stored as soon as it is finished, so an interrupted run resumes where it stopped.
-
-With a `SearchSpec` (`xadv attack --search ...`) each attack names the per-word families a
-model-in-the-loop search edits with (`a+b`: candidates from both) and the adversarial rows come from
-`attacks.search.run_search` instead of one seeded perturbation; the record is the same
-`xadv.attack-record/1` (per-example outcomes, `compare` summary under the goal's criterion), with the
-search settings in its cell (`cell.search`, part of the key) and the search's own numbers added to the
-summary (queries, share of words changed, seconds per example) and to every example.
+(seeded per example), or a model-in-the-loop search edits them (`attacks.search.run_search`) ->
+adversarial predictions -> `xadv.score.compare.score_cell` (one scoring path for both) -> one
+`AttackRecord`, stored as soon as it is finished, so an interrupted run resumes where it stopped.
+`xadv.runs.suite.run_suite` calls this once per model and seed; `run_attacks` is the same for callers
+that hold a loaded model already.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xadv import __version__
+from attacks.base import EditRecord, PerturbedExample
+from attacks.run import iter_perturbed, write_perturbed
+from attacks.search import SearchSpec, run_search
+from attacks.search.families import searchable_attacks
+from attacks.spec import AttackSpec
 from xadv.errors import XadvError
-from xadv.io import git_commit
-from xadv.runs.record import AttackRecord, CellKey, rows_sha256
+from xadv.provenance import Provenance
+from xadv.qa.engine import QAEngine
+from xadv.runs.record import (AttackRecord, CellKey, DataInfo, ExampleOutcome, ModelInfo, RunEnv, SearchSummary,
+                              Summary, rows_sha256)
 from xadv.runs.store import ResultsStore
+from xadv.score import GoldAnswers, score_predictions
+from xadv.score.compare import score_cell
+from xadv.score.criterion import Criterion
+from xadv.types import Target
 
 
 @dataclass
@@ -36,290 +41,223 @@ class CellOutcome:
     attack: str
     target: str
     status: str  # "computed" | "cached" | "skipped"
-    record: dict | None = None
+    record: AttackRecord | None = None
     path: Path | None = None
     reason: str = ""
     adversarial: Path | None = None  # the cell's adversarial examples (SQuAD JSON), when written
 
 
-def model_info(loaded: Any, lang: str | None = None) -> dict:
-    """Model identity for a record, with the zero-shot mark for `lang` from the model card (if any)."""
-    zs = getattr(loaded, "zero_shot", None) or {}
-    seen = zs.get("seen_qa_languages")
-    return {
-        "name": loaded.name,
-        "fingerprint": loaded.fingerprint,
-        "seen_qa_languages": seen,
-        "zero_shot": (lang not in seen) if (seen is not None and lang) else None,
-        "mix": zs.get("mix"),
-        "intermediate_tasks": zs.get("intermediate_tasks"),
-    }
+@dataclass(frozen=True)
+class CellSettings:
+    """Everything but the model and rows that defines the cells of one run: typed, checked once."""
+
+    attacks: tuple[AttackSpec, ...]
+    targets: tuple[Target, ...] = (Target.AUTO,)
+    strength: float = 0.2
+    seed: int = 0
+    mode: str = "squad"
+    criterion: Criterion = Criterion()
+    search: SearchSpec | None = None
+    n_resamples: int = 1000
+    data_name: str = ""
+
+    def __post_init__(self) -> None:
+        if self.search is not None and self.criterion != self.search.criterion:
+            raise XadvError("with a search the goal sets the ASR criterion: use --goal f1-below:T instead of "
+                            "--f1-threshold")
+
+    @property
+    def effective_strength(self) -> float:
+        return float(self.search.max_share if self.search is not None else self.strength)
 
 
-def _example_outcome(row: Mapping, adv_row: Mapping, clean_pred: str, adv_pred: str, clean_s, adv_s,
-                     strength_applied: float, n_edits: int) -> dict:
-    return {
-        "id": row["id"],
-        "clean_pred": clean_pred,
-        "adv_pred": adv_pred,
-        "clean_em": clean_s[0], "clean_f1": clean_s[1],
-        "adv_em": adv_s[0], "adv_f1": adv_s[1],
-        "strength_applied": round(strength_applied, 6),
-        "n_edits": n_edits,
-        "adv_question": adv_row["question"] if adv_row["question"] != row["question"] else None,
-        # before/after material for `xadv report`: the clean question where the attack changed it,
-        # and a short window of both contexts around the first edit
-        "question": row["question"] if adv_row["question"] != row["question"] else None,
-        "context_changed": adv_row["context"] != row["context"],
-        "context_snippet": context_snippet(row["context"], adv_row["context"]),
-    }
+@dataclass(frozen=True)
+class _Resolved:
+    """One attack item made concrete: its static attack, or its search families, and their params."""
+
+    spec: AttackSpec
+    families: tuple  # the static attack alone, or the per-word families a search draws from
+    params: dict
+    targets: tuple[str, ...]
+
+    def cell_targets(self, wanted: Sequence[Target]) -> list[str]:
+        pinned = [self.spec.target] if self.spec.target is not None else list(wanted)
+        return list(dict.fromkeys(t.resolve(self.targets) for t in pinned))
 
 
-def context_snippet(clean: str, adv: str, pad: int = 80) -> dict | None:
-    """{"clean", "adv", "offset"}: both contexts around the first edit ("…" marks a cut), or None when equal.
-
-    From `pad` characters before the first difference to `pad` after the last one when the changed
-    region is short (then the two windows align exactly), else to `2 * pad` after the first one.
-    Enough to show an edit in a report, not the page."""
-    if clean == adv:
-        return None
-    first = next((k for k, (a, b) in enumerate(zip(clean, adv)) if a != b), min(len(clean), len(adv)))
-    same_tail = 0
-    limit = min(len(clean), len(adv)) - first
-    while same_tail < limit and clean[-1 - same_tail] == adv[-1 - same_tail]:
-        same_tail += 1
-    end_c, end_a = len(clean) - same_tail, len(adv) - same_tail
-    lo = max(0, first - pad)
-    short = max(end_c, end_a) - first <= 2 * pad
-
-    def cut(text: str, end: int) -> str:
-        hi = min(len(text), end + pad if short else first + 2 * pad)
-        return ("…" if lo else "") + text[lo:hi] + ("…" if hi < len(text) else "")
-
-    return {"clean": cut(clean, end_c), "adv": cut(adv, end_a), "offset": first}
+def resolve_attack(spec: AttackSpec, params: Mapping[str, Any], search: SearchSpec | None) -> _Resolved:
+    """XadvError for an unknown name, or a family a word-level search cannot use: before any model call."""
+    mine = spec.params_for(params)
+    if search is None:
+        atk = spec.build(mine)
+        return _Resolved(spec, (atk,), mine, tuple(atk.targets))
+    families = tuple(searchable_attacks(spec, dict(params)))
+    targets = tuple(t for t in ("question", "context", "both") if all(t in f.targets for f in families))
+    return _Resolved(spec, families, mine, targets)
 
 
-def _targets_for(atk: Any, targets: Sequence[str]) -> list[str]:
-    """`auto` means the question where the attack can edit it, else the context (distractor, reorder)."""
-    out: list[str] = []
-    for t in targets:
-        if t == "auto":
-            t = "question" if "question" in atk.targets else "context"
-        if t not in out:
-            out.append(t)
-    return out
+def run_attacks(loaded: Any, rows: Sequence[Mapping], settings: CellSettings, *,
+                attack_params: Mapping[str, Any] | None = None, store: ResultsStore | None = None,
+                engine: QAEngine | None = None, on_cell: Callable[[CellOutcome], None] | None = None,
+                write_adversarial: str | Path | None = None, progress: bool = False) -> list[CellOutcome]:
+    """Evaluate `loaded` clean and under every cell of `settings` on `rows`, per language.
 
-
-def run_attacks(
-    loaded: Any,
-    rows: Sequence[Mapping],
-    *,
-    attacks: Sequence[str],
-    targets: Sequence[str] = ("auto",),
-    strength: float = 0.2,
-    seed: int = 0,
-    mode: str = "squad",
-    f1_threshold: float | None = None,
-    data_name: str = "",
-    attack_params: Mapping[str, Any] | None = None,
-    store: ResultsStore | None = None,
-    engine: Any = None,
-    n_resamples: int = 1000,
-    on_cell: Callable[[CellOutcome], None] | None = None,
-    search: Any = None,
-    write_adversarial: str | Path | None = None,
-    progress: bool = False,
-) -> list[CellOutcome]:
-    """Evaluate `loaded` clean and under every (attack, target) on `rows`, per language.
-
-    `attack_params` go to every attack that takes them (e.g. `data_dir` for codemix). A cell an attack
-    cannot serve (language or target) is skipped with its reason; an unknown attack is an error.
-    `search` (an `attacks.search.SearchSpec`): search with each attack's families instead of applying
-    it once (see the module docstring); its goal sets the ASR criterion, so `f1_threshold` must be
-    None. `write_adversarial`: a directory that gets each computed cell's adversarial examples as SQuAD
-    JSON (named like the record) with the edit log beside it (`attacks.run.write_perturbed`).
-    `progress`: a progress bar over examples for searches (stderr).
-    """
-    from attacks import get_attack
-    from xadv.qa.engine import QAEngine
-    from xadv.score import GoldAnswers, score_predictions
-
+    `attack_params` go to every attack that takes them (e.g. `data_dir` for codemix); a cell an attack
+    cannot serve (language or target) is skipped with its reason. `write_adversarial`: a directory for
+    each computed cell's adversarial examples (SQuAD JSON named like the record, edit log beside it).
+    `progress`: a progress bar over examples for searches (stderr)."""
     if not rows:
         raise XadvError("no examples to attack")
-    if search is not None and f1_threshold is not None:
-        raise XadvError("with a search the goal sets the ASR criterion: use --goal f1-below:T instead of "
-                        "--f1-threshold")
-    params_all = dict(attack_params or {})
-    resolved = []
-    for name in attacks:
-        if search is not None:
-            resolved.append(search_families(name, params_all))  # not per-word: fails here, before any model call
-            continue
-        probe = get_attack(name)  # unknown names fail here, before any model call
-        accepted = set(probe.describe()["params"])
-        params = {k: v for k, v in params_all.items() if k in accepted}
-        resolved.append((name, get_attack(name, **params) if params else probe, params))
+    params = dict(attack_params or {})
+    resolved = [resolve_attack(a, params, settings.search) for a in settings.attacks]
     engine = engine or QAEngine.from_loaded(loaded)
-    if search is not None:
-        criterion, f1_threshold = search.criterion, search.f1_threshold
-    else:
-        criterion = "em" if f1_threshold is None else f"f1>={f1_threshold:g}"
-    strength = float(search.max_share) if search is not None else float(strength)
-    search_cell = search.cell() if search is not None else None
     by_lang: dict[str, list[Mapping]] = {}
     for r in rows:
         by_lang.setdefault(r["lang"], []).append(r)
-
+    job = _Job(loaded, settings, engine, store, params, write_adversarial, progress)
     outcomes: list[CellOutcome] = []
     for lang, lang_rows in by_lang.items():
-        data_sha = rows_sha256(lang_rows)
-        gold = GoldAnswers.from_rows(lang_rows)
-        clean_preds = None
-        clean_scores = None
-        for name, atk, params in resolved:
-            for target in _targets_for(atk, targets):
-                params_key = {k: v for k, v in params.items() if k != "data_dir"}  # paths don't change a cell
-                cell = CellKey(loaded.fingerprint, lang, name, params_key, target, float(strength), int(seed),
-                               data_sha, mode, criterion, search=search_cell, engine=engine.config.settings_key())
-                try:
-                    for family in (atk.families if search is not None else (atk,)):
-                        family.check(lang, target, strength)
-                except XadvError as exc:
-                    out = CellOutcome(lang, name, target, "skipped", reason=str(exc))
-                    outcomes.append(out)
-                    if on_cell:
-                        on_cell(out)
-                    continue
-                if store is not None:
-                    found = store.get(cell)
-                    if found is not None:
-                        out = CellOutcome(lang, name, target, "cached", found, store.path_for(cell))
-                        outcomes.append(out)
-                        if on_cell:
-                            on_cell(out)
-                        continue
-                t0 = time.perf_counter()
-                if clean_preds is None:
-                    clean_preds = engine.predict(lang_rows)
-                    clean_scores = score_predictions(gold, {i: p.text for i, p in clean_preds.items()}, mode=mode)
-                if search is None:
-                    summary, examples, adv_results = _static_cell(
-                        lang_rows, atk, target, strength, seed, engine, gold, clean_preds, clean_scores,
-                        f1_threshold, n_resamples, mode)
-                else:
-                    summary, examples, adv_results = _search_cell(
-                        lang_rows, name, atk, target, seed, engine, gold, clean_preds, clean_scores, search,
-                        n_resamples, mode, params_all, progress)
-                seconds = time.perf_counter() - t0
-                record = AttackRecord(
-                    cell=cell, model=model_info(loaded, lang),
-                    data={"name": data_name, "lang": lang, "n": len(lang_rows), "sha256": data_sha},
-                    summary=summary, examples=examples,
-                    env={"xadv_version": __version__, "git_commit": git_commit(),
-                         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                         "seconds": round(seconds, 3), "engine": engine.config.settings_key(),
-                         "device": str(getattr(loaded, "device", "cpu"))})
-                path = store.put(record) if store is not None else None
-                adv_path = None
-                if write_adversarial is not None:
-                    from attacks.run import write_perturbed
-
-                    adv_path, _ = write_perturbed(adv_results, Path(write_adversarial) / cell.filename())
-                out = CellOutcome(lang, name, target, "computed", record.to_dict(), path, adversarial=adv_path)
-                outcomes.append(out)
-                if on_cell:
-                    on_cell(out)
+        for out in job.language(lang, lang_rows, resolved):
+            outcomes.append(out)
+            if on_cell:
+                on_cell(out)
     if all(o.status == "skipped" for o in outcomes):
         raise XadvError("no attack could run: " + "; ".join(sorted({o.reason for o in outcomes})))
     return outcomes
 
 
+@dataclass
+class _Job:
+    loaded: Any
+    settings: CellSettings
+    engine: QAEngine
+    store: ResultsStore | None
+    params: dict
+    write_adversarial: str | Path | None
+    progress: bool
+
+    def language(self, lang: str, rows: list[Mapping], resolved: list[_Resolved]):
+        """Yield the outcome of every cell of one language; the clean pass runs once, when first needed."""
+        data_sha = rows_sha256(rows)
+        clean: _Clean | None = None
+        for res in resolved:
+            for target in res.cell_targets(self.settings.targets):
+                cell = self.cell_key(lang, res, target, data_sha)
+                why = self.refusal(res, lang, target)
+                if why:
+                    yield CellOutcome(lang, res.spec.name, target, "skipped", reason=why)
+                    continue
+                found = self.store.get(cell) if self.store is not None else None
+                if found is not None:
+                    yield CellOutcome(lang, res.spec.name, target, "cached", found, self.store.path_for(cell))
+                    continue
+                t0 = time.perf_counter()
+                clean = clean or _Clean.of(self.engine, rows, self.settings.mode)
+                yield self.compute(cell, res, rows, clean, t0)
+
+    def cell_key(self, lang: str, res: _Resolved, target: str, data_sha: str) -> CellKey:
+        s = self.settings
+        params_key = {k: v for k, v in res.params.items() if k != "data_dir"}  # paths don't change a cell
+        return CellKey(self.loaded.fingerprint, lang, res.spec.name, params_key, target, s.effective_strength,
+                       int(s.seed), data_sha, s.mode, s.criterion.format(),
+                       search=s.search.cell() if s.search is not None else None,
+                       engine=self.engine.config.settings_key())
+
+    def refusal(self, res: _Resolved, lang: str, target: str) -> str:
+        try:
+            for family in res.families:
+                family.check(lang, target, self.settings.effective_strength)
+        except XadvError as exc:
+            return str(exc)
+        return ""
+
+    def compute(self, cell: CellKey, res: _Resolved, rows: list[Mapping], clean: _Clean, t0: float) -> CellOutcome:
+        if self.settings.search is None:
+            summary, examples, perturbed = _static_cell(rows, res, cell, clean, self.engine, self.settings)
+        else:
+            summary, examples, perturbed = _search_cell(rows, res, cell, clean, self.engine, self.settings,
+                                                        self.params, self.progress)
+        env = Provenance.capture(device=str(getattr(self.loaded, "device", "cpu")),
+                                 threads=getattr(self.engine, "num_threads", None))
+        record = AttackRecord(
+            cell=cell, model=ModelInfo.of(self.loaded, cell.lang),
+            data=DataInfo(self.settings.data_name, cell.lang, len(rows), cell.data_sha256),
+            summary=summary, examples=tuple(examples),
+            env=RunEnv(xadv_version=env.xadv_version, git_commit=env.git_commit, created=env.created,
+                       seconds=round(time.perf_counter() - t0, 3), engine=cell.engine, device=env.device,
+                       threads=env.threads, python=env.python, packages=env.packages))
+        adv_path = None
+        if self.write_adversarial is not None:  # before the record: a record on disk means the cell is done
+            adv_path, _ = write_perturbed(perturbed, Path(self.write_adversarial) / cell.filename())
+        path = self.store.put(record) if self.store is not None else None
+        return CellOutcome(cell.lang, cell.attack, cell.target, "computed", record, path, adversarial=adv_path)
+
+
 @dataclass(frozen=True)
-class _SearchAttack:
-    """The families one `--attack` item names for a search (`a+b`: candidates from either)."""
+class _Clean:
+    """The clean side of a language, shared by all its cells: predictions and their scores."""
 
-    families: tuple
-    targets: tuple[str, ...]
+    gold: GoldAnswers
+    texts: dict[str, str]
+    scores: Any  # xadv.score.ScoreResult
 
-
-def search_families(name: str, params_all: Mapping[str, Any]) -> tuple[str, _SearchAttack, dict]:
-    """(name, families, the params they take) of one `--attack` item for a search; XadvError for an
-    unknown name or a family a word-level search cannot use. Cheap: no TextAttack, no model."""
-    from attacks.search.families import searchable_attacks
-
-    parts = [p.strip() for p in name.split("+")]
-    if not all(parts):
-        raise XadvError(f"attack {name!r}: empty name in a '+' list")
-    families = tuple(searchable_attacks(parts, dict(params_all)))
-    accepted = set().union(*(f.describe()["params"] for f in families))
-    params = {k: v for k, v in params_all.items() if k in accepted}
-    targets = tuple(t for t in ("question", "context", "both") if all(t in f.targets for f in families))
-    return name, _SearchAttack(families, targets), params
+    @classmethod
+    def of(cls, engine: QAEngine, rows: list[Mapping], mode: str) -> _Clean:
+        gold = GoldAnswers.from_rows(rows)
+        texts = {i: p.text for i, p in engine.predict(rows).items()}
+        return cls(gold, texts, score_predictions(gold, texts, mode=mode))
 
 
-def _static_cell(lang_rows, atk, target, strength, seed, engine, gold, clean_preds, clean_scores,
-                 f1_threshold, n_resamples, mode):
+def _outcomes(rows, adv_rows, clean: _Clean, adv_texts, scored, perturbed, extra=None) -> list[ExampleOutcome]:
+    extra = extra or [{} for _ in rows]
+    return [ExampleOutcome.of(r, a, clean.texts[r["id"]], adv_texts[r["id"]], scored.clean[r["id"]],
+                              scored.adv[r["id"]], p.strength_applied, len(p.edits), **x)
+            for r, a, p, x in zip(rows, adv_rows, perturbed, extra)]
+
+
+def _static_cell(rows, res: _Resolved, cell: CellKey, clean: _Clean, engine: QAEngine, s: CellSettings):
     """(summary, per-example outcomes, PerturbedExamples) of one seeded perturbation of every row."""
-    from attacks.run import iter_perturbed
-
-    perturbed = list(iter_perturbed(lang_rows, atk, target, strength, seed))
-    adv_preds = engine.predict([p.example for p in perturbed])
-    adv_texts = {i: p.text for i, p in adv_preds.items()}
-    summary, clean_pe, adv_pe = _score_cell(gold, clean_scores, adv_texts, perturbed, f1_threshold, n_resamples,
-                                            seed, mode)
-    examples = [
-        _example_outcome(r, p.example, clean_preds[r["id"]].text, adv_texts[r["id"]],
-                         clean_pe[r["id"]], adv_pe[r["id"]], p.strength_applied, len(p.edits))
-        for r, p in zip(lang_rows, perturbed)
-    ]
-    return summary, examples, perturbed
+    perturbed = list(iter_perturbed(rows, res.families[0], cell.target, s.strength, s.seed))
+    adv_texts = {i: p.text for i, p in engine.predict([p.example for p in perturbed]).items()}
+    scored = score_cell(clean.gold, clean.scores, adv_texts, criterion=s.criterion, n_resamples=s.n_resamples,
+                        seed=s.seed)
+    summary = Summary(scored.comparison.to_dict(), _mean_strength(perturbed))
+    return summary, _outcomes(rows, [p.example for p in perturbed], clean, adv_texts, scored, perturbed), perturbed
 
 
-def _score_cell(gold, clean_scores, adv_texts, perturbed, f1_threshold, n_resamples, seed, mode):
-    """(summary, clean per-example, adversarial per-example) of one cell: the same exact scorer and
-    paired comparison for static and search cells, so the leaderboard can recompute both from outcomes."""
-    from xadv.score import compare, score_predictions
-
-    adv_scores = score_predictions(gold, adv_texts, mode=mode)
-    cmp = compare(clean_scores, adv_scores, f1_threshold=f1_threshold, n_resamples=n_resamples, seed=seed)
-    summary = cmp.to_dict()
-    summary["strength_applied_mean"] = sum(p.strength_applied for p in perturbed) / len(perturbed)
-    return summary, clean_scores.per_example(), adv_scores.per_example()
+def _mean_strength(perturbed: list[PerturbedExample]) -> float:
+    return sum(p.strength_applied for p in perturbed) / len(perturbed)
 
 
-SEARCH_SUMMARY_KEYS = ("goal", "skipped", "succeeded", "mean_queries", "mean_queries_to_success",
-                       "mean_share_changed", "mean_share_changed_successful", "seconds_per_example",
-                       "examples_per_second")
-
-
-def _search_cell(lang_rows, name, atk, target, seed, engine, gold, clean_preds, clean_scores, search,
-                 n_resamples, mode, params_all, progress):
+def _search_cell(rows, res: _Resolved, cell: CellKey, clean: _Clean, engine: QAEngine, s: CellSettings,
+                 params: dict, progress: bool):
     """(summary, per-example outcomes, PerturbedExamples) of a model-in-the-loop search on every row.
 
-    Scores come from the same `score_predictions` / `compare` as a static cell (clean side: the
-    engine's clean predictions, shared with every other cell of the language), so the leaderboard
-    recomputes them from the outcomes; the search's own numbers are added beside them."""
-    from attacks.base import EditRecord, PerturbedExample
-    from attacks.search import run_search
-
-    run = run_search(engine, lang_rows, transformation=[f.name for f in atk.families], target=target, seed=seed,
-                     mode=mode, attack_params=params_all or None, progress=progress, **search.run_kwargs())
+    Scored by the same `score_cell` as a static cell (clean side shared with every other cell of the
+    language), so the leaderboard recomputes both alike; the search's own numbers are added beside."""
+    spec = s.search
+    assert spec is not None
+    run = run_search(engine, rows, spec, transformation=res.spec, target=cell.target, seed=s.seed, mode=s.mode,
+                     attack_params=params or None, progress=progress)
     by_id = {o.id: o for o in run.outcomes}
-    outcomes = [by_id[r["id"]] for r in lang_rows]
-    perturbed = [PerturbedExample(o.example, name, target, float(search.max_share), o.share_changed, "words",
-                                  [EditRecord(**d) for d in o.edits]) for o in outcomes]
-    summary, clean_pe, adv_pe = _score_cell(gold, clean_scores, {o.id: o.adv_prediction for o in outcomes},
-                                            perturbed, search.f1_threshold, n_resamples, seed, mode)
-    examples = []
-    for r, o in zip(lang_rows, outcomes):
-        e = _example_outcome(r, o.example, clean_preds[r["id"]].text, o.adv_prediction, clean_pe[r["id"]],
-                             adv_pe[r["id"]], o.share_changed, len(o.edits))
-        e.update({"search_status": o.status, "queries": o.queries, "success_query": o.success_query,
-                  "words_changed": o.words_changed, "words_total": o.words_total, "seconds": round(o.seconds, 4)})
-        examples.append(e)
+    found = [by_id[r["id"]] for r in rows]
+    perturbed = [PerturbedExample(o.example, res.spec.name, cell.target, float(spec.max_share), o.share_changed,
+                                  "words", [EditRecord(**d) for d in o.edits]) for o in found]
+    adv_texts = {o.id: o.adv_prediction for o in found}
+    scored = score_cell(clean.gold, clean.scores, adv_texts, criterion=s.criterion, n_resamples=s.n_resamples,
+                        seed=s.seed)
+    extra = [{"search_status": o.status, "queries": o.queries, "success_query": o.success_query,
+              "words_changed": o.words_changed, "words_total": o.words_total, "seconds": round(o.seconds, 4)}
+             for o in found]
     own = run.summary(n_resamples=0)
-    summary.update({k: own.get(k) for k in SEARCH_SUMMARY_KEYS})
-    summary["failed"] = summary["n"] - own["skipped"] - own["succeeded"]
-    summary["forward_passes"] = run.engine.get("forward_passes")
-    summary["cache_hits"] = run.engine.get("cache_hits")
+    search = SearchSummary(goal=own["goal"], skipped=own["skipped"], succeeded=own["succeeded"],
+                           failed=len(found) - own["skipped"] - own["succeeded"],
+                           mean_queries=own["mean_queries"], mean_queries_to_success=own["mean_queries_to_success"],
+                           mean_share_changed=own["mean_share_changed"],
+                           mean_share_changed_successful=own["mean_share_changed_successful"],
+                           seconds_per_example=own["seconds_per_example"],
+                           examples_per_second=own["examples_per_second"],
+                           forward_passes=run.engine.get("forward_passes"), cache_hits=run.engine.get("cache_hits"))
+    summary = Summary(scored.comparison.to_dict(), _mean_strength(perturbed), search)
+    examples = _outcomes(rows, [o.example for o in found], clean, adv_texts, scored, perturbed, extra)
     return summary, examples, perturbed

@@ -1,40 +1,24 @@
-"""The results record of one attack cell (schema `xadv.attack-record/1`).
+"""The attack record: one typed, versioned, sealed result per cell (schema `xadv.attack-record/2`).
 
-One JSON object per (model, language, attack, target, seed) cell:
+One JSON object per (model, language, attack, target, seed, settings) cell. Its shape is committed as
+a JSON Schema (`docs/schema/attack-record-2.schema.json`, checked in tests against records the code
+writes); the dataclasses below are the only code that writes or reads it:
 
-```
-{
-  "schema": "xadv.attack-record/1",
-  "cell": {"key": "<sha256 of the cell fields>", "model_fingerprint", "lang", "attack", "params", "target",
-           "strength", "seed", "data_sha256", "mode", "criterion", "search": null | {...}, "engine"},
-  "model": {"name", "fingerprint", "seen_qa_languages": [...] | null, "zero_shot": true|false|null,
-            "mix", "intermediate_tasks"},
-  "data":  {"name", "lang", "n", "sha256"},            # sha256 over the ids/questions/contexts/answers used
-  "attack": {"name", "params", "target", "strength", "search": null | {...}},
-  "seed": 0, "mode": "squad" | "multilingual", "criterion": "em" | "f1>=0.5",
-  "summary": Comparison.to_dict() (clean/adv F1 & EM, drops, robust F1, ASR + denominator, 95% CIs)
-             + "strength_applied_mean"
-             + for a search: "goal", "skipped", "succeeded", "failed", "mean_queries" (per attacked
-               example), "mean_queries_to_success", "mean_share_changed", "mean_share_changed_successful",
-               "seconds_per_example", "examples_per_second", "forward_passes", "cache_hits",
-  "examples": [{"id", "clean_pred", "adv_pred", "clean_em", "clean_f1", "adv_em", "adv_f1",
-                "strength_applied", "n_edits", "adv_question", "question" (clean, where changed),
-                "context_changed", "context_snippet": null | {"clean", "adv", "offset"}
-                + for a search: "search_status", "queries", "success_query", "words_changed",
-                  "words_total", "seconds"}...],
-  "env": {"xadv_version", "git_commit", "created", "seconds", "device", "threads", "engine"},
-  "digest": "<stable_hash of every other field>"   # seals the file: any later edit shows (`record_digest`)
-}
-```
+- `CellKey`: the inputs that define the cell; their hash names the file, so equal inputs resume.
+- `ModelInfo`, `DataInfo`: which model (and which languages its card says it saw), which questions.
+- `Summary`: `xadv.score.compare` (clean/adversarial F1 and EM, drops, robust F1, ASR with its
+  denominator, 95% CIs) plus the mean strength applied and, for a search cell, `SearchSummary`.
+- `ExampleOutcome`: per question, both predictions and scores (what the leaderboard recomputes from),
+  the edit size and before/after material for reports; a search adds its per-example numbers.
+- `RunEnv`: how long it took and on what (`xadv.provenance.Provenance` + engine settings).
+- `AttackRecord`: all of the above; `to_dict` adds the `digest` seal (sha256 of every other field).
 
-A static cell has `search: null`; a search cell (`xadv attack --search`) carries its settings there
-(`attacks.search.SearchSpec.cell`: search, goal, budget, max_share, max_words, candidates, beam_width,
-wir, guided, max_edit_distance, context_window), so it never shares a key with a static cell, its
-`strength` is the search's max share of words, and its `criterion` is the goal's (em-flip: em,
-f1-below:T: f1>=T, f1-zero: f1>=1e-09, i.e. F1 > 0).
+A static cell has `search: null`; a search cell carries `attacks.search.SearchSpec.cell()` there (so it
+never shares a key with a static cell), its `strength` is the search's max share of words and its
+`criterion` is the goal's (em-flip: `em`, f1-below:T: `f1>=T`, f1-zero: `f1>0`; `xadv.score.criterion`).
 
-Per-example outcomes are stored so a leaderboard can recompute every aggregate instead of trusting
-the summary (as RobustBench re-checks submissions).
+Version 1 records (`xadv.attack-record/1`: the same fields, `f1>0` spelt `f1>=1e-09`, no `env.threads`)
+still load; any other version is a one-line error naming it.
 """
 
 from __future__ import annotations
@@ -42,13 +26,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from xadv.errors import XadvError
 
-SCHEMA = "xadv.attack-record/1"
+SCHEMA = "xadv.attack-record/2"
+SCHEMA_V1 = "xadv.attack-record/1"
+READABLE_SCHEMAS = (SCHEMA, SCHEMA_V1)
+RUN_SCHEMA = "xadv.attack-run/1"  # `xadv attack --out`: {"schema", "records": [record, ...]}
 
 
 def stable_hash(obj: Any) -> str:
@@ -69,9 +56,25 @@ def rows_sha256(rows) -> str:
     return digest.hexdigest()
 
 
+def _malformed(what: str, exc: Exception) -> XadvError:
+    return XadvError(f"malformed {what} ({type(exc).__name__}: {exc})")
+
+
+def _build(cls, d: Any, what: str, **fixed):
+    """`cls(**d)` with the dataclass's own fields only; XadvError (one line) when `d` is not that shape."""
+    if not isinstance(d, dict):
+        raise XadvError(f"malformed {what}: expected an object, got {type(d).__name__}")
+    names = {f.name for f in fields(cls)}
+    try:
+        return cls(**{k: v for k, v in d.items() if k in names}, **fixed)
+    except (TypeError, ValueError) as exc:
+        raise _malformed(what, exc) from None
+
+
 @dataclass(frozen=True)
 class CellKey:
-    """The inputs that define a cell; its `key` names the record on disk."""
+    """The inputs that define a cell; its `key` names the record on disk. Fields are stored as written
+    (strings, plain dicts) so that a record's key re-hashes identically in any later version."""
 
     model_fingerprint: str
     lang: str
@@ -98,34 +101,9 @@ class CellKey:
     def to_dict(self) -> dict:
         return {"key": self.key, **asdict(self)}
 
-
-@dataclass
-class AttackRecord:
-    cell: CellKey
-    model: dict
-    data: dict
-    summary: dict
-    examples: list[dict]
-    env: dict = field(default_factory=dict)
-
-    def to_dict(self) -> dict:
-        c = self.cell
-        out = {
-            "schema": SCHEMA,
-            "cell": c.to_dict(),
-            "model": self.model,
-            "data": self.data,
-            "attack": {"name": c.attack, "params": c.params, "target": c.target, "strength": c.strength,
-                       "search": c.search},
-            "seed": c.seed,
-            "mode": c.mode,
-            "criterion": c.criterion,
-            "summary": self.summary,
-            "examples": self.examples,
-            "env": self.env,
-        }
-        out["digest"] = record_digest(out)
-        return out
+    @classmethod
+    def from_dict(cls, d: dict) -> CellKey:
+        return _build(cls, {k: v for k, v in d.items() if k != "key"}, "cell")
 
 
 def search_tag(search: dict | None) -> str:
@@ -135,10 +113,269 @@ def search_tag(search: dict | None) -> str:
     return f"{search.get('search')} {search.get('goal')} {search.get('budget')}q"
 
 
+@dataclass(frozen=True)
+class ModelInfo:
+    """The model of a record, and the zero-shot mark of the record's language from its card (None: no card)."""
+
+    name: str
+    fingerprint: str
+    seen_qa_languages: list[str] | None = None
+    zero_shot: bool | None = None
+    mix: str | None = None
+    intermediate_tasks: list[str] | None = None
+
+    @classmethod
+    def of(cls, loaded: Any, lang: str | None = None) -> ModelInfo:
+        """From a `LoadedModel` (its `zero_shot` holds the card's seen languages, when it has a card)."""
+        zs = getattr(loaded, "zero_shot", None) or {}
+        seen = zs.get("seen_qa_languages")
+        return cls(name=loaded.name, fingerprint=loaded.fingerprint, seen_qa_languages=seen,
+                   zero_shot=(lang not in seen) if (seen is not None and lang) else None,
+                   mix=zs.get("mix"), intermediate_tasks=zs.get("intermediate_tasks"))
+
+
+@dataclass(frozen=True)
+class DataInfo:
+    name: str
+    lang: str
+    n: int
+    sha256: str
+
+
+SEARCH_SUMMARY_KEYS = ("goal", "skipped", "succeeded", "failed", "mean_queries", "mean_queries_to_success",
+                       "mean_share_changed", "mean_share_changed_successful", "seconds_per_example",
+                       "examples_per_second", "forward_passes", "cache_hits")
+
+
+@dataclass(frozen=True)
+class SearchSummary:
+    """What a search cell adds to its summary: per attacked example (right on clean input) queries and
+    share of words changed; `skipped` are questions already wrong on clean input."""
+
+    goal: str
+    skipped: int
+    succeeded: int
+    failed: int
+    mean_queries: float | None = None
+    mean_queries_to_success: float | None = None
+    mean_share_changed: float | None = None
+    mean_share_changed_successful: float | None = None
+    seconds_per_example: float | None = None
+    examples_per_second: float | None = None
+    forward_passes: int | None = None
+    cache_hits: int | None = None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """`xadv.score.Comparison.to_dict()` (kept as written: the leaderboard re-checks every number of it),
+    the mean share of the target edited, and a search's own numbers."""
+
+    comparison: dict
+    strength_applied_mean: float
+    search: SearchSummary | None = None
+
+    def __getitem__(self, key: str) -> Any:  # summary["asr"]: the flat view reports and tables read
+        return self.to_dict()[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.to_dict().get(key, default)
+
+    def to_dict(self) -> dict:
+        out = {**self.comparison, "strength_applied_mean": self.strength_applied_mean}
+        if self.search is not None:
+            out.update(asdict(self.search))
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict, searched: bool) -> Summary:
+        if not isinstance(d, dict):
+            raise XadvError(f"malformed summary: expected an object, got {type(d).__name__}")
+        extra = {"strength_applied_mean", *SEARCH_SUMMARY_KEYS} if searched else {"strength_applied_mean"}
+        comparison = {k: v for k, v in d.items() if k not in extra}
+        search = _build(SearchSummary, d, "search summary") if searched else None
+        return cls(comparison, float(d.get("strength_applied_mean", 0.0)), search)
+
+
+@dataclass(frozen=True)
+class ExampleOutcome:
+    """One question: clean and adversarial prediction and scores (in [0, 1]), the edit, report material.
+
+    `question`/`adv_question` are set only where the attack changed the question; `context_snippet` is
+    a window of both contexts around the first context edit (`snippet`). The search fields stay None
+    for a static cell and are then left out of the JSON."""
+
+    id: str
+    clean_pred: str
+    adv_pred: str
+    clean_em: float
+    clean_f1: float
+    adv_em: float
+    adv_f1: float
+    strength_applied: float
+    n_edits: int
+    adv_question: str | None = None
+    question: str | None = None
+    context_changed: bool = False
+    context_snippet: dict | None = None
+    search_status: str | None = None
+    queries: int | None = None
+    success_query: int | None = None
+    words_changed: int | None = None
+    words_total: int | None = None
+    seconds: float | None = None
+
+    SEARCH_FIELDS = ("search_status", "queries", "success_query", "words_changed", "words_total", "seconds")
+
+    @classmethod
+    def of(cls, row: Any, adv_row: Any, clean_pred: str, adv_pred: str, clean_s: tuple, adv_s: tuple,
+           strength_applied: float, n_edits: int, **search: Any) -> ExampleOutcome:
+        changed_q = adv_row["question"] != row["question"]
+        return cls(id=row["id"], clean_pred=clean_pred, adv_pred=adv_pred,
+                   clean_em=clean_s[0], clean_f1=clean_s[1], adv_em=adv_s[0], adv_f1=adv_s[1],
+                   strength_applied=round(strength_applied, 6), n_edits=n_edits,
+                   adv_question=adv_row["question"] if changed_q else None,
+                   question=row["question"] if changed_q else None,
+                   context_changed=adv_row["context"] != row["context"],
+                   context_snippet=snippet(row["context"], adv_row["context"]), **search)
+
+    def to_dict(self, searched: bool) -> dict:
+        d = asdict(self)
+        if not searched:
+            for k in self.SEARCH_FIELDS:
+                del d[k]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ExampleOutcome:
+        return _build(cls, d, "example outcome")
+
+
+def snippet(clean: str, adv: str, pad: int = 80) -> dict | None:
+    """{"clean", "adv", "offset"}: both contexts around the first edit ("…" marks a cut), or None when equal.
+
+    From `pad` characters before the first difference to `pad` after the last one when the changed
+    region is short (then the two windows align exactly), else to `2 * pad` after the first one.
+    Enough to show an edit in a report, not the page."""
+    if clean == adv:
+        return None
+    first = next((k for k, (a, b) in enumerate(zip(clean, adv)) if a != b), min(len(clean), len(adv)))
+    same_tail = 0
+    limit = min(len(clean), len(adv)) - first
+    while same_tail < limit and clean[-1 - same_tail] == adv[-1 - same_tail]:
+        same_tail += 1
+    end_c, end_a = len(clean) - same_tail, len(adv) - same_tail
+    lo = max(0, first - pad)
+    short = max(end_c, end_a) - first <= 2 * pad
+
+    def cut(text: str, end: int) -> str:
+        hi = min(len(text), end + pad if short else first + 2 * pad)
+        return ("…" if lo else "") + text[lo:hi] + ("…" if hi < len(text) else "")
+
+    return {"clean": cut(clean, end_c), "adv": cut(adv, end_a), "offset": first}
+
+
+@dataclass(frozen=True)
+class RunEnv:
+    """How the cell was computed: `xadv.provenance.Provenance` fields, seconds, engine settings, device,
+    threads. Version 1 records wrote xadv_version, git_commit, created, seconds, engine and device."""
+
+    xadv_version: str
+    git_commit: str | None
+    created: str
+    seconds: float
+    engine: str
+    device: str = "cpu"
+    threads: int | None = None
+    python: str | None = None
+    packages: dict | None = None
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None or k in ("git_commit",)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> RunEnv:
+        return _build(cls, d, "env")
+
+
+@dataclass(frozen=True)
+class AttackRecord:
+    cell: CellKey
+    model: ModelInfo
+    data: DataInfo
+    summary: Summary
+    examples: tuple[ExampleOutcome, ...]
+    env: RunEnv
+    schema: str = SCHEMA
+
+    @property
+    def searched(self) -> bool:
+        return bool(self.cell.search)
+
+    def to_dict(self) -> dict:
+        c = self.cell
+        out = {
+            "schema": self.schema,
+            "cell": c.to_dict(),
+            "model": asdict(self.model),
+            "data": asdict(self.data),
+            "attack": {"name": c.attack, "params": c.params, "target": c.target, "strength": c.strength,
+                       "search": c.search},
+            "seed": c.seed,
+            "mode": c.mode,
+            "criterion": c.criterion,
+            "summary": self.summary.to_dict(),
+            "examples": [e.to_dict(self.searched) for e in self.examples],
+            "env": self.env.to_dict(),
+        }
+        out["digest"] = record_digest(out)
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "record") -> AttackRecord:
+        """A record as written by this or an earlier version; XadvError naming `where` when malformed.
+        Reading does not re-seal: `to_dict` of a version 1 record is a version 1 dict again."""
+        check_schema(d, where)
+        try:
+            cell = CellKey.from_dict(d["cell"])
+            examples = d["examples"]
+            if not isinstance(examples, list):
+                raise XadvError("malformed examples: expected a list")
+            return cls(cell=cell, model=_build(ModelInfo, d["model"], "model"),
+                       data=_build(DataInfo, d["data"], "data"),
+                       summary=Summary.from_dict(d["summary"], bool(cell.search)),
+                       examples=tuple(ExampleOutcome.from_dict(e) for e in examples),
+                       env=RunEnv.from_dict(d.get("env") or {}), schema=d["schema"])
+        except KeyError as exc:
+            raise XadvError(f"{where}: results record lacks {exc.args[0]!r}") from None
+        except XadvError as exc:
+            raise XadvError(f"{where}: {exc}") from None
+
+
+def check_schema(obj: Any, where: str) -> None:
+    """XadvError naming `where` unless `obj` is a record of a version this xadv reads."""
+    found = obj.get("schema") if isinstance(obj, dict) else type(obj).__name__
+    if found in READABLE_SCHEMAS:
+        return
+    if isinstance(found, str) and found.startswith("xadv.attack-record/"):
+        raise XadvError(f"{where}: attack record version {found!r} is not readable by this xadv "
+                        f"(it reads {', '.join(READABLE_SCHEMAS)})")
+    raise XadvError(f"{where}: not an xadv attack record (schema {found!r}, expected {SCHEMA!r})")
+
+
 def record_digest(obj: dict) -> str:
     """The seal of a record: `stable_hash` of all its fields but `digest`. A file edited after it was
     written (by hand or by another tool) no longer matches it; the leaderboard marks such entries."""
     return stable_hash({k: v for k, v in obj.items() if k != "digest"})
+
+
+def _read_json(path: Path, what: str, missing_hint: str = "") -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise XadvError(f"{path}: no such {what} file{missing_hint}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise XadvError(f"{path}: not a JSON {what} ({exc})") from None
 
 
 def load_versioned_json(path: str | os.PathLike, schema: str, what: str, missing_hint: str = "") -> dict:
@@ -146,12 +383,7 @@ def load_versioned_json(path: str | os.PathLike, schema: str, what: str, missing
 
     `what` names the kind of file in messages ("results record", "regress baseline")."""
     path = Path(path)
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise XadvError(f"{path}: no such {what} file{missing_hint}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise XadvError(f"{path}: not a JSON {what} ({exc})") from None
+    obj = _read_json(path, what, missing_hint)
     if not isinstance(obj, dict) or obj.get("schema") != schema:
         found = obj.get("schema") if isinstance(obj, dict) else type(obj).__name__
         raise XadvError(f"{path}: not an xadv {what} (schema {found!r}, expected {schema!r})")
@@ -159,10 +391,13 @@ def load_versioned_json(path: str | os.PathLike, schema: str, what: str, missing
 
 
 def read_record(path: str | os.PathLike) -> dict:
-    """Load and check one record; XadvError naming the file when it is not a valid xadv record."""
+    """Load one record file as written (the dict its digest seals), checked by `AttackRecord.from_dict`."""
     path = Path(path)
-    obj = load_versioned_json(path, SCHEMA, "attack record")
-    for key in ("cell", "model", "data", "summary", "examples"):
-        if key not in obj:
-            raise XadvError(f"{path}: results record lacks {key!r}")
+    obj = _read_json(path, "attack record")
+    AttackRecord.from_dict(obj, str(path))
     return obj
+
+
+def load_record(path: str | os.PathLike) -> AttackRecord:
+    """One record file, typed."""
+    return AttackRecord.from_dict(_read_json(Path(path), "attack record"), str(path))

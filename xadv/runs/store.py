@@ -1,14 +1,16 @@
-"""A results directory: one record file per cell, atomic writes, resume by cell key."""
+"""Where records live: a results directory (one file per cell, atomic writes, resume by cell key) and the
+run file (`xadv attack --out`: every record of one run in one JSON object, `xadv.attack-run/1`)."""
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
-from xadv.io import atomic_open
 from xadv.errors import XadvError
-from xadv.runs.record import AttackRecord, CellKey, read_record
+from xadv.io import atomic_open
+from xadv.runs.record import RUN_SCHEMA, AttackRecord, CellKey, check_schema, read_record
 
 
 class ResultsStore:
@@ -22,15 +24,15 @@ class ResultsStore:
     def path_for(self, cell: CellKey) -> Path:
         return self.root / cell.filename()
 
-    def get(self, cell: CellKey) -> dict | None:
+    def get(self, cell: CellKey) -> AttackRecord | None:
         """The stored record of this cell, or None. A corrupt file is an error, never a silent miss."""
         path = self.path_for(cell)
         if not path.exists():
             return None
-        rec = read_record(path)
-        if rec["cell"].get("key") != cell.key:
+        raw = read_record(path)
+        if raw["cell"].get("key") != cell.key:
             raise XadvError(f"{path}: its cell key does not match its contents; delete it to recompute")
-        return rec
+        return AttackRecord.from_dict(raw, str(path))
 
     def put(self, record: AttackRecord) -> Path:
         path = self.path_for(record.cell)
@@ -43,3 +45,34 @@ class ResultsStore:
         if not self.root.is_dir():
             raise XadvError(f"{self.root}: no such results directory")
         return [(p, read_record(p)) for p in sorted(self.root.rglob("*.json"))]
+
+
+def write_run_file(records: Iterable[AttackRecord | dict], path: str | os.PathLike) -> Path:
+    """Every record of a run in one file (what `xadv attack --out` writes and `xadv leaderboard` reads)."""
+    path = Path(path)
+    with atomic_open(path) as fh:
+        json.dump({"schema": RUN_SCHEMA, "records": [r if isinstance(r, dict) else r.to_dict() for r in records]},
+                  fh, ensure_ascii=False, indent=1)
+    return path
+
+
+def read_records_file(path: str | os.PathLike) -> list[tuple[Path, dict]]:
+    """The records of a run file, or of a single record file, each checked as `read_record` checks a file;
+    `(path#k, record)` pairs so messages name the record. XadvError for anything else."""
+    path = Path(path)
+    try:
+        obj = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise XadvError(f"{path}: not a JSON file ({exc})") from None
+    if isinstance(obj, dict) and str(obj.get("schema", "")).startswith("xadv.attack-record/"):
+        AttackRecord.from_dict(obj, str(path))
+        return [(path, obj)]
+    if not (isinstance(obj, dict) and obj.get("schema") == RUN_SCHEMA and isinstance(obj.get("records"), list)):
+        raise XadvError(f"{path}: neither a results directory, an attack record nor an `xadv attack --out` run file")
+    out = []
+    for k, rec in enumerate(obj["records"]):
+        where = Path(f"{path}#{k}")
+        check_schema(rec, str(where))
+        AttackRecord.from_dict(rec, str(where))
+        out.append((where, rec))
+    return out

@@ -8,8 +8,8 @@ Definitions (all reported in points, x 100; per-example scores are in [0, 1]):
   model nothing. It is at most ``min(clean_f1, adv_f1)``; with several attacks, fold them first
   with `worst_case` (per-example minimum) and compare the clean result with that.
 - attack success rate, ``asr``: among the examples the model gets *right on clean input*, the
-  share it gets *wrong under attack*, with the same criterion on both sides. The criterion is
-  EM = 1 by default, or F1 >= ``f1_threshold`` when one is given. The denominator (examples right
+  share it gets *wrong under attack*, with the same criterion on both sides. The criterion
+  (`xadv.score.criterion.Criterion`) is EM = 1 by default, F1 >= T, or F1 > 0. The denominator (examples right
   on clean input) is reported with it; when it is 0 the ASR is undefined (None / NaN).
 
 Every aggregate gets a percentile bootstrap interval from one joint resampling of the examples
@@ -28,19 +28,16 @@ import numpy as np
 from xadv.errors import XadvError
 from xadv.score.bootstrap import (DEFAULT_LEVEL, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_means,
                                   percentile_interval, require_same_ids)
-from xadv.score.evaluate import ScoreResult
+from xadv.score.criterion import Criterion
+from xadv.score.evaluate import GoldAnswers, ScoreResult, score_predictions
 
 STATS: tuple[str, ...] = ("clean_f1", "adv_f1", "f1_drop", "clean_em", "adv_em", "em_drop",
                           "robust_f1", "asr")
 
 
-def correct(result: ScoreResult, f1_threshold: float | None = None) -> np.ndarray:
-    """Boolean per example: EM = 1, or F1 >= `f1_threshold` when a threshold is given."""
-    if f1_threshold is None:
-        return result.em_scores >= 1.0
-    if not 0 < f1_threshold <= 1:
-        raise XadvError(f"F1 threshold must be in (0, 1], got {f1_threshold}")
-    return result.f1_scores >= f1_threshold
+def correct(result: ScoreResult, criterion: Criterion = Criterion()) -> np.ndarray:
+    """Boolean per example: right under `criterion` (default EM = 1)."""
+    return criterion.right(result.em_scores, result.f1_scores)
 
 
 def worst_case(results: Sequence[ScoreResult]) -> ScoreResult:
@@ -67,7 +64,7 @@ class Comparison:
 
     mode: str
     n: int
-    criterion: str                  # "em" or "f1>=T"
+    criterion: str                  # `Criterion.format()`: "em", "f1>=T" or "f1>0"
     clean_f1: float
     adv_f1: float
     f1_drop: float
@@ -107,12 +104,12 @@ def stats_from_means(m: np.ndarray) -> dict[str, np.ndarray]:
             "robust_f1": 100 * robust, "asr": 100 * asr}
 
 
-def compare(clean: ScoreResult, adv: ScoreResult, *, f1_threshold: float | None = None,
+def compare(clean: ScoreResult, adv: ScoreResult, *, criterion: Criterion = Criterion(),
             level: float = DEFAULT_LEVEL, n_resamples: int = DEFAULT_RESAMPLES,
             seed: int = DEFAULT_SEED) -> Comparison:
     """Compare clean and adversarial results on the same ids (aligned by id; order may differ).
 
-    `f1_threshold` None: ASR criterion EM = 1; otherwise F1 >= threshold. `n_resamples` 0 skips CIs.
+    `criterion`: when an answer counts as right (default EM = 1). `n_resamples` 0 skips CIs.
     """
     if clean.mode != adv.mode:
         raise XadvError(f"clean was scored in {clean.mode} mode, adversarial in {adv.mode}")
@@ -120,8 +117,8 @@ def compare(clean: ScoreResult, adv: ScoreResult, *, f1_threshold: float | None 
     if clean.n == 0:
         raise XadvError("nothing to compare: the clean result has no examples")
     adv = adv.subset(clean.ids)
-    right_clean = correct(clean, f1_threshold)
-    flipped = right_clean & ~correct(adv, f1_threshold)
+    right_clean = correct(clean, criterion)
+    flipped = right_clean & ~correct(adv, criterion)
     columns = np.column_stack([clean.f1_scores, adv.f1_scores, clean.em_scores, adv.em_scores,
                                np.minimum(clean.f1_scores, adv.f1_scores), right_clean, flipped])
     point = {k: float(v) for k, v in stats_from_means(columns.mean(axis=0)).items()}
@@ -130,7 +127,28 @@ def compare(clean: ScoreResult, adv: ScoreResult, *, f1_threshold: float | None 
         resampled = stats_from_means(bootstrap_means(columns, n_resamples=n_resamples, seed=seed))
         ci = {k: percentile_interval(v, level) for k, v in resampled.items()}
     return Comparison(mode=clean.mode, n=clean.n,
-                      criterion="em" if f1_threshold is None else f"f1>={f1_threshold:g}",
+                      criterion=criterion.format(),
                       **point, asr_successes=int(flipped.sum()),
                       asr_denominator=int(right_clean.sum()), ci=ci, level=level,
                       n_resamples=n_resamples, seed=seed)
+
+
+@dataclass(frozen=True)
+class CellScores:
+    """One attack cell scored: the comparison and both sides per example ({id: (EM, F1)})."""
+
+    comparison: Comparison
+    clean: dict[str, tuple[float, float]]
+    adv: dict[str, tuple[float, float]]
+
+
+def score_cell(gold: GoldAnswers, clean: ScoreResult, adv_texts: dict[str, str], *,
+               criterion: Criterion = Criterion(), n_resamples: int = DEFAULT_RESAMPLES,
+               seed: int = DEFAULT_SEED) -> CellScores:
+    """Score adversarial predictions against `gold` (which `clean` was scored on), and compare.
+
+    The one scoring path of every attack cell, static or search: the leaderboard recomputes exactly
+    this from the per-example outcomes a record stores."""
+    adv = score_predictions(gold, adv_texts, mode=clean.mode)
+    cmp = compare(clean, adv, criterion=criterion, n_resamples=n_resamples, seed=seed)
+    return CellScores(cmp, clean.per_example(), adv.per_example())

@@ -17,7 +17,7 @@ import shutil
 from pathlib import Path
 
 from xadv.errors import XadvError
-from xadv.train.card import evaluation_summary, read_card, write_card
+from xadv.models.card import evaluation_summary, read_card, write_card
 from xadv.train.loop import ADAPTER_DIR
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from xadv.errors import XadvError
-from xadv.train.card import (CARD_FILE, build_card, evaluation_summary, read_card, task_summary, write_card)
+from xadv.models.card import (CARD_FILE, build_card, evaluation_summary, read_card, task_summary, write_card)
 from xadv.train.config import TrainConfig
 from xadv.train.data import TaskData, check_no_leak, load_target, load_task
 from xadv.train.loop import ADAPTER_DIR, RESUME_DIR, PhaseInput, run_phase
@@ -280,7 +280,7 @@ def run_evaluation(out: Path, config: TrainConfig, seen_qa: list[str], data_dir,
 def plan(config: TrainConfig, data_dir: str | os.PathLike | None = None) -> dict[str, Any]:
     """What a run would train on (tasks, examples per language, seen languages), without training."""
     from xadv.langs import TYDI_LANGS
-    from xadv.train.card import seen_languages
+    from xadv.models.card import seen_languages
 
     config.check()
     inter, target = load_phase_data(config, data_dir)

@@ -15,36 +15,38 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from xadv.io import atomic_open, git_commit
+from xadv.io import atomic_open
 from xadv.langs import TYDI_LANGS
-
-if TYPE_CHECKING:  # pragma: no cover
-    from xadv.train.data import TaskData
+from xadv.provenance import software_versions
 
 CARD_FILE = "xadv_card.json"
 CARD_SCHEMA = "xadv-model-card/1"
 
 
+class TaskData(Protocol):
+    """What the card reads of a training task's data (`xadv.train.data.TaskData` has it): the card sits
+    below training in the layers, so it names the shape, not the class."""
+
+    task: str
+    kind: str
+    counts: dict[str, int]
+    available: dict[str, int]
+    files: list[Any]
+
+    @property
+    def languages(self) -> list[str]: ...
+
+
 def software() -> dict[str, Any]:
-    from importlib import metadata
-
-    from xadv import __version__
-
-    versions = {}
-    for dist in ("torch", "transformers", "accelerate", "peft", "datasets", "tokenizers"):
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            versions[dist] = None
-    return {"xadv": __version__, "git_commit": git_commit(), "python": platform.python_version(), **versions}
+    """xadv, git commit, Python and the training stack's versions, as cards have always recorded them."""
+    return software_versions()
 
 
-def seen_languages(tasks: list["TaskData"]) -> dict[str, list[str]]:
+def seen_languages(tasks: list[TaskData]) -> dict[str, list[str]]:
     """Languages with QA data and with any data, in all and restricted to the TyDi evaluation languages."""
     qa, anything = set(), set()
     for t in tasks:
@@ -57,7 +59,7 @@ def seen_languages(tasks: list["TaskData"]) -> dict[str, list[str]]:
             "eval_any": [lang for lang in TYDI_LANGS if lang in anything]}
 
 
-def task_summary(data: "TaskData", feature_stats: dict | None = None) -> dict[str, Any]:
+def task_summary(data: TaskData, feature_stats: dict | None = None) -> dict[str, Any]:
     return {
         "task": data.task, "kind": data.kind, "examples": sum(data.counts.values()),
         "examples_per_language": dict(sorted(data.counts.items())),
@@ -67,7 +69,7 @@ def task_summary(data: "TaskData", feature_stats: dict | None = None) -> dict[st
     }
 
 
-def build_card(*, config: dict, base: dict, phases: list[dict], tasks: list["TaskData"],
+def build_card(*, config: dict, base: dict, phases: list[dict], tasks: list[TaskData],
                task_summaries: list[dict], seconds: float, adapter: dict | None = None) -> dict[str, Any]:
     seen = seen_languages(tasks)
     zero_shot = [lang for lang in TYDI_LANGS if lang not in seen["qa"]]

@@ -1,0 +1,318 @@
+"""`EvalSuite`: models x languages x attacks x targets x seeds x settings, and `run_suite`, which runs it.
+
+One description of an evaluation job for every caller: `xadv attack` builds it from flags, `xadv attack
+--suite FILE` from a TOML file (flags override the file, the file overrides the defaults), benchmarks
+and the experiment build it in code. Every value is parsed into its type once, here
+(`AttackSpec`, `Target`, `Criterion`, `SearchSpec`, `EngineConfig`); bad input is one `XadvError` line.
+
+A suite file (every key optional; see docs/suite-example.toml):
+
+    models = ["default"]                  # or [{path = "runs/mixed", name = "mixed-qa"}]
+    langs = ["sw", "ru"]                  # or "all"
+    attacks = ["keyboard", "codemix", "keyboard+word-swap", "distractor:context"]
+    targets = ["auto"]                    # question, context, both, auto
+    seeds = [0, 1]
+    strength = 0.2
+    n = 100                               # first N questions per language
+    data = "tydiqa:sw,ru:dev"             # default: TyDi dev of the languages
+    mode = "squad"                        # or multilingual
+    criterion = "em"                      # or "f1>=0.5" (static cells; a search's goal sets its own)
+    results = "xadv-results"
+    bootstrap = 1000
+    [search]                              # a model-in-the-loop search instead of static cells
+    search = "greedy"
+    goal = "em-flip"
+    budget = 20
+    [engine]
+    batch_size = 8
+    int8 = false
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from attacks.search import SearchSpec
+from attacks.spec import AttackSpec
+from xadv.data import load_qa
+from xadv.errors import XadvError
+from xadv.langs import TYDI_LANGS
+from xadv.models.loading import load_qa_model
+from xadv.paths import data_dir as resolve_data_dir
+from xadv.qa.engine import EngineConfig, QAEngine
+from xadv.qa.evaluation import first_n_per_language
+from xadv.runs.attack import CellOutcome, CellSettings, run_attacks
+from xadv.runs.store import ResultsStore
+from xadv.score.criterion import Criterion
+from xadv.score.normalize import MODES
+from xadv.types import Target
+
+DEFAULT_ATTACKS = "keyboard,char-noise,homoglyph,codemix,distractor"
+DEFAULT_SEARCH_ATTACKS = "keyboard"
+ENGINE_KEYS = ("max_seq_length", "doc_stride", "max_query_length", "max_answer_length", "int8", "batch_size",
+               "num_threads")
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """A model to evaluate: a checkpoint dir, hub id, `me5-small` or `default`; `name` labels its records."""
+
+    path: str
+    name: str | None = None
+
+    @classmethod
+    def parse(cls, item: Any) -> ModelRef:
+        if isinstance(item, ModelRef):
+            return item
+        if isinstance(item, str) and item.strip():
+            return cls(item.strip())
+        if isinstance(item, Mapping) and isinstance(item.get("path"), str) and set(item) <= {"path", "name"}:
+            return cls(item["path"], item.get("name"))
+        raise XadvError(f"model {item!r}: expected a name or path, or {{path = ..., name = ...}}")
+
+
+@dataclass(frozen=True)
+class EvalSuite:
+    models: tuple[ModelRef, ...] = (ModelRef("default"),)
+    langs: tuple[str, ...] = ("sw",)
+    attacks: tuple[AttackSpec, ...] = ()  # empty: DEFAULT_ATTACKS (static) or DEFAULT_SEARCH_ATTACKS
+    targets: tuple[Target, ...] = (Target.AUTO,)
+    seeds: tuple[int, ...] = (0,)
+    strength: float = 0.2
+    n: int | None = None
+    data: str | None = None
+    mode: str = "squad"
+    criterion: Criterion = Criterion()
+    search: SearchSpec | None = None
+    engine: EngineConfig = EngineConfig()
+    results: Path = Path("xadv-results")
+    write_adversarial: Path | None = None
+    bootstrap: int = 1000
+    allow_pickle: bool = False
+    device: str = "cpu"
+
+    def __post_init__(self) -> None:
+        if not self.attacks:
+            default = DEFAULT_ATTACKS if self.search is None else DEFAULT_SEARCH_ATTACKS
+            object.__setattr__(self, "attacks", AttackSpec.parse_list(default))
+        if self.search is not None and self.criterion != self.search.criterion:
+            object.__setattr__(self, "criterion", self.search.criterion)
+
+    def cell_settings(self, seed: int) -> CellSettings:
+        return CellSettings(attacks=self.attacks, targets=self.targets, strength=self.strength, seed=seed,
+                            mode=self.mode, criterion=self.criterion, search=self.search,
+                            n_resamples=self.bootstrap, data_name=self.data or "tydiqa:<lang>:dev")
+
+    # --- building: defaults < file < flags ----------------------------------------------------------
+
+    @classmethod
+    def build(cls, *layers: Mapping[str, Any], where: str = "suite") -> EvalSuite:
+        """A suite from raw layers (file values, then flags), later layers winning, None meaning "not set".
+        `search` and `engine` merge key by key; `f1_threshold` is the flag form of `criterion`."""
+        raw: dict[str, Any] = {}
+        for layer in layers:
+            for k, v in layer.items():
+                if v is None:
+                    continue
+                if k in ("search", "engine") and isinstance(v, Mapping):
+                    raw[k] = {**raw.get(k, {}), **{kk: vv for kk, vv in v.items() if vv is not None}}
+                else:
+                    raw[k] = v
+        return cls.from_mapping(raw, where)
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike) -> dict[str, Any]:
+        """The raw layer of a suite file (for `build`); XadvError naming the file when unreadable."""
+        path = Path(path)
+        try:
+            with open(path, "rb") as fh:
+                return tomllib.load(fh)
+        except FileNotFoundError:
+            raise XadvError(f"{path}: no such suite file") from None
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise XadvError(f"{path}: not a TOML suite file ({exc})") from None
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any], where: str = "suite") -> EvalSuite:
+        known = {f.name for f in fields(cls)} | {"f1_threshold"}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise XadvError(f"{where}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        search = _search(raw.get("search"), where)
+        kw: dict[str, Any] = {"search": search, "criterion": _criterion(raw, search)}
+        for name, parse in _PARSERS.items():
+            if name in raw:
+                kw[name] = parse(raw[name])
+        return cls(**kw)
+
+    def override(self, **changes: Any) -> EvalSuite:
+        return replace(self, **changes)
+
+
+def _list(value: Any) -> list:
+    return [x for x in value.split(",")] if isinstance(value, str) else list(value)
+
+
+def _langs(value: Any) -> tuple[str, ...]:
+    items = [str(x).strip() for x in _list(value) if str(x).strip()]
+    if items == ["all"]:
+        return tuple(TYDI_LANGS)
+    for x in items:
+        if x not in TYDI_LANGS:
+            raise XadvError(f"unknown language {x!r} (TyDi QA languages: {' '.join(TYDI_LANGS)}, or all)")
+    if not items:
+        raise XadvError("no language given (e.g. sw, 'ar,ru' or all)")
+    return tuple(dict.fromkeys(items))
+
+
+def _int(name: str, low: int | None = None) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or (low is not None and value < low):
+            raise XadvError(f"{name} must be a whole number{f' >= {low}' if low is not None else ''}, got {value!r}")
+        return value
+    return parse
+
+
+def _strength(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise XadvError(f"strength must be a number in [0, 1], got {value!r}")
+    return float(value)
+
+
+def _mode(value: Any) -> str:
+    if value not in MODES:
+        raise XadvError(f"unknown scorer mode {value!r} (use {' or '.join(MODES)})")
+    return str(value)
+
+
+def _seeds(value: Any) -> tuple[int, ...]:
+    items = [value] if isinstance(value, int) else _list(value)
+    seeds = tuple(dict.fromkeys(_int("a seed", 0)(int(x) if isinstance(x, str) and x.strip().isdigit() else x)
+                                for x in items))
+    if not seeds:
+        raise XadvError("no seed given")
+    return seeds
+
+
+def _engine(value: Any) -> EngineConfig:
+    if not isinstance(value, Mapping):
+        raise XadvError(f"engine: expected a table of settings, got {value!r}")
+    unknown = sorted(set(value) - set(ENGINE_KEYS))
+    if unknown:
+        raise XadvError(f"engine: unknown setting(s) {', '.join(unknown)} (known: {', '.join(ENGINE_KEYS)})")
+    for k in ("max_seq_length", "doc_stride", "max_query_length", "max_answer_length", "batch_size", "num_threads"):
+        if k in value:
+            _int(f"engine {k}", 1)(value[k])
+    if "int8" in value and not isinstance(value["int8"], bool):
+        raise XadvError(f"engine int8 must be true or false, got {value['int8']!r}")
+    return EngineConfig(**value)
+
+
+def _search(value: Any, where: str) -> SearchSpec | None:
+    if value is None or isinstance(value, SearchSpec):
+        return value
+    if not isinstance(value, Mapping):
+        raise XadvError(f"{where}: search: expected a table of settings, got {value!r}")
+    d = dict(value)
+    if "search" not in d:
+        flags = ", ".join(sorted(d))
+        raise XadvError(f"{flags} only apply to a search: add --search greedy (or beam, random)")
+    if d.get("beam_width") is not None and d["search"] != "beam":
+        raise XadvError("--beam-width only applies to --search beam")
+    d["search"] = str(d["search"]).strip().lower()
+    return SearchSpec.from_mapping(d, f"{where}: search")
+
+
+def _criterion(raw: Mapping[str, Any], search: SearchSpec | None) -> Criterion:
+    given = [k for k in ("criterion", "f1_threshold") if raw.get(k) is not None]
+    if search is not None:
+        if given:
+            raise XadvError("with --search the goal sets the ASR criterion: use --goal f1-below:T instead of "
+                            "--f1-threshold")
+        return search.criterion
+    if len(given) == 2:
+        raise XadvError("give the ASR criterion once: criterion or f1_threshold, not both")
+    if "f1_threshold" in given:
+        t = raw["f1_threshold"]
+        if isinstance(t, bool) or not isinstance(t, (int, float)):
+            raise XadvError(f"--f1-threshold must be a number in (0, 1], got {t!r}")
+        return Criterion.from_threshold(float(t))
+    return Criterion.parse(raw["criterion"]) if given else Criterion()
+
+
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "models": lambda v: tuple(ModelRef.parse(m) for m in ([v] if isinstance(v, (str, Mapping)) else v)),
+    "langs": _langs,
+    "attacks": AttackSpec.parse_list,
+    "targets": Target.parse_list,
+    "seeds": _seeds,
+    "strength": _strength,
+    "n": _int("n (questions per language)", 1),
+    "data": str,
+    "mode": _mode,
+    "engine": _engine,
+    "results": Path,
+    "write_adversarial": Path,
+    "bootstrap": _int("bootstrap resamples", 0),
+    "allow_pickle": bool,
+    "device": str,
+}
+
+
+# --- running --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class SuiteRun:
+    """What `run_suite` did: every cell's outcome, per model (name, fingerprint) in suite order."""
+
+    outcomes: list[CellOutcome] = field(default_factory=list)
+    models: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def records(self) -> list:
+        return [o.record for o in self.outcomes if o.record is not None]
+
+
+def suite_rows(suite: EvalSuite, data_dir: str | os.PathLike | None = None) -> list[Mapping]:
+    """The questions a suite evaluates: its data (default TyDi dev of its languages), its languages only,
+    the first `n` per language."""
+    ds = load_qa(suite.data or f"tydiqa:{','.join(suite.langs)}:dev", data_dir)
+    rows = [r for r in ds if r["lang"] in suite.langs] if suite.data else list(ds)
+    rows = list(first_n_per_language(rows, suite.n))
+    if not rows:
+        raise XadvError(f"no examples for language(s) {', '.join(suite.langs)} in {suite.data}")
+    return rows
+
+
+def run_suite(suite: EvalSuite, *, data_dir: str | os.PathLike | None = None,
+              rows: Sequence[Mapping] | None = None, on_cell: Callable[[CellOutcome], None] | None = None,
+              on_model: Callable[[Any], None] | None = None, progress: bool = False,
+              cache_path: str | Path | None = None) -> SuiteRun:
+    """Run every cell of `suite`: each model loaded once, its clean pass shared by all its cells,
+    records written to `suite.results` as they finish (cells already there are reused).
+    `rows` replaces the suite's data (the experiment passes its fixed sample)."""
+    rows = list(rows) if rows is not None else suite_rows(suite, data_dir)
+    store = ResultsStore(suite.results)
+    params = {"data_dir": str(resolve_data_dir(data_dir))}
+    run = SuiteRun()
+    for ref in suite.models:
+        loaded = load_qa_model(ref.path, allow_pickle=suite.allow_pickle, device=suite.device)
+        if ref.name:
+            loaded.name = ref.name  # records name the model as the suite does; the fingerprint names the weights
+        if on_model:
+            on_model(loaded)
+        config = replace(suite.engine, cache_path=cache_path or suite.engine.cache_path,
+                         progress=progress and suite.search is None)
+        engine = QAEngine.from_loaded(loaded, config)
+        run.models.append((loaded.name, loaded.fingerprint))
+        for seed in suite.seeds:
+            run.outcomes += run_attacks(loaded, rows, suite.cell_settings(seed), attack_params=params, store=store,
+                                        engine=engine, on_cell=on_cell, write_adversarial=suite.write_adversarial,
+                                        progress=progress and suite.search is not None)
+    return run
