@@ -19,6 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from xadv import __version__
+from xadv.commands.attack import attack_command
 from xadv.errors import XadvError
 
 
@@ -331,198 +332,12 @@ def _stderr_console():
     return Console(stderr=True)
 
 
-DEFAULT_ATTACKS = "keyboard,char-noise,homoglyph,codemix,distractor"
 INT8_HELP = ("Dynamic int8 quantisation of the Linear layers (the feed-forward down-projections stay fp32): "
              "on the default model TyDi dev F1 56.2 -> 55.1 (-1.1, ru/te -2.5; benchmarks/results/int8_f1_cost.json), "
              "and on a 2-core CPU only 4 % faster than fp32 (2,952 vs 2,846 tokens/s, "
              "benchmarks/results/bench_eval_*_idle.json). Cached and recorded separately from fp32.")
-DEFAULT_SEARCH_ATTACKS = "keyboard"
-_SEARCH = "Search (model in the loop)"
 
-
-@app.command("attack")
-def attack_command(
-    model: Annotated[str, typer.Option("--model", help="Checkpoint dir, hub id, 'me5-small', or 'default' "
-                                       "(me5-small + the QA adapter shipped with xadv).")] = "default",
-    lang: Annotated[str, typer.Option("--lang", help="TyDi language(s): sw, 'ar,ru' or all.")] = "sw",
-    attack: Annotated[Optional[str], typer.Option(
-        "--attack", show_default=False,
-        help=f"Comma-separated attacks (see `xadv attacks list`); a+b composes two. Default: {DEFAULT_ATTACKS}. "
-             f"With --search: the per-word families searched over, one cell each; a+b searches candidates "
-             f"from both (default: {DEFAULT_SEARCH_ATTACKS}).")] = None,
-    target: Annotated[str, typer.Option("--target", help="question, context, both, or auto (the question where "
-                                        "the attack can edit it, else the context); comma list allowed.")] = "auto",
-    strength: Annotated[float, typer.Option(
-        "--strength", min=0.0, max=1.0,
-        help="Share of words (or sentences) of the target to touch. With --search: the most words the search "
-             "may change, as a share of the target's words (at least one word).")] = 0.2,
-    n: Annotated[Optional[int], typer.Option("--n", min=1, help="First N questions per language.")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed for the perturbations.")] = 0,
-    mode: Annotated[str, typer.Option("--mode", help="Scorer: squad (official) or multilingual.")] = "squad",
-    f1_threshold: Annotated[Optional[float], typer.Option(
-        "--f1-threshold", help="ASR criterion: F1 >= T counts as right (default: exact match).")] = None,
-    data: Annotated[Optional[str], typer.Option("--data", help="Dataset name or SQuAD JSON (default: "
-                                                "tydiqa:<lang>:dev).")] = None,
-    results: Annotated[Path, typer.Option("--results", help="Results directory: one JSON record per cell; "
-                                          "cells already there are reused (resume).")] = Path("xadv-results"),
-    out: Annotated[Optional[Path], typer.Option("--out", help="Also write all records of this run to one JSON file.")] = None,
-    write_adversarial: Annotated[Optional[Path], typer.Option(
-        "--write-adversarial", metavar="DIR",
-        help="Also write each computed cell's adversarial examples to DIR as SQuAD JSON (same ids, answers "
-             "remapped; named like the record) with an edit log beside it (.edits.jsonl). Cells reused "
-             "from --results are not recomputed, so not rewritten.")] = None,
-    search: Annotated[Optional[str], typer.Option(
-        "--search", rich_help_panel=_SEARCH, show_default=False,
-        help="Attack with a model-in-the-loop search instead of one random perturbation: [bold]greedy[/] "
-             "(rank the words by how much a first edit hurts the gold answer, then edit the best ones), "
-             "[bold]beam[/] (TextAttack's beam search) or [bold]random[/] (the same edits at random, same "
-             "budget: the baseline). Records go to --results like static cells, with the search settings "
-             "in the cell, so leaderboard, regress and report read them.")] = None,
-    goal: Annotated[Optional[str], typer.Option(
-        "--goal", rich_help_panel=_SEARCH, show_default=False,
-        help="When the search has succeeded (also the ASR criterion): [bold]em-flip[/] (default: the exact "
-             "match is lost), [bold]f1-below:T[/] (F1 falls below T in (0, 1], e.g. f1-below:0.5), "
-             "[bold]f1-zero[/] (no answer token left). Questions already wrong on clean input are skipped "
-             "and stay out of the ASR denominator.")] = None,
-    budget: Annotated[Optional[int], typer.Option(
-        "--budget", rich_help_panel=_SEARCH, show_default=False,
-        help="Model queries per example (every candidate evaluated, the clean query included; >= 2). "
-             "Default 200.")] = None,
-    max_words: Annotated[Optional[int], typer.Option(
-        "--max-words", rich_help_panel=_SEARCH, show_default=False,
-        help="At most this many words changed per example, on top of --strength.")] = None,
-    candidates: Annotated[Optional[int], typer.Option(
-        "--candidates", rich_help_panel=_SEARCH, show_default=False,
-        help="Candidate edits per word and family. Default 4.")] = None,
-    beam_width: Annotated[Optional[int], typer.Option(
-        "--beam-width", rich_help_panel=_SEARCH, show_default=False, help="Beam search only. Default 4.")] = None,
-    int8: Annotated[bool, typer.Option("--int8", help=INT8_HELP)] = False,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1)] = 8,
-    allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help="Allow pickled (.bin) weights: only for "
-                                               "checkpoints you trust.")] = False,
-    data_dir: DataDirOpt = None,
-    json_out: JsonOpt = False,
-) -> None:
-    """Attack a QA model: clean vs adversarial F1/EM and attack success rate, per language and attack.
-
-    Example: xadv attack --lang sw --attack typo,codemix,distractor --n 100
-
-    Search: xadv attack --lang sw,ru --attack keyboard --search greedy --goal f1-zero --budget 20 --max-words 2
-    """
-    from xadv.data import load_qa
-    from xadv.langs import TYDI_LANGS
-    from xadv.paths import data_dir as resolve_data_dir
-    from xadv.runs import ResultsStore
-    from xadv.score.normalize import MODES
-
-    if mode not in MODES:
-        raise XadvError(f"unknown scorer mode {mode!r} (use {' or '.join(MODES)})")
-    langs = list(TYDI_LANGS) if lang == "all" else [x.strip() for x in lang.split(",") if x.strip()]
-    for x in langs:
-        if x not in TYDI_LANGS:
-            raise XadvError(f"unknown language {x!r} (TyDi QA languages: {' '.join(TYDI_LANGS)}, or all)")
-    targets = [t.strip() for t in target.split(",") if t.strip()]
-    for t in targets:
-        if t not in ("question", "context", "both", "auto"):
-            raise XadvError(f"unknown target {t!r} (question, context, both or auto)")
-    spec = _search_spec(search, goal, budget, max_words, candidates, beam_width, strength, f1_threshold)
-    attack = attack if attack is not None else (DEFAULT_ATTACKS if spec is None else DEFAULT_SEARCH_ATTACKS)
-    names = [a.strip() for a in attack.split(",") if a.strip()]
-    if not names:
-        raise XadvError("no attack given (--attack keyboard, or see `xadv attacks list`)")
-    from attacks import get_attack
-    from xadv.runs.attack import search_families
-
-    for a in names:  # unknown attack, or one a search cannot use: fail before loading anything heavy
-        if spec is None:
-            get_attack(a)
-        else:
-            search_families(a, {})
-    ds = load_qa(data or f"tydiqa:{','.join(langs)}:dev", data_dir)
-    rows = [r for r in ds if r["lang"] in langs] if data else list(ds)
-    if n is not None:
-        from xadv.qa.evaluation import first_n_per_language
-
-        rows = list(first_n_per_language(rows, n))
-    if not rows:
-        raise XadvError(f"no examples for language(s) {', '.join(langs)} in {data}")
-
-    from xadv.models.loading import load_qa_model
-    from xadv.qa.engine import EngineConfig, QAEngine
-    from xadv.qa.cache import default_cache_path
-
-    loaded = load_qa_model(model, allow_pickle=allow_pickle)
-    engine = QAEngine.from_loaded(loaded, EngineConfig(int8=int8, batch_size=batch_size,
-                                                       cache_path=default_cache_path(),
-                                                       progress=not json_out and spec is None))
-    store = ResultsStore(results)
-
-    def report(cell) -> None:
-        if json_out:
-            return
-        if cell.status == "skipped":
-            typer.echo(f"  skipped {cell.lang}/{cell.attack}/{cell.target}: {cell.reason}", err=True)
-        else:
-            s = cell.record["summary"]
-            extra = ""
-            if cell.record["cell"].get("search"):
-                extra = (f", {_fmt(s.get('mean_queries'))} queries and {_fmt_share(s.get('mean_share_changed'))} of "
-                         f"words changed per attacked example, {_fmt(s.get('seconds_per_example'), 2)} s/example")
-            typer.echo(f"  {cell.status} {cell.lang}/{_attack_label(cell.record)}/{cell.target}: F1 "
-                       f"{s['clean_f1']:.1f} -> {s['adv_f1']:.1f}, ASR {_fmt_asr(s)}{extra}", err=True)
-
-    from xadv.runs import run_attacks
-
-    outcomes = run_attacks(loaded, rows, attacks=names, targets=targets, strength=strength, seed=seed,
-                           mode=mode, f1_threshold=f1_threshold, data_name=data or "tydiqa:<lang>:dev",
-                           attack_params={"data_dir": str(resolve_data_dir(data_dir))},
-                           store=store, engine=engine, on_cell=report, search=spec,
-                           write_adversarial=write_adversarial, progress=not json_out and sys.stderr.isatty())
-    done = [o for o in outcomes if o.record is not None]
-    if out is not None:
-        from xadv.io import atomic_open
-
-        with atomic_open(out) as fh:
-            json.dump({"schema": "xadv.attack-run/1", "records": [o.record for o in done]}, fh,
-                      ensure_ascii=False, indent=1)
-    if json_out:
-        _print_json({"model": loaded.name, "fingerprint": loaded.fingerprint, "results": str(results),
-                     "cells": [{"lang": o.lang, "attack": o.attack, "target": o.target, "status": o.status,
-                                "search": o.record["cell"].get("search") if o.record else None,
-                                "reason": o.reason or None, "path": str(o.path) if o.path else None,
-                                "adversarial": str(o.adversarial) if o.adversarial else None,
-                                "summary": o.record["summary"] if o.record else None} for o in outcomes]})
-        return
-    _print_attack_table(loaded, done, mode, results)
-    written = [o.adversarial for o in done if o.adversarial]
-    if written:
-        typer.echo(f"adversarial examples (SQuAD JSON + .edits.jsonl) of {len(written)} cell(s) in {write_adversarial}/")
-
-
-def _search_spec(search, goal, budget, max_words, candidates, beam_width, strength, f1_threshold):
-    """The checked `SearchSpec` of --search and its options (None for a static attack); XadvError otherwise."""
-    given = [flag for flag, v in (("--goal", goal), ("--budget", budget), ("--max-words", max_words),
-                                  ("--candidates", candidates), ("--beam-width", beam_width)) if v is not None]
-    if search is None:
-        if given:
-            raise XadvError(f"{', '.join(given)} only apply to a search: add --search greedy (or beam, random)")
-        return None
-    if f1_threshold is not None:
-        raise XadvError("with --search the goal sets the ASR criterion: use --goal f1-below:T instead of --f1-threshold")
-    if beam_width is not None and search != "beam":
-        raise XadvError("--beam-width only applies to --search beam")
-    from attacks.search.spec import SearchSpec
-
-    kw = {k: v for k, v in (("goal", goal), ("budget", budget), ("max_words", max_words),
-                            ("candidates", candidates), ("beam_width", beam_width)) if v is not None}
-    return SearchSpec(search.strip().lower(), max_share=strength, **kw)
-
-
-def _attack_label(record: dict) -> str:
-    from xadv.runs.record import search_tag
-
-    tag = search_tag(record["cell"].get("search"))
-    return record["cell"]["attack"] + (f" [{tag}]" if tag else "")
+app.command("attack")(attack_command)
 
 
 def _fmt_share(x) -> str:
@@ -533,40 +348,6 @@ def _fmt_asr(s: dict) -> str:
     if s.get("asr") is None:
         return "n/a (0/0)"
     return f"{s['asr']:.1f} ({s['asr_successes']}/{s['asr_denominator']})"
-
-
-def _print_attack_table(loaded, done, mode: str, results: Path) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title=f"xadv attack: {loaded.name} ({loaded.fingerprint[:12]}), scorer {mode}")
-    searched = any(o.record["cell"].get("search") for o in done)
-    cols = ["lang", "attack", "target", "n", "F1 clean→adv", "ΔF1 [95% CI]", "EM clean→adv", "ASR % (k/right) [95% CI]"]
-    if searched:
-        cols += ["queries/ex", "words changed", "s/ex"]
-    for col in cols:
-        table.add_column(col, justify="left" if col in ("lang", "attack", "target") else "right",
-                         no_wrap=True)
-    for o in done:
-        s, m = o.record["summary"], o.record["model"]
-        ci = s.get("ci", {})
-        lang = o.lang + ("" if m.get("zero_shot") in (True, None) else " (seen)")
-        drop_ci = ci.get("f1_drop", [None, None])
-        asr_ci = ci.get("asr", [None, None])
-        row = [lang, _attack_label(o.record), o.target, str(s["n"]), f"{s['clean_f1']:.1f}→{s['adv_f1']:.1f}",
-               f"{s['f1_drop']:+.1f} [{_fmt(drop_ci[0])}, {_fmt(drop_ci[1])}]",
-               f"{s['clean_em']:.1f}→{s['adv_em']:.1f}",
-               f"{_fmt_asr(s)} [{_fmt(asr_ci[0])}, {_fmt(asr_ci[1])}]"]
-        if searched:
-            row += [_fmt(s.get("mean_queries")), _fmt_share(s.get("mean_share_changed")),
-                    _fmt(s.get("seconds_per_example"), 2)]
-        table.add_row(*(escape(x) for x in row))
-    _stdout_console().print(table)
-    typer.echo(f"records in {results}/ (re-runs reuse finished cells). ASR: share of the questions "
-               f"answered right on clean input that the attack makes wrong.")
-    if searched:
-        typer.echo("search columns: model queries and share of the target's words changed, per attacked example "
-                   "(questions right on clean input); seconds per example.")
 
 
 def _fmt(x, digits: int = 1) -> str:

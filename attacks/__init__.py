@@ -10,8 +10,8 @@ diacritics), word (word-delete, word-swap), reorder (sentence-reorder), codemix,
 All edits go through `attacks.text`, which segments text and remaps answer offsets.
 """
 
-from .base import (Attack, EditRecord, PerturbedExample, check_example, compose, make_rng)
-from .registry import get_attack, list_attacks, register
+from .base import Attack, EditRecord, PerturbedExample, check_example, make_rng
+from .registry import compose, get_attack, list_attacks, register
 from .run import perturb_example, perturb_rows
 
 __all__ = [

@@ -322,11 +322,9 @@ class Composite(Attack):
 
 
 def compose(attacks: Iterable[Attack], name: str | None = None) -> Composite:
-    """One attack that applies `attacks` in order (names are resolved through the registry).
+    """One attack that applies `attacks` in order (`attacks.registry.compose` also takes names).
     Its languages and targets are those all steps support; its applied strength is their mean."""
-    from .registry import get_attack
-
-    steps = tuple(get_attack(a) if isinstance(a, str) else a for a in attacks)
+    steps = tuple(attacks)
     if not steps:
         raise XadvError("compose needs at least one attack")
     langs = tuple(lang for lang in TYDI_LANGS if all(lang in s.languages for s in steps))

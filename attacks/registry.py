@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from xadv.errors import XadvError
 
-from .base import Attack, compose, with_params
+from collections.abc import Iterable
+
+from .base import Attack, Composite, with_params
+from .base import compose as compose_steps
 
 _REGISTRY: dict[str, Attack] = {}
 # Short names users reach for first; `xadv attacks list` shows them next to the attack.
@@ -65,9 +68,14 @@ def get_attack(name: str, **params) -> Attack:
                 raise XadvError(f"no step of {name!r} has a parameter {key!r}")
         steps = [with_params(s, **{k: v for k, v in params.items() if k in s.describe()["params"]})
                  for s in steps]
-        return compose(steps, name=name)
+        return compose_steps(steps, name=name)
     name = ALIASES.get(name.strip(), name.strip())
     attack = _REGISTRY.get(name)
     if attack is None:
         raise XadvError(f"unknown attack {name!r} (known: {', '.join(_REGISTRY)})")
     return with_params(attack, **params) if params else attack
+
+
+def compose(attacks: Iterable[Attack | str], name: str | None = None) -> Composite:
+    """One attack that applies `attacks` (registered names or attacks) in order."""
+    return compose_steps([get_attack(a) if isinstance(a, str) else a for a in attacks], name=name)

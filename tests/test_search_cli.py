@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from cli import app
 from xadv.data import load_qa
+from test_record_schema import assert_valid
 from xadv.runs import read_record
 
 runner = CliRunner()
@@ -81,7 +82,8 @@ def test_search_records_are_attack_records_that_leaderboard_report_and_regress_r
     assert cell["search"]["search"] == "greedy" and cell["search"]["budget"] == 40
     assert cell["search"]["goal"] == "em-flip" and cell["search"]["max_words"] == 2
     rec = read_record(cell["path"])
-    assert rec["schema"] == "xadv.attack-record/1" and rec["attack"]["search"] == rec["cell"]["search"]
+    assert_valid(rec)  # the committed JSON Schema (docs/schema/)
+    assert rec["schema"] == "xadv.attack-record/2" and rec["attack"]["search"] == rec["cell"]["search"]
     assert rec["criterion"] == "em" and rec["cell"]["strength"] == 1.0
     s = rec["summary"]
     # the oracle answers its keyword questions right (where its token-level span is exact) and only

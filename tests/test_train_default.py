@@ -38,7 +38,7 @@ def test_the_adapter_ships_small_with_a_complete_card():
 @pytest.mark.slow
 def test_default_model_answers_english_questions(data_dir):
     from xadv.data import load_qa
-    from xadv.models.default import load_default_model
+    from xadv.models.loading import load_default_model
     from xadv.qa.engine import EngineConfig, QAEngine
     from xadv.score import GoldAnswers, score_predictions
 

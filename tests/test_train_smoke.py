@@ -174,7 +174,7 @@ def test_lora_adapter_applied_to_the_base_is_the_saved_checkpoint(tiny_base, dat
     """What `xadv.models.default` does with the shipped adapter gives exactly the trained model."""
     import torch
 
-    from xadv.models.default import load_adapter_model
+    from xadv.models.loading import load_adapter_model
     from xadv.models.loading import load_qa_model
     from xadv.train import train
 

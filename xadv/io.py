@@ -25,8 +25,9 @@ def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
     # A fresh name opened with "x" (not mkstemp) so the final file gets the usual umask permissions.
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.part")
     try:
-        kwargs = {"encoding": "utf-8", "newline": ""} if "b" not in mode else {}
-        with open(tmp, mode.replace("w", "x"), **kwargs) as fh:
+        text = "b" not in mode
+        with open(tmp, mode.replace("w", "x"), encoding="utf-8" if text else None,
+                  newline="" if text else None) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())

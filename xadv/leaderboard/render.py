@@ -8,9 +8,6 @@ import json
 
 from xadv.leaderboard.aggregate import STATS, Leaderboard, ModelSummary, Row
 
-FORMATS = ("md", "csv", "json", "html")
-
-
 def fmt(x: float | None, digits: int = 1) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 
@@ -135,20 +132,3 @@ def to_csv(board: Leaderboard) -> str:
 
 def to_json(board: Leaderboard) -> str:
     return json.dumps(board.to_dict(), ensure_ascii=False, indent=1)
-
-
-def render(board: Leaderboard, fmt_name: str) -> str:
-    """The leaderboard in one of FORMATS."""
-    if fmt_name == "md":
-        return to_markdown(board)
-    if fmt_name == "csv":
-        return to_csv(board)
-    if fmt_name == "json":
-        return to_json(board)
-    if fmt_name == "html":
-        from xadv.leaderboard.html import to_html
-
-        return to_html(board)
-    from xadv.errors import XadvError
-
-    raise XadvError(f"unknown format {fmt_name!r} (choose one of: {', '.join(FORMATS)})")

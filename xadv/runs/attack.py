@@ -147,8 +147,7 @@ class _Job:
                 if why:
                     yield CellOutcome(lang, res.spec.name, target, "skipped", reason=why)
                     continue
-                found = self.store.get(cell) if self.store is not None else None
-                if found is not None:
+                if self.store is not None and (found := self.store.get(cell)) is not None:
                     yield CellOutcome(lang, res.spec.name, target, "cached", found, self.store.path_for(cell))
                     continue
                 t0 = time.perf_counter()

@@ -42,7 +42,7 @@ from attacks.spec import AttackSpec
 from xadv.data import load_qa
 from xadv.errors import XadvError
 from xadv.langs import TYDI_LANGS
-from xadv.models.loading import load_qa_model
+from xadv.models import loading
 from xadv.paths import data_dir as resolve_data_dir
 from xadv.qa.engine import EngineConfig, QAEngine
 from xadv.qa.evaluation import first_n_per_language
@@ -302,7 +302,7 @@ def run_suite(suite: EvalSuite, *, data_dir: str | os.PathLike | None = None,
     params = {"data_dir": str(resolve_data_dir(data_dir))}
     run = SuiteRun()
     for ref in suite.models:
-        loaded = load_qa_model(ref.path, allow_pickle=suite.allow_pickle, device=suite.device)
+        loaded = loading.load_qa_model(ref.path, allow_pickle=suite.allow_pickle, device=suite.device)
         if ref.name:
             loaded.name = ref.name  # records name the model as the suite does; the fingerprint names the weights
         if on_model:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -85,8 +86,8 @@ class Comparison:
         def clean(x: float) -> float | None:
             return None if isinstance(x, float) and math.isnan(x) else x
 
-        out = {k: clean(getattr(self, k)) for k in ("mode", "n", "criterion", *STATS,
-                                                     "asr_successes", "asr_denominator")}
+        out: dict[str, Any] = {k: clean(getattr(self, k)) for k in ("mode", "n", "criterion", *STATS,
+                                                                     "asr_successes", "asr_denominator")}
         out["ci"] = {k: [clean(lo), clean(hi)] for k, (lo, hi) in self.ci.items()}
         out["bootstrap"] = {"level": self.level, "resamples": self.n_resamples, "seed": self.seed}
         return out

@@ -85,8 +85,12 @@ class Criterion:
         raise XadvError(f"unknown ASR criterion {s!r} (expected 'em', 'f1>=T' with T in (0, 1], or 'f1>0')")
 
     def format(self) -> str:
-        """The one spelling records and cell keys use."""
-        return f"{F1_AT_LEAST}{self.threshold:g}" if self.kind == F1_AT_LEAST else self.kind
+        """The one spelling records and cell keys use (`f1>=0.5`; exact for any threshold)."""
+        if self.kind != F1_AT_LEAST:
+            return self.kind
+        t = float(self.threshold)  # type: ignore[arg-type]
+        short = f"{t:g}"
+        return F1_AT_LEAST + (short if float(short) == t else repr(t))
 
     def __str__(self) -> str:
         return self.format()
@@ -101,4 +105,4 @@ class Criterion:
 
     def describe(self) -> str:
         """Human words for reports: "EM = 1", "F1 >= 0.5", "F1 > 0"."""
-        return {EM: "EM = 1", F1_POSITIVE: "F1 > 0"}.get(self.kind) or f"F1 >= {self.threshold:g}"
+        return {EM: "EM = 1", F1_POSITIVE: "F1 > 0"}.get(self.kind) or f"F1 >= {self.format()[4:]}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 
@@ -141,10 +142,11 @@ class ScoreResult:
 
 
 def score_predictions(gold: GoldAnswers | Mapping[str, Sequence[str]],
-                      predictions: Mapping[str, str], mode: Mode = "squad") -> ScoreResult:
+                      predictions: Mapping[str, str], mode: str = "squad") -> ScoreResult:
     """EM/F1 of `predictions` ({id: answer text}) against `gold`, normalised under `mode`."""
     if mode not in MODES:
         raise XadvError(f"unknown scoring mode {mode!r} (choose one of: {', '.join(MODES)})")
+    checked = cast(Mode, mode)
     if not isinstance(gold, GoldAnswers):
         gold = GoldAnswers.from_mapping(gold)
     memo: dict[tuple[str, str | None], str] = {}
@@ -152,7 +154,7 @@ def score_predictions(gold: GoldAnswers | Mapping[str, Sequence[str]],
     def norm(text: str, lang: str | None) -> str:
         key = (text, lang if mode == "multilingual" else None)
         if key not in memo:
-            memo[key] = normalize(text, mode, key[1])
+            memo[key] = normalize(text, checked, key[1])
         return memo[key]
 
     em = np.zeros(len(gold), dtype=np.float64)

@@ -96,7 +96,7 @@ def export_adapter(run_dir: str | Path, dest: str | Path, *, half: bool = False,
 def evaluate_adapter(folder: Path, card: dict, *, data_dir=None, progress: bool = True) -> dict:
     """Clean evaluation of base + adapter exactly as `xadv.models.default` loads it."""
     from xadv.data import load_qa
-    from xadv.models.default import load_adapter_model
+    from xadv.models.loading import load_adapter_model
     from xadv.qa.engine import EngineConfig
     from xadv.qa.evaluation import evaluate
 
