@@ -31,6 +31,7 @@ from typing import Any
 from attacks.base import check_example, make_rng
 from attacks.search.families import searchable_attacks
 from xadv.errors import XadvError
+from xadv.progress import Bar
 
 from attacks.spec import AttackSpec
 from xadv.score.normalize import MODES
@@ -113,14 +114,14 @@ def run_search(engine, rows: Iterable[Mapping[str, Any]], spec: SearchSpec = Sea
     stats_before = engine.stats.as_dict() if hasattr(engine, "stats") else {}
     outcomes: list[SearchOutcome] = []
     t0 = time.perf_counter()
-    with _bar(len(rows), progress, spec.search) as advance:
+    with Bar(f"{spec.search} search", len(rows), enabled=progress) as bar:
         for row, lang in zip(rows, langs):
             row["lang"] = lang
             outcome = attack_one(attack, row, target, seed)
             outcomes.append(outcome)
             if on_example is not None:
                 on_example(outcome)
-            advance()
+            bar.advance()
     seconds = time.perf_counter() - t0
     stats_after = engine.stats.as_dict() if hasattr(engine, "stats") else {}
     engine_delta = {k: stats_after[k] - stats_before.get(k, 0) for k in stats_after}
@@ -158,30 +159,3 @@ def attack_one(attack, row: dict, target: str, seed: int = 0) -> SearchOutcome:
         queries=int(last.num_queries), words_changed=len(adv_text.changed), words_total=total,
         seconds=seconds, example=dict(adv_text.row), edits=[e.to_dict() for e in adv_text.edits],
         success_query=gf.first_success if status == "succeeded" else None)
-
-
-class _bar:
-    """A rich progress bar over examples on stderr (a no-op when disabled)."""
-
-    def __init__(self, total: int, enabled: bool, label: str):
-        self.total, self.enabled, self.label = total, enabled and total > 0, label
-        self._p = self._task = None
-
-    def __enter__(self) -> Callable[[], None]:
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._p = Progress(TextColumn(f"[bold]{self.label} search[/]"), BarColumn(), MofNCompleteColumn(),
-                               TimeElapsedColumn(), console=Console(stderr=True), transient=True)
-            self._p.__enter__()
-            self._task = self._p.add_task("search", total=self.total)
-        return self._advance
-
-    def _advance(self) -> None:
-        if self._p is not None:
-            self._p.advance(self._task)
-
-    def __exit__(self, *exc) -> None:
-        if self._p is not None:
-            self._p.__exit__(*exc)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 import numpy as np
 
 from xadv.errors import DataError, XadvError
+from xadv.progress import Bar
 from xadv.qa.cache import PredictionCache, gold_key, prediction_key
 from xadv.qa.decode import Window, best_spans, gold_logprob
 from xadv.qa.features import Feature, FeatureConfig, build_features
@@ -329,42 +330,29 @@ class QAEngine:
 
 
 class _Bar:
-    """Rich progress in windows on stderr; the total is estimated from the windows per example so far."""
+    """Progress in windows; the total is estimated from the windows per example seen so far."""
 
     def __init__(self, n_examples: int, enabled: bool):
-        self.enabled, self.n_examples = enabled, n_examples
+        self.n_examples = n_examples
         self.examples_seen = self.windows_seen = 0
-        self._progress = self._task = None
+        self._bar = Bar("predicting windows", n_examples, enabled=enabled)
 
     def __enter__(self) -> "_Bar":
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                       TimeRemainingColumn)
-
-            self._progress = Progress(TextColumn("[bold]predicting[/] windows"), BarColumn(), MofNCompleteColumn(),
-                                      TimeElapsedColumn(), TimeRemainingColumn(),
-                                      console=Console(stderr=True), transient=True)
-            self._progress.__enter__()
-            self._task = self._progress.add_task("predict", total=self.n_examples)
+        self._bar.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(*exc)
+        self._bar.__exit__(*exc)
 
     def chunk(self, n_examples: int, n_windows: int) -> None:
         """A chunk's windows are known: refine the estimated total."""
         self.examples_seen += n_examples
         self.windows_seen += n_windows
-        if self._progress is not None:
-            rest = self.n_examples - self.examples_seen
-            estimate = self.windows_seen + round(rest * self.windows_seen / max(self.examples_seen, 1))
-            self._progress.update(self._task, total=estimate)
+        rest = self.n_examples - self.examples_seen
+        self._bar.set_total(self.windows_seen + round(rest * self.windows_seen / max(self.examples_seen, 1)))
 
     def __call__(self, n_windows: int) -> None:
-        if self._progress is not None:
-            self._progress.advance(self._task, n_windows)
+        self._bar.advance(n_windows)
 
 
 def length_sorted_batches(feats: list[Feature], batch_size: int) -> list[list[int]]:

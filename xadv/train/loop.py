@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from xadv.errors import XadvError
+from xadv.progress import Bar
 from xadv.train.batching import TaskStream, collate, shard, task_for_step, task_probabilities
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -178,33 +179,20 @@ def _load_resume(resume: Path, model, optimizer, scheduler) -> None:
 
 
 class _Bar:
-    """A rich progress bar with the running loss and throughput (main process only)."""
+    """Training progress with the running loss and throughput (main process only)."""
 
     def __init__(self, enabled: bool, name: str, total: int, done: int):
-        self.enabled = enabled
-        self.progress = self.task = None
-        if enabled:
-            from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                       TimeRemainingColumn)
-
-            self.progress = Progress(TextColumn(f"[bold]{name}[/]"), BarColumn(), MofNCompleteColumn(),
-                                     TextColumn("loss {task.fields[loss]}"), TextColumn("{task.fields[speed]}"),
-                                     TimeElapsedColumn(), TimeRemainingColumn(), console=Console(stderr=True))
-            self.task = self.progress.add_task(name, total=total, completed=done, loss="-", speed="")
+        self._bar = Bar(name, total, enabled=enabled, done=done, fields=("loss", "speed"), transient=False)
 
     def __enter__(self):
-        if self.progress is not None:
-            self.progress.__enter__()
+        self._bar.__enter__()
         return self
 
     def __exit__(self, *exc):
-        if self.progress is not None:
-            self.progress.__exit__(*exc)
+        self._bar.__exit__(*exc)
 
     def update(self, loss: float, tokens_per_s: float) -> None:
-        if self.progress is not None:
-            self.progress.update(self.task, advance=1, loss=f"{loss:.3f}", speed=f"{tokens_per_s:,.0f} tok/s")
+        self._bar.advance(1, loss=f"loss {loss:.3f}", speed=f"{tokens_per_s:,.0f} tok/s")
 
 
 def load_start(start: str | Path) -> tuple[Any, Any]:
