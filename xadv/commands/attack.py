@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
@@ -10,13 +9,11 @@ from typing import Annotated, Any, Optional
 import typer
 
 from attacks.spec import GRAMMAR
+from xadv.commands.common import fmt, fmt_asr, fmt_share, print_json, stdout_console
+from xadv.commands.options import DataDirOpt, Int8Opt, JsonOpt
 from xadv.runs.suite import DEFAULT_ATTACKS, DEFAULT_SEARCH_ATTACKS
 
 _SEARCH = "Search (model in the loop)"
-INT8_HELP = ("Dynamic int8 quantisation of the Linear layers (the feed-forward down-projections stay fp32): "
-             "on the default model TyDi dev F1 56.2 -> 55.1 (-1.1, ru/te -2.5; benchmarks/results/int8_f1_cost.json), "
-             "and on a 2-core CPU only 4 % faster than fp32 (2,952 vs 2,846 tokens/s, "
-             "benchmarks/results/bench_eval_*_idle.json). Cached and recorded separately from fp32.")
 
 
 def _opt(*names: str, help: str, panel: str | None = None, **kw: Any) -> Any:
@@ -72,13 +69,9 @@ MaxWordsOpt = Annotated[Optional[int], _opt(
 CandidatesOpt = Annotated[Optional[int], _opt(
     "--candidates", panel=_SEARCH, help="Candidate edits per word and family. Default 4.")]
 BeamOpt = Annotated[Optional[int], _opt("--beam-width", panel=_SEARCH, help="Beam search only. Default 4.")]
-Int8Opt = Annotated[bool, typer.Option("--int8", help=INT8_HELP)]
 BatchOpt = Annotated[Optional[int], _opt("--batch-size", min=1, help="Windows per forward pass. Default: 8.")]
 PickleOpt = Annotated[bool, typer.Option(
     "--allow-pickle", help="Allow pickled (.bin) weights: only for checkpoints you trust.")]
-DataDirOpt = Annotated[Optional[Path], _opt(
-    "--data-dir", help="Data directory (default: $XADV_DATA_DIR, else the user cache).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
 
 
 def attack_command(
@@ -117,7 +110,7 @@ def attack_command(
     if out is not None:
         write_run_file(run.records, out)
     if json_out:
-        _print_json(_run_json(spec, run))
+        print_json(_run_json(spec, run))
         return
     _print_attack_table(run, spec)
     written = [o.adversarial for o in run.outcomes if o.adversarial]
@@ -141,10 +134,6 @@ def _cache_path():
     return default_cache_path()
 
 
-def _print_json(obj) -> None:
-    typer.echo(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False))
-
-
 def _run_json(spec, run) -> dict:
     name, fingerprint = run.models[0] if run.models else (None, None)
     return {"model": name, "fingerprint": fingerprint, "models": [{"name": m, "fingerprint": f} for m, f in run.models],
@@ -154,20 +143,6 @@ def _run_json(spec, run) -> dict:
                        "path": str(o.path) if o.path else None,
                        "adversarial": str(o.adversarial) if o.adversarial else None,
                        "summary": o.record.summary.to_dict() if o.record else None} for o in run.outcomes]}
-
-
-def _fmt(x, digits: int = 1) -> str:
-    return "-" if x is None else f"{x:.{digits}f}"
-
-
-def _fmt_share(x) -> str:
-    return "-" if x is None else f"{100 * x:.1f}%"
-
-
-def _fmt_asr(s: dict) -> str:
-    if s.get("asr") is None:
-        return "n/a (0/0)"
-    return f"{s['asr']:.1f} ({s['asr_successes']}/{s['asr_denominator']})"
 
 
 def _attack_label(record) -> str:
@@ -184,10 +159,10 @@ def _report_cell(cell) -> None:
     s = cell.record.summary.to_dict()
     extra = ""
     if cell.record.cell.search:
-        extra = (f", {_fmt(s.get('mean_queries'))} queries and {_fmt_share(s.get('mean_share_changed'))} of "
-                 f"words changed per attacked example, {_fmt(s.get('seconds_per_example'), 2)} s/example")
+        extra = (f", {fmt(s.get('mean_queries'))} queries and {fmt_share(s.get('mean_share_changed'))} of "
+                 f"words changed per attacked example, {fmt(s.get('seconds_per_example'), 2)} s/example")
     typer.echo(f"  {cell.status} {cell.lang}/{_attack_label(cell.record)}/{cell.target}: F1 "
-               f"{s['clean_f1']:.1f} -> {s['adv_f1']:.1f}, ASR {_fmt_asr(s)}{extra}", err=True)
+               f"{s['clean_f1']:.1f} -> {s['adv_f1']:.1f}, ASR {fmt_asr(s)}{extra}", err=True)
 
 
 def _row(o, searched: bool) -> list[str]:
@@ -196,22 +171,21 @@ def _row(o, searched: bool) -> list[str]:
     lang = o.lang + ("" if m.zero_shot in (True, None) else " (seen)")
     drop_ci, asr_ci = ci.get("f1_drop", [None, None]), ci.get("asr", [None, None])
     row = [lang, _attack_label(o.record), o.target, str(s["n"]), f"{s['clean_f1']:.1f}→{s['adv_f1']:.1f}",
-           f"{s['f1_drop']:+.1f} [{_fmt(drop_ci[0])}, {_fmt(drop_ci[1])}]", f"{s['clean_em']:.1f}→{s['adv_em']:.1f}",
-           f"{_fmt_asr(s)} [{_fmt(asr_ci[0])}, {_fmt(asr_ci[1])}]"]
+           f"{s['f1_drop']:+.1f} [{fmt(drop_ci[0])}, {fmt(drop_ci[1])}]", f"{s['clean_em']:.1f}→{s['adv_em']:.1f}",
+           f"{fmt_asr(s)} [{fmt(asr_ci[0])}, {fmt(asr_ci[1])}]"]
     if searched:
-        row += [_fmt(s.get("mean_queries")), _fmt_share(s.get("mean_share_changed")),
-                _fmt(s.get("seconds_per_example"), 2)]
+        row += [fmt(s.get("mean_queries")), fmt_share(s.get("mean_share_changed")),
+                fmt(s.get("seconds_per_example"), 2)]
     return row
 
 
 def _print_attack_table(run, spec) -> None:
-    from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
     done = [o for o in run.outcomes if o.record is not None]
     searched = any(o.record.cell.search for o in done)
-    console = Console() if sys.stdout.isatty() else Console(width=200)
+    console = stdout_console()
     for name, fingerprint in run.models:
         table = Table(title=f"xadv attack: {name} ({fingerprint[:12]}), scorer {spec.mode}")
         cols = ["lang", "attack", "target", "n", "F1 clean→adv", "ΔF1 [95% CI]", "EM clean→adv",

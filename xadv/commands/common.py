@@ -1,0 +1,89 @@
+"""What every command shares: the error-to-exit-code group, the typer factory, JSON and rich output,
+progress bars, output formats and number formatting."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from typer.core import TyperGroup
+
+from xadv.errors import XadvError
+from xadv.progress import track
+
+
+class _Group(TyperGroup):
+    """Turns `XadvError` anywhere below into one line on stderr and exit code 2."""
+
+    def invoke(self, ctx):  # noqa: D401
+        try:
+            return super().invoke(ctx)
+        except XadvError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            ctx.exit(2)
+
+
+def _typer(help: str) -> typer.Typer:
+    return typer.Typer(cls=_Group, help=help, no_args_is_help=True, add_completion=False,
+                       pretty_exceptions_show_locals=False, rich_markup_mode="rich")
+
+
+def print_json(obj) -> None:
+    typer.echo(json.dumps(obj, ensure_ascii=False, indent=2, sort_keys=False))
+
+
+def progress(items, total: int, label: str, quiet: bool = False):
+    """Iterate with the one progress bar (`xadv.progress`): silent with --json or when not a terminal."""
+    return track(items, total, label, enabled=not quiet)
+
+
+def stdout_console():
+    """Rich console for tables: the terminal's width, or a wide fixed one when piped to a file."""
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=200)
+
+
+def stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def langs_opt(lang: Optional[str]) -> Optional[list[str]]:
+    """A comma-separated --lang filter as a list (None when not given)."""
+    return [x.strip() for x in lang.split(",") if x.strip()] if lang else None
+
+
+def format_for(fmt: Optional[str], out: Optional[Path], allowed: tuple[str, ...], default: Optional[str]):
+    """--format, else the --out suffix (.md .csv .json .html), else `default`; bad values are exit 2."""
+    if fmt is None and out is not None and out.suffix.lstrip(".").lower() in allowed:
+        fmt = out.suffix.lstrip(".").lower()
+    fmt = fmt or default
+    if fmt is not None and fmt not in allowed:
+        raise XadvError(f"unknown format {fmt!r} (choose one of: {', '.join(allowed)})")
+    return fmt
+
+
+def write_text(text: str, out: Path) -> None:
+    from xadv.io import atomic_open
+
+    with atomic_open(out) as fh:
+        fh.write(text)
+
+
+def fmt(x, digits: int = 1) -> str:
+    return "-" if x is None else f"{x:.{digits}f}"
+
+
+def fmt_share(x) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def fmt_asr(s: dict) -> str:
+    if s.get("asr") is None:
+        return "n/a (0/0)"
+    return f"{s['asr']:.1f} ({s['asr_successes']}/{s['asr_denominator']})"

@@ -1,0 +1,62 @@
+"""The one place for option declarations that more than one command uses (as `Annotated` aliases).
+
+An option that only one command has, or whose help text differs from command to command (--model,
+--seed, --n, --batch-size, --quiet), is declared beside that command in its own module.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+DataDirOpt = Annotated[
+    Optional[Path],
+    typer.Option("--data-dir", help="Data directory (default: $XADV_DATA_DIR, else the user cache).",
+                 show_default=False),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+
+# perturbing (perturb)
+TargetOpt = Annotated[str, typer.Option(
+    "--target", help="What to perturb: question, context (outside the gold answers) or both.")]
+StrengthOpt = Annotated[float, typer.Option(
+    "--strength", min=0.0, max=1.0, help="Share of words (or sentences) of the target to touch.")]
+
+# running a model (attack, eval, models info)
+INT8_HELP = ("Dynamic int8 quantisation of the Linear layers (the feed-forward down-projections stay fp32): "
+             "on the default model TyDi dev F1 56.2 -> 55.1 (-1.1, ru/te -2.5; benchmarks/results/int8_f1_cost.json), "
+             "and on a 2-core CPU only 4 % faster than fp32 (2,952 vs 2,846 tokens/s, "
+             "benchmarks/results/bench_eval_*_idle.json). Cached and recorded separately from fp32.")
+Int8Opt = Annotated[bool, typer.Option("--int8", help=INT8_HELP)]
+AllowPickleOpt = Annotated[bool, typer.Option(
+    "--allow-pickle", help="Also load pickled weights (pytorch_model.bin), which can run code: "
+                           "only for checkpoints you trust.")]
+
+
+class ScoreMode(str, Enum):
+    """Answer normalisation of the scorer (`xadv.score.normalize.MODES`)."""
+
+    squad = "squad"
+    multilingual = "multilingual"
+
+
+ScoreModeOpt = Annotated[ScoreMode, typer.Option(
+    "--mode", help="[bold]squad[/]: the official SQuAD v1.1 normalisation (ASCII punctuation, "
+                   "English articles), comparable with published TyDi numbers. "
+                   "[bold]multilingual[/]: Unicode punctuation (। ، « »), NFKC + casefold, "
+                   "invisible format characters dropped, per-language articles (en, ar).")]
+EvalModeOpt = Annotated[ScoreMode, typer.Option(
+    "--mode", help="Answer normalisation: [bold]squad[/] (official, comparable with published numbers) "
+                   "or [bold]multilingual[/] (Unicode punctuation, NFKC, per-language articles).")]
+
+# reading results (leaderboard, regress, report)
+ResultsDirOpt = Annotated[Path, typer.Option(
+    "--results", metavar="DIR", help="Results directory written by [bold]xadv attack --results DIR[/] "
+                                     "(or one run file from [bold]xadv attack --out[/]).")]
+BootstrapOpt = Annotated[int, typer.Option(
+    "--bootstrap", min=0, help="Bootstrap resamples for the 95% intervals (seeded, repeatable); 0 skips them.")]
+OutFileOpt = Annotated[Optional[Path], typer.Option("--out", metavar="FILE", show_default=False,
+                                                    help="Write to FILE instead of stdout.")]
