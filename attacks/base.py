@@ -24,10 +24,11 @@ from typing import Callable, ClassVar, Iterable
 
 from xadv.errors import XadvError
 from xadv.langs import TYDI_LANGS, lang_from_tydi_id
+from xadv.types import Target
 
 from .text import Edit, EditPlan, Span, apply_edits, graphemes, orphan_marks, remap_answers, words
 
-TARGETS = ("question", "context", "both")
+TARGETS = tuple(t.value for t in Target if t is not Target.AUTO)  # what an attack can edit ("auto" resolves to one)
 ALL_TARGETS = TARGETS
 CONTEXT_ONLY = ("context",)
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 import random
 import unicodedata
 from dataclasses import dataclass
-from typing import ClassVar
 from functools import lru_cache
+from typing import ClassVar
 
 from .base import Attack, FieldEdits, FieldInput, perturb_words
 from .text import Edit, Span, char_script, graphemes, word_script

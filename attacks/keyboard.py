@@ -17,14 +17,25 @@ from __future__ import annotations
 import random
 import unicodedata
 from dataclasses import dataclass
-from typing import ClassVar
 from functools import lru_cache
+from typing import ClassVar
 
 from .alphabets import char_class
 from .base import Attack, FieldEdits, FieldInput, perturb_words
 from .layouts import layout_for, neighbours
-from .text import (CHOSEONG, JONGSEONG, JUNGSEONG, Edit, Span, hangul_join, hangul_split,
-                   is_hangul_syllable, jamo_from_keys, jamo_keys, word_script)
+from .text import (
+    CHOSEONG,
+    JONGSEONG,
+    JUNGSEONG,
+    Edit,
+    Span,
+    hangul_join,
+    hangul_split,
+    is_hangul_syllable,
+    jamo_from_keys,
+    jamo_keys,
+    word_script,
+)
 
 _TYPO_CLASSES = {"upper", "lower", "letter", "consonant", "vowel", "sign"}
 _INSERT_CLASSES = {"upper", "lower", "letter", "consonant"}

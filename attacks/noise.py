@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import ClassVar
 from functools import lru_cache
+from typing import ClassVar
 
 from .alphabets import char_class, letters, match_case
 from .base import Attack, FieldEdits, FieldInput, perturb_words
-from .text import (CHOSEONG, JONGSEONG, JUNGSEONG, Edit, Span, graphemes, hangul_join, hangul_split,
-                   word_script)
+from .text import CHOSEONG, JONGSEONG, JUNGSEONG, Edit, Span, graphemes, hangul_join, hangul_split, word_script
 
 OPS = ("insert", "delete", "swap", "substitute")
 _KNOWN_SCRIPTS = {"Latin", "Cyrillic", "Arabic", "Bengali", "Telugu", "Hangul"}

@@ -7,9 +7,9 @@
 
 from __future__ import annotations
 
-from xadv.errors import XadvError
-
 from collections.abc import Iterable
+
+from xadv.errors import XadvError
 
 from .base import Attack, Composite, with_params
 from .base import compose as compose_steps

@@ -259,7 +259,7 @@ def part_textattack(args) -> dict:
     from textattack.search_methods import GreedyWordSwapWIR
     from textattack.transformations import WordSwapRandomCharacterDeletion
 
-    from attacks.search import SearchSpec, build_attack
+    from attacks.search import build_attack
     from attacks.search.records import SearchRun
     from attacks.search.run import attack_one
 

@@ -54,8 +54,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> dict:
-    from xadv.train import load_config
     from xadv.models.card import software
+    from xadv.train import load_config
     from xadv.train.pipeline import train
 
     mixes = [m.strip() for m in args.mixes.split(",") if m.strip()]

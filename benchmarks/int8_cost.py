@@ -27,10 +27,10 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
 
     from xadv.data import load_qa
+    from xadv.models.card import read_card, software
     from xadv.models.loading import load_qa_model
     from xadv.qa.engine import INT8_SCHEME, EngineConfig
     from xadv.qa.evaluation import evaluate
-    from xadv.models.card import read_card, software
 
     loaded = load_qa_model("default")
     fp32 = read_card(loaded.path)["evaluation"]

@@ -27,8 +27,14 @@ class Bar:
     def __enter__(self) -> Bar:
         if self.enabled:
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                       TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
             columns = [TextColumn(f"[bold]{self._label}[/]"), BarColumn(), MofNCompleteColumn(),
                        *(TextColumn(f"{{task.fields[{f}]}}") for f in self._fields),

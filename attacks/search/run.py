@@ -30,10 +30,9 @@ from typing import Any
 
 from attacks.base import check_example, make_rng
 from attacks.search.families import searchable_attacks
+from attacks.spec import AttackSpec
 from xadv.errors import XadvError
 from xadv.progress import Bar
-
-from attacks.spec import AttackSpec
 from xadv.score.normalize import MODES
 
 from .goals import parse_goal

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xadv import __version__
-from xadv.io import atomic_open, sha256_file
 from xadv.data.names import SPECS
 from xadv.data.squad import load_json, parse_squad
 from xadv.errors import DataError
+from xadv.io import atomic_open, sha256_file
 from xadv.langs import TYDI_ID_PREFIX, TYDI_LANGS, lang_from_tydi_id
 from xadv.paths import data_dir as default_data_dir
 

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xadv.io import sha256_file
 from xadv.data.names import SPECS, ResolvedFile, available
 from xadv.data.pairs import parse_pairs
 from xadv.data.squad import load_json, parse_squad
 from xadv.errors import DataError, XadvError
+from xadv.io import sha256_file
 from xadv.paths import data_dir as default_data_dir
 
 MANIFEST_NAME = "MANIFEST.tsv"

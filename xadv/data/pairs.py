@@ -11,9 +11,9 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from xadv.io import one_line
 from xadv.data.squad import UNKNOWN_LANG, lang_from_filename
 from xadv.errors import DataError
+from xadv.io import one_line
 
 if TYPE_CHECKING:
     from datasets import Dataset, Features

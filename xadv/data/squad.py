@@ -21,8 +21,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xadv.io import atomic_open, one_line
 from xadv.errors import DataError
+from xadv.io import atomic_open, one_line
 from xadv.langs import TYDI_ID_PREFIX, lang_from_tydi_id
 
 if TYPE_CHECKING:  # `datasets` costs ~1.5 s to import; only functions that build a Dataset pay it.

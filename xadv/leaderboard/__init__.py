@@ -14,8 +14,8 @@ Import-light: numpy and the scorer only; rich is imported by `xadv.leaderboard.t
 
 from xadv.leaderboard.aggregate import SORTS, Leaderboard, ModelSummary, Row, build_leaderboard
 from xadv.leaderboard.entries import Entry, Flag, load_entries
-from xadv.leaderboard.regress import GateResult, read_baseline, run_gate, update_baseline
 from xadv.leaderboard.formats import FORMATS, render
+from xadv.leaderboard.regress import GateResult, read_baseline, run_gate, update_baseline
 from xadv.leaderboard.report import render_report
 
 __all__ = ["FORMATS", "SORTS", "Entry", "Flag", "GateResult", "Leaderboard", "ModelSummary", "Row",

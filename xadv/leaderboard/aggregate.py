@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from xadv.errors import XadvError
-from xadv.leaderboard.entries import keep_langs, DUPLICATE, FAILING, Entry, Flag, load_entries
+from xadv.leaderboard.entries import DUPLICATE, FAILING, Entry, Flag, keep_langs, load_entries
 from xadv.runs.record import search_tag
 from xadv.score.bootstrap import DEFAULT_LEVEL, bootstrap_means, percentile_interval
 from xadv.score.compare import stats_from_means

@@ -8,6 +8,7 @@ import json
 
 from xadv.leaderboard.aggregate import STATS, Leaderboard, ModelSummary, Row
 
+
 def fmt(x: float | None, digits: int = 1) -> str:
     return "-" if x is None else f"{x:.{digits}f}"
 

@@ -15,10 +15,10 @@ import os
 import unicodedata
 from dataclasses import dataclass
 
-from xadv.leaderboard.aggregate import Row, build_rows, sort_rows
-from xadv.leaderboard.entries import keep_langs, Entry, load_entries
-from xadv.leaderboard.render import check_lines, fmt, fmt_asr, fmt_ci, zero_shot_word
 from xadv.errors import XadvError
+from xadv.leaderboard.aggregate import Row, build_rows, sort_rows
+from xadv.leaderboard.entries import Entry, keep_langs, load_entries
+from xadv.leaderboard.render import check_lines, fmt, fmt_asr, fmt_ci, zero_shot_word
 
 REPORT_FORMATS = ("md", "html")
 

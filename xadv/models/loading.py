@@ -286,9 +286,8 @@ def load_qa_model(name_or_path: str | Path, *, allow_pickle: bool = False, allow
         _init_head_deterministically(model)
 
     model.to(dev).eval()
-    from xadv.models.me5 import read_provenance
-
     from xadv.models.card import read_card, zero_shot_info  # a trained checkpoint says which languages it saw
+    from xadv.models.me5 import read_provenance
 
     return LoadedModel(model=model, tokenizer=tokenizer, name=name, path=path,
                        fingerprint=_fingerprint(path, weights), has_qa_head=has_head,

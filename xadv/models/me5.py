@@ -25,8 +25,14 @@ import numpy as np
 from xadv.errors import ModelError
 from xadv.models.e5bin import E5Bin, read_e5_bin
 from xadv.models.tokenizer import (
-    TOKENIZER_DIST, TOKENIZER_RELPATH, TOKENIZER_SHA256, TOKENIZER_VERSION, check_pinned,
-    load_me5_tokenizer, me5_notice_file, package_dir, sha256_file,
+    TOKENIZER_DIST,
+    TOKENIZER_RELPATH,
+    TOKENIZER_SHA256,
+    TOKENIZER_VERSION,
+    check_pinned,
+    load_me5_tokenizer,
+    me5_notice_file,
+    package_dir,
 )
 from xadv.paths import cache_dir
 

@@ -24,8 +24,17 @@ from attacks.spec import AttackSpec
 from xadv.errors import XadvError
 from xadv.provenance import Provenance
 from xadv.qa.engine import QAEngine
-from xadv.runs.record import (AttackRecord, CellKey, DataInfo, ExampleOutcome, ModelInfo, RunEnv, SearchSummary,
-                              Summary, rows_sha256)
+from xadv.runs.record import (
+    AttackRecord,
+    CellKey,
+    DataInfo,
+    ExampleOutcome,
+    ModelInfo,
+    RunEnv,
+    SearchSummary,
+    Summary,
+    rows_sha256,
+)
 from xadv.runs.store import ResultsStore
 from xadv.score import GoldAnswers, score_predictions
 from xadv.score.compare import score_cell

@@ -6,8 +6,8 @@ Import-light: numpy only.
 """
 
 from xadv.score.bootstrap import PairedTest, mean_ci, paired_bootstrap, result_ci
-from xadv.score.criterion import Criterion
 from xadv.score.compare import Comparison, compare, correct, worst_case
+from xadv.score.criterion import Criterion
 from xadv.score.evaluate import GoldAnswers, ScoreResult, score_predictions
 from xadv.score.normalize import MODES, normalize
 from xadv.score.predictions import read_predictions, validate_predictions

@@ -27,8 +27,14 @@ from typing import Any
 import numpy as np
 
 from xadv.errors import XadvError
-from xadv.score.bootstrap import (DEFAULT_LEVEL, DEFAULT_RESAMPLES, DEFAULT_SEED, bootstrap_means,
-                                  percentile_interval, require_same_ids)
+from xadv.score.bootstrap import (
+    DEFAULT_LEVEL,
+    DEFAULT_RESAMPLES,
+    DEFAULT_SEED,
+    bootstrap_means,
+    percentile_interval,
+    require_same_ids,
+)
 from xadv.score.criterion import Criterion
 from xadv.score.evaluate import GoldAnswers, ScoreResult, score_predictions
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from xadv.io import sha256_file
 from xadv.errors import DataError
+from xadv.io import sha256_file
 from xadv.train.config import TASKS, ConfigError
 
 QA_KEYS = ("id", "lang", "question", "context", "answers")

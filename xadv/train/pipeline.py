@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from xadv.errors import XadvError
-from xadv.models.card import (CARD_FILE, build_card, evaluation_summary, read_card, task_summary, write_card)
+from xadv.models.card import CARD_FILE, build_card, evaluation_summary, read_card, task_summary, write_card
 from xadv.train.config import TrainConfig
 from xadv.train.data import TaskData, check_no_leak, load_target, load_task
 from xadv.train.loop import ADAPTER_DIR, RESUME_DIR, PhaseInput, run_phase
