@@ -3,7 +3,8 @@
 For ar bn fi id ko ru sw te, touched words become English; for English text, English words become
 words of a `partner` language. Translations come from the bilingual dictionaries in
 `<data>/dictionaries` (MUSE `xx @ en`, tried first because it lists frequent forms first, then
-Wiktionary `en<TAB>xx`; parameter `data_dir`, default `xadv.paths.data_dir()`); only single-word entries whose two sides are in the expected scripts are
+Wiktionary `en<TAB>xx`; parameter `data_dir`, default `xadv.paths.data_dir()`); only single-word entries whose
+two sides are in the expected scripts are
 used. A capitalised word gets a capitalised translation. Korean particles stay attached to the
 translated stem, as Korean-English code-mixing does ("서울에서" -> "Seoul에서"). Only words with a
 dictionary entry can be touched, so the applied strength can fall short of the requested one in

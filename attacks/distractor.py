@@ -143,7 +143,8 @@ def fake_answers(example: dict, lang: str, rng: random.Random) -> list[str]:
             for text, ws, avoid in pool:
                 if kind == "name":
                     caps = [w for w in ws if _CAPITALISED.match(w.text)]
-                    names += _runs(text, caps, length, avoid) or [w.text for w in caps[1:] if not overlaps_any(w, avoid)]
+                    names += (_runs(text, caps, length, avoid)
+                              or [w.text for w in caps[1:] if not overlaps_any(w, avoid)])
                 others += _runs(text, ws, length, avoid)
             rng.shuffle(names)
             rng.shuffle(others)

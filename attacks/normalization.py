@@ -10,7 +10,8 @@ other Latin accent), Russian ё -> е and stress accents, Arabic harakat, tatwee
 (أ إ آ ٱ -> ا). Languages without such optional marks are refused (en id sw have none; Bengali and
 Telugu vowel signs and Korean jamo are letters, not diacritics).
 
-Examples: nfd (fi) "Mikä on Suomen pääkaupunki?" -> "Mika\\u0308 on Suomen pa\\u0308a\\u0308kaupunki?" (looks the same, strength 1.0);
+Examples: nfd (fi) "Mikä on Suomen pääkaupunki?" -> "Mika\\u0308 on Suomen pa\\u0308a\\u0308kaupunki?"
+(looks the same, strength 1.0);
 diacritics (fi) "Mikä on Suomen pääkaupunki?" -> "Mika on Suomen paakaupunki?"
 """
 
@@ -39,7 +40,8 @@ def strip_diacritics(word: str, lang: str) -> str:
         return _ARABIC_MARKS.sub("", word).translate(_ARABIC_ALEFS)
     if lang == "ru":
         word = word.replace("ё", "е").replace("Ё", "Е")
-        return unicodedata.normalize("NFC", unicodedata.normalize("NFD", word).replace("\u0301", "").replace("\u0300", ""))
+        stripped = unicodedata.normalize("NFD", word).replace("\u0301", "").replace("\u0300", "")
+        return unicodedata.normalize("NFC", stripped)
     if lang == "fi":
         nfd = unicodedata.normalize("NFD", word)
         return unicodedata.normalize("NFC", "".join(c for c in nfd if not unicodedata.category(c).startswith("M")))

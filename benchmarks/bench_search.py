@@ -321,8 +321,9 @@ def main() -> None:
     r.add_argument("--goal", default="em-flip")
     r.add_argument("--target", default="question")
     r.add_argument("--save-examples", action="store_true")
-    r.add_argument("--start", type=int, default=0, help="first dev question (0-based): a selection slice "
-                                                        "such as 200 with --n 100 keeps settings apart from reported examples")
+    r.add_argument("--start", type=int, default=0,
+                   help="first dev question (0-based): a selection slice such as 200 with --n 100 keeps settings "
+                        "apart from reported examples")
     r.add_argument("--max-words", type=int, default=None, help="at most this many words changed (with --max-share)")
     r.add_argument("--wir", default="transform", help="greedy word ranking: transform (xadv) or delete (TextAttack)")
     r.add_argument("--curve", default="10,20,30,50", help="also report the ASR these smaller budgets give")

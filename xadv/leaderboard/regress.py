@@ -7,7 +7,8 @@ baseline is refused (accept changes with --update-baseline instead).
 
 Cells are matched by their *slot*: model name, language, attack, parameters, target, strength, seed,
 data hash, scorer mode and criterion, and for a search cell its search settings (`search`, absent from
-the slot of a static cell so that older baselines still match). The model fingerprint is deliberately not part of it: the point
+the slot of a static cell so that older baselines still match). The model fingerprint is deliberately not part of it:
+the point
 is to compare a changed model with the accepted one under the same name.
 
 Checks are made per model (everything pooled), per model x language (`per_lang`) or per cell (seeds

@@ -212,7 +212,8 @@ _CSS = """body{font:14px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Noto San
 margin:24px auto;padding:0 16px;color:#1d232b}h1{font-size:22px}h2{font-size:18px;border-bottom:1px solid #dde2e8}
 h3{font-size:16px}h4{font-size:14px;margin:14px 0 4px}.meta{color:#5b6672;font-size:13px}
 table{border-collapse:collapse;font-size:13px}th,td{padding:3px 8px;border-bottom:1px solid #e8ebef;text-align:left}
-td.num{text-align:right;font-variant-numeric:tabular-nums}.ex{border-left:3px solid #c9d2dc;padding:2px 10px;margin:6px 0}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+.ex{border-left:3px solid #c9d2dc;padding:2px 10px;margin:6px 0}
 .ex .t{font-family:ui-monospace,monospace;white-space:pre-wrap;background:#f6f8fa;padding:1px 4px}
 del{background:#ffd7d5;text-decoration:line-through}ins{background:#ccf1d6;text-decoration:none}
 .edits{color:#5b6672;font-size:12px}li.flag{color:#a4161a}"""
@@ -232,7 +233,8 @@ def to_html(sections: list[Section], board, source: str) -> str:
         if s.model != model:
             model = s.model
             out.append(f"<h2>{e(s.model)} <span class=meta>{e(s.fingerprint[:12])}</span></h2>")
-        out.append(f"<h3 data-lang='{e(s.lang)}'>{e(s.lang)} <span class=meta>({e(zero_shot_word(s.zero_shot))})</span></h3>")
+        out.append(f"<h3 data-lang='{e(s.lang)}'>{e(s.lang)} "
+                   f"<span class=meta>({e(zero_shot_word(s.zero_shot))})</span></h3>")
         out.append("<table><tr><th>attack</th><th>target</th><th>n</th><th>seeds</th><th>clean F1</th><th>adv F1</th>"
                    "<th>ΔF1 [95% CI]</th><th>robust F1</th><th>ASR % (k/right) [95% CI]</th></tr>")
         for r in s.rows:
@@ -248,7 +250,8 @@ def to_html(sections: list[Section], board, source: str) -> str:
                 continue
             out.append(f"<h4>{e(r.label)} on the {e(r.target)}: {s.flipped[r.label]} successful, {len(exs)} shown</h4>")
             for x in exs:
-                out.append(f"<div class=ex data-id='{e(x.id)}'><b>{e(x.id)}</b> <span class=meta>seed {x.seed}</span><br>")
+                out.append(f"<div class=ex data-id='{e(x.id)}'><b>{e(x.id)}</b> "
+                           f"<span class=meta>seed {x.seed}</span><br>")
                 if x.before is None:
                     out.append(f"<span class=meta>{e(x.what)} not stored in this record (older xadv)</span><br>")
                 else:

@@ -89,7 +89,8 @@ class E5Bin:
         raw = self.raw(name)
         if entry.dtype == F32:
             if entry.n_bytes != 4 * entry.n_elems:
-                raise ModelError(f"{self.path}: f32 tensor {name!r} has {entry.n_bytes} bytes for {entry.n_elems} elements")
+                raise ModelError(f"{self.path}: f32 tensor {name!r} has {entry.n_bytes} bytes for "
+                                 f"{entry.n_elems} elements")
             return raw.view("<f4").reshape(shape).astype(np.float32, copy=True)
         if entry.dtype == Q4_0:
             rows, cols = int(np.prod(shape[:-1])), shape[-1]

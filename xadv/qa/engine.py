@@ -2,7 +2,8 @@
 
 Throughput on CPU is decided by how few padded tokens go through the model: windows are sorted by
 length and each batch is padded only to its own longest window (all of TyDi dev is 5,294 windows and
-812k real tokens at 384/128; padding every window to 384 would push 2.5x as many through the model). Work is done in chunks of examples so that
+812k real tokens at 384/128; padding every window to 384 would push 2.5x as many through the model). Work is done
+in chunks of examples so that
 memory stays bounded and the on-disk cache fills as it goes (an interrupted run resumes for free).
 """
 
