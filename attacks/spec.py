@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xadv.errors import XadvError
-from xadv.types import Target
+from xadv.types import Target, parse_items
 
 from .base import Attack
 from .registry import ALIASES, get_attack
@@ -59,16 +59,7 @@ class AttackSpec:
     @classmethod
     def parse_list(cls, text: str | Sequence[str]) -> tuple[AttackSpec, ...]:
         """`a,b+c` (or a list of items) -> specs in order, repeats dropped; XadvError when empty."""
-        items = text.split(",") if isinstance(text, str) else list(text)
-        out: list[AttackSpec] = []
-        for item in items:
-            if str(item).strip():
-                spec = cls.parse(item)
-                if spec not in out:
-                    out.append(spec)
-        if not out:
-            raise XadvError("no attack given (e.g. --attack keyboard; see `xadv attacks list`)")
-        return tuple(out)
+        return parse_items(text, cls.parse, "no attack given (e.g. --attack keyboard; see `xadv attacks list`)")
 
     def params_for(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """The subset of `params` (e.g. data_dir) that some part of this attack takes."""

@@ -5,9 +5,22 @@ Core layer: no imports beyond the standard library and `xadv.errors`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from enum import Enum
+from typing import TypeVar
 
 from xadv.errors import XadvError
+
+T = TypeVar("T")
+
+
+def parse_items(text: str | Sequence[str], parse: Callable[[str], T], empty: str) -> tuple[T, ...]:
+    """`a,b` (or a list of items) -> each parsed, in order, repeats dropped; XadvError(`empty`) when none."""
+    items = text.split(",") if isinstance(text, str) else list(text)
+    out = tuple(dict.fromkeys(parse(item) for item in items if str(item).strip()))
+    if not out:
+        raise XadvError(empty)
+    return out
 
 
 class Target(str, Enum):
@@ -32,18 +45,9 @@ class Target(str, Enum):
             raise XadvError(f"unknown target {text!r} (question, context, both or auto)") from None
 
     @classmethod
-    def parse_list(cls, text: str | list[str] | tuple[str, ...]) -> tuple[Target, ...]:
+    def parse_list(cls, text: str | Sequence[str]) -> tuple[Target, ...]:
         """`question,context` (or a list) -> targets in order, duplicates dropped; XadvError when empty."""
-        items = text.split(",") if isinstance(text, str) else list(text)
-        out: list[Target] = []
-        for item in items:
-            if str(item).strip():
-                t = cls.parse(item)
-                if t not in out:
-                    out.append(t)
-        if not out:
-            raise XadvError("no target given (question, context, both or auto)")
-        return tuple(out)
+        return parse_items(text, cls.parse, "no target given (question, context, both or auto)")
 
     def resolve(self, editable: tuple[str, ...] | list[str]) -> str:
         """The concrete target for an attack that can edit `editable` (auto: question if it can)."""

@@ -50,7 +50,7 @@ from xadv.runs.attack import CellOutcome, CellSettings, run_attacks
 from xadv.runs.store import ResultsStore
 from xadv.score.criterion import Criterion
 from xadv.score.normalize import MODES
-from xadv.types import Target
+from xadv.types import Target, parse_items
 
 DEFAULT_ATTACKS = "keyboard,char-noise,homoglyph,codemix,distractor"
 DEFAULT_SEARCH_ATTACKS = "keyboard"
@@ -158,16 +158,16 @@ def _list(value: Any) -> list:
     return [x for x in value.split(",")] if isinstance(value, str) else list(value)
 
 
+def _lang(x: str) -> str:
+    if x.strip() not in TYDI_LANGS:
+        raise XadvError(f"unknown language {x.strip()!r} (TyDi QA languages: {' '.join(TYDI_LANGS)}, or all)")
+    return x.strip()
+
+
 def _langs(value: Any) -> tuple[str, ...]:
-    items = [str(x).strip() for x in _list(value) if str(x).strip()]
-    if items == ["all"]:
+    if [str(x).strip() for x in _list(value) if str(x).strip()] == ["all"]:
         return tuple(TYDI_LANGS)
-    for x in items:
-        if x not in TYDI_LANGS:
-            raise XadvError(f"unknown language {x!r} (TyDi QA languages: {' '.join(TYDI_LANGS)}, or all)")
-    if not items:
-        raise XadvError("no language given (e.g. sw, 'ar,ru' or all)")
-    return tuple(dict.fromkeys(items))
+    return parse_items(_list(value), _lang, "no language given (e.g. sw, 'ar,ru' or all)")
 
 
 def _int(name: str, low: int | None = None) -> Callable[[Any], int]:
