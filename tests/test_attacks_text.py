@@ -23,6 +23,7 @@ def _first_question(data_dir, lang: str) -> str:
 # --------------------------------------------------------------------------- words / graphemes
 
 
+@pytest.mark.needs_data
 def test_bengali_words_keep_their_vowel_signs(data_dir):
     q = _first_question(data_dir, "bn")
     ws = words(q)

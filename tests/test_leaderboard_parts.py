@@ -26,6 +26,7 @@ def te_rows(data_dir):
     return list(load_qa("tydiqa:te:dev", data_dir))[:10]
 
 
+@pytest.mark.needs_data
 def test_context_snippet_is_a_window_around_the_first_edit(te_rows):
     ctx = te_rows[0]["context"]
     at = len(ctx) // 2
@@ -81,6 +82,7 @@ def _record(rows, clean_f1, adv_f1, *, f1_threshold, seed=0):
                                                     "sha256": rows_sha256(rows)}, summary, examples)
 
 
+@pytest.mark.needs_data
 def test_f1_threshold_records_recompute_and_pool_seeds(te_rows, tmp_path):
     clean = [1.0, 0.8, 0.6, 0.4, 1.0, 0.0, 0.5, 0.9, 1.0, 0.7]
     adv = {0: [1.0, 0.2, 0.6, 0.4, 0.0, 0.0, 0.4, 0.9, 0.5, 0.3],

@@ -28,10 +28,12 @@ from xadv.leaderboard import build_leaderboard
 from xadv.leaderboard.regress import read_baseline
 from xadv.models.tokenizer import load_me5_tokenizer
 from xadv.qa.engine import EngineConfig, QAEngine
-from xadv.qa.oracle import SpanOracle
 from xadv.runs import ResultsStore
 from xadv.runs.attack import run_attacks
 from xadv.runs.record import record_digest
+from xadv.testing import SpanOracle
+
+pytestmark = pytest.mark.needs_data
 
 runner = CliRunner()
 LANGS = ("sw", "fi", "id")

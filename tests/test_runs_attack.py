@@ -14,9 +14,11 @@ from xadv.data import load_qa
 from xadv.errors import XadvError
 from xadv.models.tokenizer import load_me5_tokenizer
 from xadv.qa.engine import EngineConfig, QAEngine
-from xadv.qa.oracle import SpanOracle
 from xadv.runs import ResultsStore, read_record
 from xadv.runs.attack import run_attacks
+from xadv.testing import SpanOracle
+
+pytestmark = pytest.mark.needs_data
 
 runner = CliRunner()
 
@@ -132,7 +134,7 @@ def test_attack_cli_bad_input_is_one_line(args, message, data_dir, tmp_path):
 
 
 def test_attack_cli_end_to_end_on_a_checkpoint(data_dir, tmp_path):
-    from xadv.models.tiny import tiny_qa_model
+    from xadv.testing import tiny_qa_model
 
     model, tok = tiny_qa_model(seed=1)
     ckpt = tmp_path / "tiny"

@@ -10,6 +10,8 @@ from typer.testing import CliRunner
 import cli
 from reference import squad_v11 as oracle
 
+pytestmark = pytest.mark.needs_data
+
 runner = CliRunner()
 
 

@@ -81,6 +81,7 @@ def noisy(rng: random.Random, text: str, context: str) -> str:
     return rng.choice(NOISE_PUNCT).join(text.split())
 
 
+@pytest.mark.needs_data
 @pytest.mark.parametrize("lang", TYDI_LANGS)
 def test_whole_dev_file_agrees_with_oracle(tydi, lang):
     """Every question of the file, one noisy prediction each, a few missing and a few unknown."""
@@ -139,6 +140,7 @@ def prediction_sets(draw, tydi):
     return subset, predictions
 
 
+@pytest.mark.needs_data
 @settings(max_examples=150, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())

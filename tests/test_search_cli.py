@@ -1,7 +1,7 @@
 """`xadv attack --search ...`: the same command, records and resume as static attacks, read by
 leaderboard, report and regress; bad search input is one line and exit 2.
 
-The model is `attacks.search.oracle.KeywordOracle` behind the CLI's model loader: it answers the first
+The model is `xadv.testing.KeywordOracle` behind the CLI's model loader: it answers the first
 sw dev questions right while two keywords of each question are intact, so greedy search has real
 successes to find (and the ASR is known: every question it answers right can be flipped).
 """
@@ -45,7 +45,7 @@ class _Loaded:  # what the attack command reads of xadv.models.LoadedModel
 @pytest.fixture(scope="module")
 def oracle(data_dir):
     """The oracle as a loaded model, knowing the first N sw questions that offer two keywords."""
-    from attacks.search.oracle import KeywordOracle, keyword_case
+    from xadv.testing import KeywordOracle, keyword_case
     from xadv.models.tokenizer import load_me5_tokenizer
 
     tok = load_me5_tokenizer()
@@ -74,6 +74,7 @@ def cli(oracle, monkeypatch, data_dir, tmp_path):
 GREEDY = ["--attack", "keyboard", "--search", "greedy", "--budget", "40", "--strength", "1", "--max-words", "2"]
 
 
+@pytest.mark.needs_data
 def test_search_records_are_attack_records_that_leaderboard_report_and_regress_read(cli, tmp_path):
     out = cli(*GREEDY, "--write-adversarial", tmp_path / "adv")
     [cell] = out["cells"]
@@ -119,6 +120,7 @@ def test_search_records_are_attack_records_that_leaderboard_report_and_regress_r
     assert json.loads(gate.stdout)["checks"][0]["search"]["search"] == "greedy"
 
 
+@pytest.mark.needs_data
 def test_search_cells_resume_and_never_collide_with_static_or_other_searches(cli, tmp_path):
     first = cli(*GREEDY)["cells"][0]
     again = cli(*GREEDY)["cells"][0]
@@ -138,6 +140,7 @@ def test_search_cells_resume_and_never_collide_with_static_or_other_searches(cli
     assert not any(r["flags"] for r in rows)  # clean outcomes agree across static and search records
 
 
+@pytest.mark.needs_data
 @pytest.mark.parametrize("args, message", [
     (["--search", "annealing"], "unknown search 'annealing'"),
     (["--search", "greedy", "--goal", "f1-below:abc"], "threshold 'abc' is not a number"),

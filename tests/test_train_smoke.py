@@ -14,6 +14,8 @@ import pytest
 
 from xadv.langs import TYDI_LANGS
 
+pytestmark = pytest.mark.needs_data
+
 # a random tiny model learns visibly only with a large step and a few passes over few examples:
 # 12 target steps of 4 = 6 passes over 8 examples
 TINY = ["budget.lora_r=0", "phases.intermediate.lr=1e-2", "phases.target.lr=1e-2", "phases.target.max_steps=12",
@@ -22,7 +24,7 @@ TINY = ["budget.lora_r=0", "phases.intermediate.lr=1e-2", "phases.target.lr=1e-2
 
 @pytest.fixture(scope="module")
 def tiny_base(tmp_path_factory):
-    from xadv.models.tiny import tiny_qa_model
+    from xadv.testing import tiny_qa_model
 
     model, tok = tiny_qa_model(seed=0, hidden=32, layers=2)
     path = tmp_path_factory.mktemp("tiny-base")
