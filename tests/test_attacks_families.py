@@ -8,6 +8,7 @@ import unicodedata
 from collections import Counter
 
 import pytest
+from test_attacks_properties import tydi_rows
 
 from attacks import compose, get_attack, list_attacks
 from attacks.alphabets import char_class, letters
@@ -18,9 +19,16 @@ from attacks.keyboard import typo_in_word
 from attacks.layouts import neighbours
 from attacks.noise import noise_in_word
 from attacks.normalization import strip_diacritics
-from attacks.text import (JOINERS, char_script, graphemes, hangul_split, is_hangul_syllable,
-                          orphan_marks, sentences, words)
-from test_attacks_properties import tydi_rows
+from attacks.text import (
+    JOINERS,
+    char_script,
+    graphemes,
+    hangul_split,
+    is_hangul_syllable,
+    orphan_marks,
+    sentences,
+    words,
+)
 from xadv.errors import XadvError
 
 
@@ -100,6 +108,7 @@ def test_latin_word_in_korean_text_is_typed_on_qwerty():
 # --------------------------------------------------------------------------- character noise
 
 
+@pytest.mark.needs_data
 @pytest.mark.parametrize("lang", ["bn", "te", "ar", "ru", "ko", "fi"])
 def test_noise_never_leaves_dangling_signs_nor_foreign_letters(lang, data_dir):
     row = tydi_rows(data_dir, lang)[0]
@@ -185,6 +194,7 @@ def test_diacritics_are_stripped_per_language():
     assert strip_diacritics("Helsinki", "ru") == "Helsinki"  # other script: untouched
 
 
+@pytest.mark.needs_data
 @pytest.mark.parametrize("name, lang", [("homoglyph", "ko"), ("nfd", "en"), ("nfd", "sw"),
                                         ("diacritics", "bn"), ("diacritics", "id"), ("codemix", "en")])
 def test_unsupported_languages_are_refused_in_one_line(name, lang, data_dir):
@@ -206,6 +216,7 @@ def test_word_delete_removes_words_and_their_space():
     assert len(words(ctx)) == len(words(ex["context"])) - sum(e.kind == "word:delete" for e in r.edits)
 
 
+@pytest.mark.needs_data
 def test_word_swap_keeps_the_multiset_of_words(data_dir):
     for lang in ("ko", "te", "ar"):
         row = max(tydi_rows(data_dir, lang)[:3], key=lambda r: len(r["context"]))
@@ -214,6 +225,7 @@ def test_word_swap_keeps_the_multiset_of_words(data_dir):
         assert Counter(w.text for w in words(r.example["context"])) == Counter(w.text for w in words(row["context"]))
 
 
+@pytest.mark.needs_data
 def test_sentence_reorder_moves_only_sentences_without_answers(data_dir):
     for lang in ("bn", "fi", "ar"):
         for row in tydi_rows(data_dir, lang)[:6]:
@@ -229,6 +241,7 @@ def test_sentence_reorder_moves_only_sentences_without_answers(data_dir):
 # --------------------------------------------------------------------------- code-mixing
 
 
+@pytest.mark.needs_data
 def test_codemix_replaces_words_by_dictionary_translations(data_dir):
     d = str(data_dir / "dictionaries")
     lex = load_lexicon(d, "ko", True)
@@ -241,8 +254,8 @@ def test_codemix_replaces_words_by_dictionary_translations(data_dir):
         assert char_script(e.new[0]) == "Latin" and ru[e.old.casefold()].casefold() == e.new.casefold()
 
 
+@pytest.mark.needs_data
 def test_codemix_into_a_partner_language_for_english(data_dir):
-    d = str(data_dir / "dictionaries")
     row = tydi_rows(data_dir, "en")[2]
     r = get_attack("codemix", data_dir=str(data_dir), partner="te").perturb(row, "both", 0.5, 1)
     assert r.edits and all(char_script(e.new[0]) == "Telugu" for e in r.edits)
@@ -250,6 +263,7 @@ def test_codemix_into_a_partner_language_for_english(data_dir):
         get_attack("codemix", data_dir=str(data_dir), partner="fr").perturb(row, "question", 0.5, 1)
 
 
+@pytest.mark.needs_data
 def test_codemix_reports_a_missing_dictionary(tmp_path, data_dir):
     row = tydi_rows(data_dir, "sw")[0]
     with pytest.raises(XadvError, match="no dictionary for en-sw"):
@@ -271,11 +285,13 @@ def test_distractor_fakes_keep_the_kind_and_the_digit_script():
     ex = _example("গেটওয়েটি ১৯১১ সালে নির্মিত হয়। এটি মুম্বাই শহরে অবস্থিত। এটি খুব বিখ্যাত।",
                   "গেটওয়েটি কবে নির্মিত হয় ?", "১৯১১", "bn", "bengali-1")
     fakes = fake_answers(ex, "bn", random.Random(0))
-    assert fakes[0] != "১৯১১" and len(fakes[0]) == 4 and all(char_script(c) == "Bengali" or c.isdigit() for c in fakes[0])
+    assert fakes[0] != "১৯১১" and len(fakes[0]) == 4
+    assert all(char_script(c) == "Bengali" or c.isdigit() for c in fakes[0])
     assert all(unicodedata.digit(c) >= 0 for c in fakes[0])
     assert distractor_sentence(ex["question"], fakes[0], "bn") == f"গেটওয়েটি {fakes[0]} নির্মিত হয়।"
 
 
+@pytest.mark.needs_data
 def test_distractor_is_inserted_between_sentences_outside_the_answer_sentence(data_dir):
     for lang in ("en", "ru", "te", "ko"):
         for row in tydi_rows(data_dir, lang)[:6]:
@@ -332,6 +348,7 @@ def test_registry_errors_are_one_line():
         get_attack("keyboard").perturb(bad, "context", 0.5, 0)
 
 
+@pytest.mark.needs_data
 def test_composition_passes_parameters_to_the_steps_that_have_them(data_dir):
     a = get_attack("codemix+keyboard", data_dir=str(data_dir), insert_prob=0.0)
     assert a.steps[0].data_dir == str(data_dir) and a.steps[1].insert_prob == 0.0

@@ -75,6 +75,7 @@ def check_invariants(attack, row, target, strength, seed):
 ATTACK_NAMES = [a.name for a in list_attacks()]
 
 
+@pytest.mark.needs_data
 @pytest.mark.parametrize("name", ATTACK_NAMES)
 @settings(max_examples=18, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
@@ -89,6 +90,7 @@ def test_attack_invariants_on_tydi(name, data, all_rows, data_dir):
     check_invariants(attack, row, target, strength, seed)
 
 
+@pytest.mark.needs_data
 @pytest.mark.parametrize("name", ATTACK_NAMES)
 def test_every_attack_serves_or_refuses_every_language(name, data_dir):
     """Each of the 9 languages is either served (and something changes somewhere in 10 examples)
@@ -108,6 +110,7 @@ def test_every_attack_serves_or_refuses_every_language(name, data_dir):
         assert any(r.edits for r in results), f"{name} changed nothing in 10 {lang} contexts"
 
 
+@pytest.mark.needs_data
 @pytest.mark.parametrize("name", ["keyboard", "char-noise", "invisible", "word-delete", "homoglyph"])
 def test_requested_strength_is_honoured_on_average(name, all_rows, data_dir):
     """Over many contexts the mean applied share of words is the requested one (words with nothing
@@ -123,6 +126,7 @@ def test_requested_strength_is_honoured_on_average(name, all_rows, data_dir):
         assert strength * 0.85 <= mean <= strength * 1.05, (strength, mean)
 
 
+@pytest.mark.needs_data
 def test_composition_remaps_answers_through_every_step(all_rows, data_dir):
     attack = get_attack("keyboard+word-swap+distractor")
     assert attack.targets == ("context",)
@@ -132,6 +136,7 @@ def test_composition_remaps_answers_through_every_step(all_rows, data_dir):
         assert {e.attack for e in r.edits} <= {"keyboard", "word-swap", "distractor"}
 
 
+@pytest.mark.needs_data
 def test_seeded_output_is_identical_across_processes(data_dir):
     """Seeding uses a stable hash, so another interpreter (other PYTHONHASHSEED) agrees byte for byte."""
     rows = [tydi_rows(data_dir, lang)[0] for lang in ("bn", "ko", "ru")]
@@ -151,6 +156,7 @@ def test_seeded_output_is_identical_across_processes(data_dir):
     assert get_attack("keyboard").perturb(rows[0], "context", 0.3, 6).example != json.loads(here)[0]["example"]
 
 
+@pytest.mark.needs_data
 def test_seed_stream_depends_on_example_not_on_batch_order(all_rows):
     from attacks import perturb_rows
 
@@ -161,6 +167,7 @@ def test_seed_stream_depends_on_example_not_on_batch_order(all_rows):
     assert math.isclose(sum(r.strength_applied for r in forward), sum(r.strength_applied for r in backward))
 
 
+@pytest.mark.needs_data
 def test_rows_from_the_data_layer_can_be_perturbed(data_dir):
     """`xadv.data.load_qa` rows (a datasets.Dataset) go straight into the attacks."""
     from attacks import perturb_rows
@@ -173,6 +180,7 @@ def test_rows_from_the_data_layer_can_be_perturbed(data_dir):
         assert r.example["id"] == row["id"] and r.edits
 
 
+@pytest.mark.needs_data
 @pytest.mark.parametrize("name", ["keyboard", "char-noise", "homoglyph", "invisible"])
 def test_attacks_asked_to_edit_answers_keep_offsets_valid(name, all_rows):
     attack = get_attack(name, edits_answers=True)

@@ -10,9 +10,24 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attacks.text import (CHOSEONG, JONGSEONG, JUNGSEONG, Edit, EditPlan, EditRefused, apply_edits,
-                          graphemes, hangul_join, hangul_split, orphan_marks, remap_answers,
-                          sentences, text_problems, word_script, words)
+from attacks.text import (
+    CHOSEONG,
+    JONGSEONG,
+    JUNGSEONG,
+    Edit,
+    EditPlan,
+    EditRefused,
+    apply_edits,
+    graphemes,
+    hangul_join,
+    hangul_split,
+    orphan_marks,
+    remap_answers,
+    sentences,
+    text_problems,
+    word_script,
+    words,
+)
 
 
 def _first_question(data_dir, lang: str) -> str:
@@ -23,6 +38,7 @@ def _first_question(data_dir, lang: str) -> str:
 # --------------------------------------------------------------------------- words / graphemes
 
 
+@pytest.mark.needs_data
 def test_bengali_words_keep_their_vowel_signs(data_dir):
     q = _first_question(data_dir, "bn")
     ws = words(q)

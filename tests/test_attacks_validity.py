@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
+from test_attacks_properties import tydi_rows
 
 from attacks import get_attack
-from attacks.validity import (char_edit_rate, identify_language, measure_validity, sample_pairs,
-                              write_samples)
-from test_attacks_properties import tydi_rows
+from attacks.validity import char_edit_rate, identify_language, measure_validity, sample_pairs, write_samples
 from xadv.errors import XadvError
 from xadv.langs import TYDI_LANGS
 
 
+@pytest.mark.needs_data
 def test_language_identifier_knows_all_nine_languages(data_dir):
     for lang in TYDI_LANGS:
         rows = tydi_rows(data_dir, lang)[:8]
@@ -27,6 +27,7 @@ def test_char_edit_rate():
     assert char_edit_rate("", "a") == 1.0
 
 
+@pytest.mark.needs_data
 def test_measure_validity_per_attack_language_and_field(data_dir):
     rows = [r for lang in ("sw", "te", "ko") for r in tydi_rows(data_dir, lang)[:8]]
     table = measure_validity(rows, ["keyboard", "homoglyph"], target="both", strength=0.2, seed=1)
@@ -44,6 +45,7 @@ def test_measure_validity_per_attack_language_and_field(data_dir):
     assert all(v.langid_perturbed >= v.langid_clean - 0.125 for v in ctx)
 
 
+@pytest.mark.needs_data
 def test_heavy_noise_lowers_language_validity(data_dir):
     rows = tydi_rows(data_dir, "id")[:12]
     light, heavy = (measure_validity(rows, ["char-noise"], "question", s, 0)[0] for s in (0.1, 1.0))
@@ -51,6 +53,7 @@ def test_heavy_noise_lowers_language_validity(data_dir):
     assert heavy.langid_perturbed <= light.langid_perturbed
 
 
+@pytest.mark.needs_data
 def test_samples_are_written_as_jsonl_and_markdown(tmp_path, data_dir):
     rows = tydi_rows(data_dir, "bn")[:6]
     pairs = sample_pairs(rows, get_attack("char-noise"), "question", 0.3, seed=2, n=4)

@@ -27,6 +27,7 @@ def test_data_help_lists_the_commands(runner):
         assert re.search(rf"│ {command}\s", result.stdout)
 
 
+@pytest.mark.needs_data
 def test_list_shows_tydi_dev_counts(runner, data_dir):
     result = runner.invoke(cli.app, ["data", "list", "--data-dir", str(data_dir)])
     assert result.exit_code == 0, result.output
@@ -37,6 +38,7 @@ def test_list_shows_tydi_dev_counts(runner, data_dir):
     assert re.search(r"squad:en:dev\s+│\s+10,570", result.stdout)
 
 
+@pytest.mark.needs_data
 def test_list_json(runner, data_dir):
     result = runner.invoke(cli.app, ["data", "list", "--data-dir", str(data_dir), "--json"])
     assert result.exit_code == 0
@@ -61,6 +63,7 @@ def test_list_empty_and_missing_dirs(runner, tmp_path):
     assert result.exit_code == 2 and "error: no datasets found in" in result.stderr
 
 
+@pytest.mark.needs_data
 def test_verify_reference_data_passes(runner, data_dir):
     result = runner.invoke(cli.app, ["data", "verify", "--data-dir", str(data_dir), "--json"])
     assert result.exit_code == 0, result.output
@@ -70,6 +73,7 @@ def test_verify_reference_data_passes(runner, data_dir):
     assert all(f["sha256_ok"] and f["examples"] == f["expected_examples"] for f in report["files"])
 
 
+@pytest.mark.needs_data
 def test_verify_reports_every_problem_and_exits_1(runner, data_dir, tmp_path):
     (tmp_path / "tydiqa_goldp").mkdir()
     for lang in ("sw", "bn"):
@@ -101,6 +105,7 @@ def test_verify_reports_every_problem_and_exits_1(runner, data_dir, tmp_path):
     }
 
 
+@pytest.mark.needs_data
 def test_verify_without_manifest_still_parses(runner, data_dir, tmp_path):
     (tmp_path / "pawsx").mkdir()
     shutil.copy(data_dir / "pawsx" / "dev-fr.tsv", tmp_path / "pawsx")
@@ -126,6 +131,7 @@ def test_download_unknown_dataset(runner, tmp_path):
     assert "error: cannot download 'squad'; downloadable: tydiqa" in result.stderr
 
 
+@pytest.mark.needs_data
 def test_download_leaves_a_complete_split_alone(runner, data_dir, tmp_path):
     shutil.copytree(data_dir / "tydiqa_goldp", tmp_path / "tydiqa_goldp",
                     ignore=shutil.ignore_patterns("*.train.json", "LICENSE*"))

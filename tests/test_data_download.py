@@ -51,6 +51,7 @@ def mirror(tmp_path_factory, data_dir) -> tuple[Path, list[RemoteFile]]:
     return folder, remotes
 
 
+@pytest.mark.needs_data
 def test_split_reproduces_the_reference_files_exactly(mirror, data_dir, tmp_path):
     folder, remotes = mirror
     seen: list[tuple[str, int, int | None]] = []
@@ -71,6 +72,7 @@ def test_split_reproduces_the_reference_files_exactly(mirror, data_dir, tmp_path
     assert [r.name for r in resolve("tydiqa:all:dev", tmp_path)] == [f"tydiqa:{lg}:dev" for lg in TYDI_LANGS]
 
 
+@pytest.mark.needs_data
 def test_second_run_leaves_present_files_alone(mirror, tmp_path):
     folder, remotes = mirror
     download_tydiqa(tmp_path, base_url=folder.as_uri(), splits=["dev"], files=remotes)
@@ -80,6 +82,7 @@ def test_second_run_leaves_present_files_alone(mirror, tmp_path):
         download_tydiqa(tmp_path, base_url="file:///nonexistent/", splits=["dev"], files=remotes, force=True)
 
 
+@pytest.mark.needs_data
 def test_corrupted_download_fails_the_checksum_and_writes_nothing(mirror, tmp_path):
     folder, remotes = mirror
     dev = next(r for r in remotes if r.split == "dev")
@@ -97,6 +100,7 @@ def test_corrupted_download_fails_the_checksum_and_writes_nothing(mirror, tmp_pa
     assert [p for p in out.rglob("*") if p.is_file()] == []
 
 
+@pytest.mark.needs_data
 def test_truncated_download_fails_the_size_check(mirror, tmp_path):
     folder, remotes = mirror
     dev = next(r for r in remotes if r.split == "dev")
@@ -107,6 +111,7 @@ def test_truncated_download_fails_the_size_check(mirror, tmp_path):
         download_tydiqa(tmp_path / "data", base_url=str(short), splits=["dev"], files=remotes)
 
 
+@pytest.mark.needs_data
 def test_a_verified_download_is_reused_after_an_interruption(mirror, tmp_path):
     folder, remotes = mirror
     dev = next(r for r in remotes if r.split == "dev")

@@ -16,6 +16,7 @@ def raw_rows(path) -> list[list[str]]:
     return [line.rstrip("\r").split("\t") for line in text.split("\n") if line]
 
 
+@pytest.mark.needs_data
 def test_xnli_labels_map_to_0_1_2(data_dir):
     path = data_dir / "xnli" / "dev-ar.tsv"
     ds = read_pairs(path)
@@ -30,6 +31,7 @@ def test_xnli_labels_map_to_0_1_2(data_dir):
     assert Counter(ds["label"]) == {0: 830, 1: 830, 2: 830}  # XNLI dev is balanced
 
 
+@pytest.mark.needs_data
 def test_pawsx_labels_are_0_1(data_dir):
     path = data_dir / "pawsx" / "dev-ko.tsv"
     ds = read_pairs(path)
@@ -48,6 +50,7 @@ def test_quotes_are_kept_verbatim(tmp_path):
     assert row == {"sentence1": 'He said "hi', "sentence2": "She said 'no'", "label": 1, "lang": "en"}
 
 
+@pytest.mark.needs_data
 def test_malformed_line_names_file_and_line(data_dir, tmp_path):
     lines = (data_dir / "xnli" / "dev-sw.tsv").read_text(encoding="utf-8").splitlines()
     lines[6] = lines[6].replace("\t", " ", 1)  # line 7 loses a field
@@ -59,6 +62,7 @@ def test_malformed_line_names_file_and_line(data_dir, tmp_path):
     assert str(info.value) == (f"{path}:7: expected 3 tab-separated fields (sentence1, sentence2, label), got 2")
 
 
+@pytest.mark.needs_data
 def test_unknown_label_names_file_and_line(data_dir, tmp_path):
     lines = (data_dir / "pawsx" / "dev-de.tsv").read_text(encoding="utf-8").splitlines()
     s1, s2, _ = lines[3].split("\t")

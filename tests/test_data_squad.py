@@ -29,6 +29,7 @@ def tydi_path(data_dir: Path, lang: str, split: str) -> Path:
     return data_dir / "tydiqa_goldp" / f"tydiqa.goldp.{lang}.{split}.json"
 
 
+@pytest.mark.needs_data
 @pytest.mark.parametrize(("lang", "split"), TYDI_FILES, ids=[f"{lg}-{sp}" for lg, sp in TYDI_FILES])
 def test_tydi_round_trip_reproduces_questions_answers_offsets(data_dir, lang, split):
     path = tydi_path(data_dir, lang, split)
@@ -50,12 +51,14 @@ def read_squad_obj(obj: dict, name: str):
     return qa_dataset(parse_squad(obj, name))
 
 
+@pytest.mark.needs_data
 def test_round_trip_keeps_structure_when_titles_do_not_repeat(data_dir):
     # ar dev has no two adjacent articles with one title, so the JSON comes back identical
     original = json.loads(tydi_path(data_dir, "ar", "dev").read_text(encoding="utf-8"))
     assert to_squad(read_squad(tydi_path(data_dir, "ar", "dev")), version=None) == original
 
 
+@pytest.mark.needs_data
 def test_squad_dev_zip_reads_and_round_trips_exactly(data_dir):
     path = data_dir / "squad_v1.1" / "dev-v1.1.json.zip"
     with zipfile.ZipFile(path) as zf:
@@ -66,6 +69,7 @@ def test_squad_dev_zip_reads_and_round_trips_exactly(data_dir):
     assert to_squad(ds) == original  # many paragraphs per article, many questions per paragraph
 
 
+@pytest.mark.needs_data
 def test_multiple_gold_answers_survive(data_dir):
     ds = read_squad(tydi_path(data_dir, "te", "dev"))
     n_multi = sum(len(a["text"]) > 1 for a in ds["answers"])
@@ -76,6 +80,7 @@ def test_multiple_gold_answers_survive(data_dir):
     assert all(gold[r["id"]] == r["answers"]["text"] for r in rows)
 
 
+@pytest.mark.needs_data
 def test_write_squad_writes_readable_utf8(data_dir, tmp_path):
     ds = read_squad(tydi_path(data_dir, "ko", "dev"))
     out = write_squad(ds, tmp_path / "sub" / "ko.json")
@@ -106,6 +111,7 @@ def test_to_squad_refuses_an_offset_that_misses_the_answer():
         to_squad([row])
 
 
+@pytest.mark.needs_data
 def test_lang_explicit_prefix_and_file_name(data_dir, tmp_path):
     sw = json.loads(tydi_path(data_dir, "sw", "dev").read_text(encoding="utf-8"))
     # ids without a TyDi prefix: the language comes from the file name, else "und"
@@ -121,6 +127,7 @@ def test_lang_explicit_prefix_and_file_name(data_dir, tmp_path):
     assert lang_from_filename("dev-context-ar-question-ar.json") == "ar"
 
 
+@pytest.mark.needs_data
 def test_explicit_lang_contradicting_tydi_prefix_is_an_error(data_dir):
     path = tydi_path(data_dir, "sw", "dev")
     with pytest.raises(DataError, match=r"example swahili-\S+: TyDi id prefix 'swahili' says sw, "
@@ -164,6 +171,7 @@ def test_not_squad_format(tmp_path):
     assert "no top-level 'data' list" in _error(_write(tmp_path, [1, 2]))
 
 
+@pytest.mark.needs_data
 def test_missing_key_names_the_example(sw_obj, tmp_path):
     qa = sw_obj["data"][5]["paragraphs"][0]["qas"][0]
     del qa["question"]
@@ -171,22 +179,26 @@ def test_missing_key_names_the_example(sw_obj, tmp_path):
     assert msg.endswith(f"example {qa['id']}: missing key 'question'")
 
 
+@pytest.mark.needs_data
 def test_missing_id_names_the_position(sw_obj, tmp_path):
     del sw_obj["data"][3]["paragraphs"][0]["qas"][0]["id"]
     assert _error(_write(tmp_path, sw_obj)).endswith("data[3].paragraphs[0].qas[0]: missing key 'id'")
 
 
+@pytest.mark.needs_data
 def test_missing_context_names_the_paragraph(sw_obj, tmp_path):
     del sw_obj["data"][2]["paragraphs"][0]["context"]
     assert _error(_write(tmp_path, sw_obj)).endswith("data[2].paragraphs[0]: missing key 'context'")
 
 
+@pytest.mark.needs_data
 def test_wrong_type_answer_start(sw_obj, tmp_path):
     qa = sw_obj["data"][0]["paragraphs"][0]["qas"][0]
     qa["answers"][0]["answer_start"] = "365"
     assert _error(_write(tmp_path, sw_obj)).endswith(f"example {qa['id']}: 'answer_start' must be int, got str")
 
 
+@pytest.mark.needs_data
 def test_bad_answer_start(sw_obj, tmp_path):
     qa = sw_obj["data"][0]["paragraphs"][0]["qas"][0]  # "1999" at 365
     qa["answers"][0]["answer_start"] = 366
@@ -194,6 +206,7 @@ def test_bad_answer_start(sw_obj, tmp_path):
     assert f"example {qa['id']}: answer_start 366 does not point at the answer '1999'" in msg
 
 
+@pytest.mark.needs_data
 def test_duplicate_id(sw_obj, tmp_path):
     first = sw_obj["data"][0]["paragraphs"][0]["qas"][0]["id"]
     sw_obj["data"].append(copy.deepcopy(sw_obj["data"][0]))

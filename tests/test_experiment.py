@@ -96,6 +96,7 @@ def test_every_cell_trains_the_same_budget_and_base_flows_through():
     assert runs.name == "small-xlm-roberta-large" and results.name == "small-xlm-roberta-large"
 
 
+@pytest.mark.needs_data
 def test_seen_languages_mark_ko_sw_for_multilingual_qa_only(data_dir):
     settings, budget = _settings_and_budget("smoke")
     seen = {}
@@ -114,7 +115,7 @@ def micro(tmp_path_factory, data_dir):
 
     import torch
 
-    from xadv.models.tiny import tiny_qa_model
+    from xadv.testing import tiny_qa_model
 
     root = tmp_path_factory.mktemp("experiment")
     model, tok = tiny_qa_model(seed=0, hidden=32, layers=2)
@@ -144,6 +145,7 @@ def _records(results: Path) -> list[dict]:
     return json.loads(gzip.decompress((results / exp.RECORDS_FILE).read_bytes()))["records"]
 
 
+@pytest.mark.needs_data
 def test_micro_run_writes_records_models_run_and_table(micro):
     assert micro["rc"] == 0
     results = micro["results"]
@@ -182,6 +184,7 @@ def test_micro_run_writes_records_models_run_and_table(micro):
                for f in ("robust_f1.png", "mixed_gains.png", "tasks.png"))
 
 
+@pytest.mark.needs_data
 def test_micro_run_marks_seen_languages(micro):
     records = _records(micro["results"])
     zs = {(r["model"]["name"], r["cell"]["lang"]): r["model"]["zero_shot"] for r in records}
@@ -198,6 +201,7 @@ def test_micro_run_marks_seen_languages(micro):
     assert "| qa | mixed vs en | ar bn fi id ru te |" in md
 
 
+@pytest.mark.needs_data
 def test_rerun_skips_finished_trainings_and_cells(micro, monkeypatch, capsys):
     import xadv.train.pipeline
 
@@ -214,6 +218,7 @@ def test_rerun_skips_finished_trainings_and_cells(micro, monkeypatch, capsys):
     assert after == before
 
 
+@pytest.mark.needs_data
 def test_render_from_the_records_alone(micro, tmp_path):
     only = tmp_path / "only-records"
     only.mkdir()
@@ -230,6 +235,7 @@ def test_render_from_the_records_alone(micro, tmp_path):
     assert "Mixed helps nowhere at this budget." in (only / exp.TABLE_FILE).read_text(encoding="utf-8")
 
 
+@pytest.mark.needs_data
 def test_render_refuses_an_edited_record(micro, tmp_path, capsys):
     data = json.loads(gzip.decompress((micro["results"] / exp.RECORDS_FILE).read_bytes()))
     example = data["records"][0]["examples"][0]

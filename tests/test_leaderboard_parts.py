@@ -14,10 +14,10 @@ from xadv.leaderboard.html import embed_json
 from xadv.leaderboard.regress import Cell, gate
 from xadv.leaderboard.report import changes, visible
 from xadv.runs import AttackRecord, CellKey, ResultsStore
-from xadv.runs.record import snippet as context_snippet
 from xadv.runs.record import DataInfo, ExampleOutcome, ModelInfo, RunEnv, Summary, record_digest, rows_sha256
-from xadv.score.criterion import Criterion
+from xadv.runs.record import snippet as context_snippet
 from xadv.score import compare
+from xadv.score.criterion import Criterion
 from xadv.score.evaluate import ScoreResult
 
 
@@ -26,6 +26,7 @@ def te_rows(data_dir):
     return list(load_qa("tydiqa:te:dev", data_dir))[:10]
 
 
+@pytest.mark.needs_data
 def test_context_snippet_is_a_window_around_the_first_edit(te_rows):
     ctx = te_rows[0]["context"]
     at = len(ctx) // 2
@@ -68,7 +69,8 @@ def test_criterion_parsing():
 def _record(rows, clean_f1, adv_f1, *, f1_threshold, seed=0):
     """A record as `run_attacks` writes it, from given per-example F1s (EM = F1 == 1)."""
     ids = tuple(r["id"] for r in rows)
-    mk = lambda f1: ScoreResult("squad", ids, ("te",) * len(ids), (np.array(f1) == 1.0) * 1.0, np.array(f1))
+    def mk(f1):
+        return ScoreResult("squad", ids, ("te",) * len(ids), (np.array(f1) == 1.0) * 1.0, np.array(f1))
     cmp = compare(mk(clean_f1), mk(adv_f1), criterion=Criterion.from_threshold(f1_threshold), n_resamples=300,
                   seed=seed)
     cell = CellKey("f" * 64, "te", "char-noise", {}, "question", 0.2, seed, rows_sha256(rows), "squad",
@@ -80,6 +82,7 @@ def _record(rows, clean_f1, adv_f1, *, f1_threshold, seed=0):
                         Summary(cmp.to_dict(), 0.2), examples, RunEnv("0", None, "now", 0.0, ""))
 
 
+@pytest.mark.needs_data
 def test_f1_threshold_records_recompute_and_pool_seeds(te_rows, tmp_path):
     clean = [1.0, 0.8, 0.6, 0.4, 1.0, 0.0, 0.5, 0.9, 1.0, 0.7]
     adv = {0: [1.0, 0.2, 0.6, 0.4, 0.0, 0.0, 0.4, 0.9, 0.5, 0.3],

@@ -14,7 +14,6 @@ import io
 import json
 import shutil
 import subprocess
-from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 import pytest
@@ -22,17 +21,19 @@ from typer.testing import CliRunner
 
 from attacks import get_attack
 from attacks.run import iter_perturbed
+from attacks.spec import AttackSpec
 from cli import app
 from xadv.data import load_qa
 from xadv.leaderboard import build_leaderboard
 from xadv.leaderboard.regress import read_baseline
 from xadv.models.tokenizer import load_me5_tokenizer
 from xadv.qa.engine import EngineConfig, QAEngine
-from xadv.qa.oracle import SpanOracle
 from xadv.runs import ResultsStore
-from attacks.spec import AttackSpec
 from xadv.runs.attack import CellSettings, run_attacks
 from xadv.runs.record import record_digest
+from xadv.testing import SpanOracle, StubModel
+
+pytestmark = pytest.mark.needs_data
 
 runner = CliRunner()
 LANGS = ("sw", "fi", "id")
@@ -40,13 +41,6 @@ N = 6            # questions per language
 STRENGTH = 0.5   # share of question words the keyboard attack touches
 
 
-@dataclass
-class _Loaded:  # the fields of xadv.models.LoadedModel that a run reads
-    name: str
-    fingerprint: str
-    zero_shot: dict | None = None
-    device: str = "cpu"
-    extra: dict = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +64,7 @@ def world(data_dir, tmp_path_factory):
         return QAEngine(SpanOracle(tok, targets), tok, fp, EngineConfig(num_threads=1))
 
     def run(root, name, fp, robust_ids, seeds, card=None):
-        loaded = _Loaded(name, fp, zero_shot=card)
+        loaded = StubModel(name, fp, zero_shot=card)
         eng = engine(fp, robust_ids)
         for seed in seeds:
             settings = CellSettings(attacks=AttackSpec.parse_list("keyboard,distractor"), strength=STRENGTH,

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 import cli
-from xadv.models.tiny import tiny_qa_model
+from xadv.testing import tiny_qa_model
 
 runner = CliRunner()
 

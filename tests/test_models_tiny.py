@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from xadv.langs import TYDI_LANGS
-from xadv.models.tiny import tiny_qa_model
-from xadv.models.tokenizer import load_me5_tokenizer, me5_tokenizer_file, sha256_file, TOKENIZER_SHA256
+from xadv.models.tokenizer import TOKENIZER_SHA256, load_me5_tokenizer, me5_tokenizer_file, sha256_file
+from xadv.testing import tiny_qa_model
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +41,7 @@ def test_tokenizer_is_the_pinned_me5_one():
     assert ids[0] == 0 and ids[-1] == 2 and ids.count(2) == 3
 
 
+@pytest.mark.needs_data
 def test_tokenizer_offsets_point_into_real_text_in_every_language(tiny, tydi_pairs):
     _, tok = tiny
     for lang, (question, context) in tydi_pairs.items():
@@ -73,6 +74,7 @@ def test_tiny_model_leaves_the_global_rng_alone(tiny):
     assert torch.equal(torch.rand(3), expected)
 
 
+@pytest.mark.needs_data
 def test_tiny_model_shape_and_forward_on_real_text(tiny, tydi_pairs):
     model, tok = tiny
     cfg = model.config

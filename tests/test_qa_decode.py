@@ -63,6 +63,7 @@ def decode(tok, question, context, target, config=FeatureConfig(), **kw):
     return best_spans(windows_for(feats, target), context, **kw), feats
 
 
+@pytest.mark.needs_data
 @pytest.mark.parametrize("lang", LANGS)
 def test_gold_answers_decode_exactly(tok, rows, lang):
     picked = [r for r in rows[lang][:60]
@@ -77,6 +78,7 @@ def test_gold_answers_decode_exactly(tok, rows, lang):
         assert r["context"][spans[0].start:spans[0].start + len(spans[0].text)] == spans[0].text
 
 
+@pytest.mark.needs_data
 def test_finnish_umlauts_and_cyrillic(tok, rows):
     for lang, chars in (("fi", "äö"), ("ru", "абвгдежзиклмнопрст")):
         r = next(r for r in rows[lang] if any(c in r["answers"]["text"][0] for c in chars)
@@ -97,6 +99,7 @@ def test_unaligned_target_gives_the_smallest_covering_token_span(tok):
     assert decode(tok, "Missä?", context, (a, a + 5))[0][0].text == "Espoo"
 
 
+@pytest.mark.needs_data
 @pytest.mark.parametrize("lang", ("bn", "te"))
 def test_span_starting_inside_a_word_keeps_combining_mark(tok, rows, lang):
     """Indic pieces often start with a vowel sign; a span starting there must keep it."""
@@ -120,6 +123,7 @@ def test_span_starting_inside_a_word_keeps_combining_mark(tok, rows, lang):
     assert checked >= 5
 
 
+@pytest.mark.needs_data
 def test_hangul_particles_and_arabic_mid_word_pieces(tok, rows):
     for lang in ("ko", "ar"):
         checked = 0
@@ -151,6 +155,7 @@ def test_whitespace_only_piece_is_never_an_answer(tok):
     assert spans and all(sp.text and not sp.text[0].isspace() and not sp.text[-1].isspace() for sp in spans)
 
 
+@pytest.mark.needs_data
 @pytest.mark.parametrize("lang", ("en", "ru", "ar", "te", "ko"))
 def test_random_logits_always_give_exact_trimmed_substrings(tok, rows, lang):
     rng = np.random.default_rng(0)
@@ -171,6 +176,7 @@ def long_rows(tok, rows, min_tokens: int):
                 yield r
 
 
+@pytest.mark.needs_data
 def test_answers_in_second_and_third_window_of_long_contexts(tok, rows):
     """384/128 windows on real contexts of 700+ tokens: a target deep inside each later window."""
     checked = 0
@@ -191,6 +197,7 @@ def test_answers_in_second_and_third_window_of_long_contexts(tok, rows):
     assert checked >= 8
 
 
+@pytest.mark.needs_data
 def test_answer_straddling_a_window_edge(tok, rows):
     """The span crosses the end of window k: only window k+1 holds it whole; window k has partial evidence."""
     checked = 0
@@ -213,6 +220,7 @@ def test_answer_straddling_a_window_edge(tok, rows):
     assert checked >= 10
 
 
+@pytest.mark.needs_data
 def test_max_answer_length_is_respected(tok, rows):
     r = rows["en"][0]
     feats = build_features([r["question"]], [r["context"]], tok)
@@ -226,6 +234,7 @@ def test_max_answer_length_is_respected(tok, rows):
     assert end_char <= f.offsets[f.ctx_lo + 29, 1]
 
 
+@pytest.mark.needs_data
 def test_gold_logprob_is_log_softmax_of_the_holding_window(tok, rows):
     r = next(r for r in long_rows(tok, rows, 700))
     context = r["context"]
@@ -247,6 +256,7 @@ def test_gold_logprob_is_log_softmax_of_the_holding_window(tok, rows):
     assert gold_logprob(wins, [(0, context)]) == -math.inf
 
 
+@pytest.mark.needs_data
 def test_long_questions_are_cut_at_a_token_boundary(tok, rows):
     r = rows["fi"][0]
     question = " ".join([r["question"]] * 30)
@@ -257,6 +267,7 @@ def test_long_questions_are_cut_at_a_token_boundary(tok, rows):
         assert f.ctx_lo <= 64 + 3  # <s> q </s></s> then context
 
 
+@pytest.mark.needs_data
 def test_windows_cover_the_context_with_the_configured_overlap(tok, rows):
     r = next(r for r in long_rows(tok, rows, 700))
     context = r["context"]

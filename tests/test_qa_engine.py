@@ -11,10 +11,9 @@ import pytest
 
 from xadv.data import load_qa
 from xadv.errors import DataError, XadvError
-from xadv.models.tiny import tiny_qa_model
 from xadv.qa.engine import EngineConfig, QAEngine
 from xadv.qa.features import FeatureConfig
-from xadv.qa.oracle import SpanOracle
+from xadv.testing import SpanOracle, tiny_qa_model
 
 pytestmark = pytest.mark.usefixtures("torch_threads_restored")
 
@@ -59,6 +58,7 @@ def engine_for(model, tok, **kw):
     return QAEngine(model, tok, "test-fingerprint", EngineConfig(**{"max_answer_length": 400, "num_threads": 1, **kw}))
 
 
+@pytest.mark.needs_data
 @pytest.mark.parametrize("batch_size", (1, 7, 32))
 def test_oracle_answers_come_back_exactly(examples, tok, oracle_case, batch_size):
     targets, expected = oracle_case
@@ -75,6 +75,7 @@ def test_oracle_answers_come_back_exactly(examples, tok, oracle_case, batch_size
     assert long_ones >= 5  # several answers live in a later window
 
 
+@pytest.mark.needs_data
 def test_small_windows_many_features(examples, tok, oracle_case):
     """Same answers with 96-token windows: most answers are now several windows into the context."""
     targets, expected = oracle_case
@@ -89,6 +90,7 @@ def test_small_windows_many_features(examples, tok, oracle_case):
             assert (preds[r["id"]].start, preds[r["id"]].text) == (a, text), r["id"]
 
 
+@pytest.mark.needs_data
 def test_cache_hits_do_no_forward_pass(examples, tok, oracle_case, tmp_path):
     targets, _ = oracle_case
     oracle = SpanOracle(tok, targets)
@@ -112,6 +114,7 @@ def test_cache_hits_do_no_forward_pass(examples, tok, oracle_case, tmp_path):
     assert oracle2.calls > calls2
 
 
+@pytest.mark.needs_data
 def test_repeated_inputs_in_one_call_are_computed_once(examples, tok, oracle_case):
     targets, expected = oracle_case
     r = examples[0]
@@ -124,6 +127,7 @@ def test_repeated_inputs_in_one_call_are_computed_once(examples, tok, oracle_cas
     assert engine.stats.features == n_windows
 
 
+@pytest.mark.needs_data
 def test_gold_logprob_depends_on_the_gold_span(examples, tok, oracle_case):
     targets, expected = oracle_case
     r = examples[0]  # the longest Arabic context: several windows
@@ -143,6 +147,7 @@ def tiny():
     return tiny_qa_model(seed=0)
 
 
+@pytest.mark.needs_data
 def test_tiny_model_is_deterministic_and_batch_size_invariant(examples, tiny):
     model, tok = tiny
     sub = examples[:24]
@@ -160,6 +165,7 @@ def test_tiny_model_is_deterministic_and_batch_size_invariant(examples, tiny):
         assert p.text and rows[i]["context"][p.start:p.start + len(p.text)] == p.text
 
 
+@pytest.mark.needs_data
 def test_padding_and_sorting_do_not_leak_between_examples(examples, tiny):
     """Each example's answer is the same alone as inside a mixed-length batch."""
     model, tok = tiny
@@ -172,6 +178,7 @@ def test_padding_and_sorting_do_not_leak_between_examples(examples, tiny):
         assert alone.score == pytest.approx(together[r["id"]].score, abs=1e-4)
 
 
+@pytest.mark.needs_data
 def test_int8_runs_and_keeps_exact_substrings(examples, tiny):
     model, tok = tiny
     sub = examples[:8]

@@ -10,8 +10,10 @@ from typer.testing import CliRunner
 
 import cli
 from xadv.data import load_qa
-from xadv.score import score_predictions
 from xadv.langs import TYDI_LANGS
+from xadv.score import score_predictions
+
+pytestmark = pytest.mark.needs_data
 
 runner = CliRunner()
 
@@ -30,7 +32,7 @@ def _one_thread():
 @pytest.fixture(scope="module")
 def tiny_dirs(tmp_path_factory):
     """A tiny QA checkpoint, and the same encoder saved without its QA head (like the me5-small import)."""
-    from xadv.models.tiny import tiny_qa_model
+    from xadv.testing import tiny_qa_model
 
     root = tmp_path_factory.mktemp("ckpt")
     model, tok = tiny_qa_model(seed=0)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import jsonschema
@@ -21,6 +20,7 @@ from xadv.runs import AttackRecord, ResultsStore, load_record, read_record
 from xadv.runs.attack import CellSettings, run_attacks
 from xadv.runs.record import record_digest
 from xadv.score.criterion import Criterion
+from xadv.testing import StubModel
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((REPO / "docs" / "schema" / "attack-record-2.schema.json").read_text(encoding="utf-8"))
@@ -67,18 +67,13 @@ def test_leaderboard_reads_every_committed_source_without_failing_flags(source, 
     assert board.rows and not [e for e in board.entries if e.failing]
 
 
-@dataclass
-class _Loaded:
-    name: str = "oracle"
-    fingerprint: str = "oracle-sw"
-    zero_shot: dict | None = None
-    device: str = "cpu"
 
 
+@pytest.mark.needs_data
 def test_a_record_the_code_writes_validates_and_reloads(data_dir, tok, tmp_path):
     from xadv.data import load_qa
     from xadv.qa.engine import EngineConfig, QAEngine
-    from xadv.qa.oracle import SpanOracle
+    from xadv.testing import SpanOracle
 
     rows = list(load_qa("tydiqa:sw:dev", data_dir))[:6]
     spans = {(r["question"], r["context"]): (r["answers"]["answer_start"][0],
@@ -87,7 +82,7 @@ def test_a_record_the_code_writes_validates_and_reloads(data_dir, tok, tmp_path)
     engine = QAEngine(SpanOracle(tok, spans), tok, "oracle-sw", EngineConfig(num_threads=1))
     settings = CellSettings(attacks=AttackSpec.parse_list("typo,distractor"), n_resamples=50,
                             criterion=Criterion.f1_at_least(0.5))
-    cells = run_attacks(_Loaded(), rows, settings, engine=engine, store=ResultsStore(tmp_path))
+    cells = run_attacks(StubModel("oracle", "oracle-sw"), rows, settings, engine=engine, store=ResultsStore(tmp_path))
     assert [(c.attack, c.target) for c in cells] == [("keyboard", "question"), ("distractor", "context")]
     for cell in cells:
         raw = read_record(cell.path)

@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from attacks.spec import AttackSpec
 from cli import app
 from xadv.data import load_qa
 from xadv.errors import XadvError
 from xadv.models.tokenizer import load_me5_tokenizer
 from xadv.qa.engine import EngineConfig, QAEngine
-from xadv.qa.oracle import SpanOracle
 from xadv.runs import ResultsStore, read_record
-from attacks.spec import AttackSpec
 from xadv.runs.attack import CellSettings
 from xadv.runs.attack import run_attacks as _run_attacks
+from xadv.testing import SpanOracle, StubModel
 from xadv.types import Target
+
+pytestmark = pytest.mark.needs_data
 
 runner = CliRunner()
 
@@ -30,13 +31,6 @@ def run_attacks(loaded, rows, *, engine=None, store=None, attacks, targets=("aut
     return _run_attacks(loaded, rows, cells, engine=engine, store=store)
 
 
-@dataclass
-class _Loaded:  # the fields of xadv.models.LoadedModel that a run reads
-    name: str
-    fingerprint: str
-    zero_shot: dict | None = None
-    device: str = "cpu"
-    extra: dict = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +50,7 @@ def oracle_engine(sw_rows):
 
 
 def test_question_attack_flips_exactly_the_changed_questions(sw_rows, oracle_engine, tmp_path):
-    loaded = _Loaded("oracle", "oracle-sw", zero_shot={"seen_qa_languages": ["en"]})
+    loaded = StubModel("oracle", "oracle-sw", zero_shot={"seen_qa_languages": ["en"]})
     [cell] = run_attacks(loaded, sw_rows, attacks=["keyboard"], targets=["question"], strength=0.5, seed=3,
                          engine=oracle_engine, store=ResultsStore(tmp_path), n_resamples=200)
     rec = cell.record.to_dict()
@@ -85,7 +79,7 @@ def test_question_attack_flips_exactly_the_changed_questions(sw_rows, oracle_eng
 
 
 def test_context_attack_keeps_answers_and_resumes(sw_rows, oracle_engine, tmp_path):
-    loaded = _Loaded("oracle", "oracle-sw")
+    loaded = StubModel("oracle", "oracle-sw")
     store = ResultsStore(tmp_path)
     first = run_attacks(loaded, sw_rows, attacks=["word-swap"], targets=["context"], engine=oracle_engine,
                         store=store, n_resamples=0)
@@ -104,7 +98,7 @@ def test_context_attack_keeps_answers_and_resumes(sw_rows, oracle_engine, tmp_pa
 
 
 def test_corrupt_record_is_reported_not_skipped(sw_rows, oracle_engine, tmp_path):
-    loaded = _Loaded("oracle", "oracle-sw")
+    loaded = StubModel("oracle", "oracle-sw")
     store = ResultsStore(tmp_path)
     [cell] = run_attacks(loaded, sw_rows[:3], attacks=["invisible"], engine=oracle_engine, store=store,
                          n_resamples=0)
@@ -116,7 +110,7 @@ def test_corrupt_record_is_reported_not_skipped(sw_rows, oracle_engine, tmp_path
 
 def test_unservable_cells_are_skipped_with_reason(data_dir, oracle_engine):
     ko = list(load_qa("tydiqa:ko:dev", data_dir))[:2]
-    loaded = _Loaded("oracle", "oracle-sw")
+    loaded = StubModel("oracle", "oracle-sw")
     with pytest.raises(XadvError, match="no attack could run.*homoglyph"):
         run_attacks(loaded, ko, attacks=["homoglyph"], engine=oracle_engine, n_resamples=0)
     cells = run_attacks(loaded, ko, attacks=["homoglyph", "distractor"], engine=oracle_engine, n_resamples=0)
@@ -141,12 +135,9 @@ def test_attack_cli_bad_input_is_one_line(args, message, data_dir, tmp_path):
 
 
 def test_attack_cli_end_to_end_on_a_checkpoint(data_dir, tmp_path):
-    from xadv.models.tiny import tiny_qa_model
+    from xadv.testing import tiny_checkpoint
 
-    model, tok = tiny_qa_model(seed=1)
-    ckpt = tmp_path / "tiny"
-    model.save_pretrained(ckpt)
-    tok.save_pretrained(ckpt)
+    ckpt = tiny_checkpoint(tmp_path / "tiny", seed=1)
     out = tmp_path / "run.json"
     args = ["attack", "--model", str(ckpt), "--lang", "te", "--attack", "char-noise,sentence-reorder",
             "--n", "3", "--data-dir", str(data_dir), "--results", str(tmp_path / "res"), "--out", str(out)]
@@ -164,7 +155,7 @@ def test_attack_cli_end_to_end_on_a_checkpoint(data_dir, tmp_path):
 
 def test_engine_settings_are_part_of_the_cell(sw_rows, oracle_engine, tmp_path):
     """A run with other decoding settings (window, stride, int8, max answer length) never reuses a cell."""
-    loaded = _Loaded("oracle", "oracle-sw")
+    loaded = StubModel("oracle", "oracle-sw")
     store = ResultsStore(tmp_path)
     kw = dict(attacks=["word-swap"], targets=["context"], store=store, n_resamples=0)
     [a] = run_attacks(loaded, sw_rows[:3], engine=oracle_engine, **kw)

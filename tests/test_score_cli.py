@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from reference import squad_v11 as oracle
 from typer.testing import CliRunner
 
 import cli
-from reference import squad_v11 as oracle
+
+pytestmark = pytest.mark.needs_data
 
 runner = CliRunner()
 

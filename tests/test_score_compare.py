@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from xadv.errors import XadvError
-from xadv.score import (ScoreResult, compare, mean_ci, paired_bootstrap, result_ci,
-                        score_predictions, worst_case)
+from xadv.score import ScoreResult, compare, mean_ci, paired_bootstrap, result_ci, score_predictions, worst_case
 from xadv.score.bootstrap import bootstrap_means
 from xadv.score.criterion import Criterion
 from xadv.score.files import load_gold
@@ -77,6 +76,7 @@ def test_results_are_aligned_by_id_and_must_match():
         compare(clean, made([1, 1, 1], [1, 1, 1], ids=["a", "b", "c"], mode="multilingual"))
 
 
+@pytest.mark.needs_data
 def test_comparison_on_real_predictions(en_gold):
     clean = score_predictions(en_gold, degrade(en_gold, 0.2, seed=1))
     adv = score_predictions(en_gold, degrade(en_gold, 0.5, seed=2))
@@ -91,6 +91,7 @@ def test_comparison_on_real_predictions(en_gold):
     assert compare(clean, adv, seed=7).ci != c.ci
 
 
+@pytest.mark.needs_data
 def test_ci_width_matches_the_normal_approximation(en_gold):
     result = score_predictions(en_gold, degrade(en_gold, 0.3, seed=3))
     low, high = result_ci(result, n_resamples=2000)["f1"]
@@ -113,12 +114,14 @@ def test_bootstrap_means_are_centred_with_the_right_spread():
         bootstrap_means(np.array([]))
 
 
+@pytest.mark.needs_data
 def test_paired_bootstrap_identical_systems(en_gold):
     a = score_predictions(en_gold, degrade(en_gold, 0.3, seed=4))
     test = paired_bootstrap(a, a)
     assert (test.diff, test.ci_low, test.ci_high, test.p_value) == (0.0, 0.0, 0.0, 1.0)
 
 
+@pytest.mark.needs_data
 def test_paired_bootstrap_clearly_better_system(en_gold):
     good = score_predictions(en_gold, degrade(en_gold, 0.1, seed=5))
     bad = score_predictions(en_gold, degrade(en_gold, 0.5, seed=6))
@@ -131,6 +134,7 @@ def test_paired_bootstrap_clearly_better_system(en_gold):
     assert em.diff == pytest.approx(good.exact_match - bad.exact_match)
 
 
+@pytest.mark.needs_data
 def test_paired_bootstrap_tiny_difference_is_not_significant(en_gold):
     preds = {i: a[0] for i, a in zip(en_gold.ids, en_gold.answers)}
     a = score_predictions(en_gold, preds)

@@ -79,6 +79,7 @@ def test_languages_come_from_the_rows_or_the_tydi_prefix():
                                 "en": {"n": 1, "exact_match": 100.0, "f1": 100.0}}
 
 
+@pytest.mark.needs_data
 def test_gold_from_the_data_layer_scores_100_in_both_modes(data_dir):
     from xadv.score.files import load_gold
 

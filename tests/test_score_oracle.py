@@ -16,8 +16,8 @@ import random
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from reference import squad_v11 as oracle
+
 from xadv.langs import TYDI_LANGS
 from xadv.score import GoldAnswers, score_predictions
 from xadv.score.normalize import normalize
@@ -81,6 +81,7 @@ def noisy(rng: random.Random, text: str, context: str) -> str:
     return rng.choice(NOISE_PUNCT).join(text.split())
 
 
+@pytest.mark.needs_data
 @pytest.mark.parametrize("lang", TYDI_LANGS)
 def test_whole_dev_file_agrees_with_oracle(tydi, lang):
     """Every question of the file, one noisy prediction each, a few missing and a few unknown."""
@@ -139,6 +140,7 @@ def prediction_sets(draw, tydi):
     return subset, predictions
 
 
+@pytest.mark.needs_data
 @settings(max_examples=150, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())

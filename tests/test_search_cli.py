@@ -1,7 +1,7 @@
 """`xadv attack --search ...`: the same command, records and resume as static attacks, read by
 leaderboard, report and regress; bad search input is one line and exit 2.
 
-The model is `attacks.search.oracle.KeywordOracle` behind the CLI's model loader: it answers the first
+The model is `xadv.testing.KeywordOracle` behind the CLI's model loader: it answers the first
 sw dev questions right while two keywords of each question are intact, so greedy search has real
 successes to find (and the ASR is known: every question it answers right can be flipped).
 """
@@ -9,14 +9,13 @@ successes to find (and the ASR is known: every question it answers right can be 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 
 import pytest
+from test_record_schema import assert_valid
 from typer.testing import CliRunner
 
 from cli import app
 from xadv.data import load_qa
-from test_record_schema import assert_valid
 from xadv.runs import read_record
 
 runner = CliRunner()
@@ -33,27 +32,20 @@ def _one_thread():
     torch.set_num_threads(before)
 
 
-@dataclass
-class _Loaded:  # what the attack command reads of xadv.models.LoadedModel
-    model: object
-    tokenizer: object
-    name: str = "keyword-oracle"
-    fingerprint: str = "keyword-oracle-sw-v1"
-    zero_shot: dict | None = field(default_factory=lambda: {"seen_qa_languages": ["en"]})
-    device: str = "cpu"
 
 
 @pytest.fixture(scope="module")
 def oracle(data_dir):
     """The oracle as a loaded model, knowing the first N sw questions that offer two keywords."""
-    from attacks.search.oracle import KeywordOracle, keyword_case
     from xadv.models.tokenizer import load_me5_tokenizer
+    from xadv.testing import KeywordOracle, StubModel, keyword_case
 
     tok = load_me5_tokenizer()
     rows = list(load_qa("tydiqa:sw:dev", data_dir))[:N]
     cases = [c for c in (keyword_case(tok, r, "question", min_letters=3) for r in rows) if c is not None]
     assert len(cases) >= 3, "the first sw questions should give the oracle some keyword cases"
-    return _Loaded(KeywordOracle(tok, cases), tok)
+    return StubModel("keyword-oracle", "keyword-oracle-sw-v1", zero_shot={"seen_qa_languages": ["en"]},
+                     model=KeywordOracle(tok, cases), tokenizer=tok)
 
 
 @pytest.fixture()
@@ -75,6 +67,7 @@ def cli(oracle, monkeypatch, data_dir, tmp_path):
 GREEDY = ["--attack", "keyboard", "--search", "greedy", "--budget", "40", "--strength", "1", "--max-words", "2"]
 
 
+@pytest.mark.needs_data
 def test_search_records_are_attack_records_that_leaderboard_report_and_regress_read(cli, tmp_path):
     out = cli(*GREEDY, "--write-adversarial", tmp_path / "adv")
     [cell] = out["cells"]
@@ -121,6 +114,7 @@ def test_search_records_are_attack_records_that_leaderboard_report_and_regress_r
     assert json.loads(gate.stdout)["checks"][0]["search"]["search"] == "greedy"
 
 
+@pytest.mark.needs_data
 def test_search_cells_resume_and_never_collide_with_static_or_other_searches(cli, tmp_path):
     first = cli(*GREEDY)["cells"][0]
     again = cli(*GREEDY)["cells"][0]
@@ -130,7 +124,8 @@ def test_search_cells_resume_and_never_collide_with_static_or_other_searches(cli
     static = cli("--attack", "keyboard", "--strength", "1", "--write-adversarial", tmp_path / "adv")["cells"][0]
     assert [c["status"] for c in (random_, budget, static)] == ["computed"] * 3
     assert static["search"] is None
-    assert [r["id"] for r in load_qa(static["adversarial"])] == [e["id"] for e in read_record(static["path"])["examples"]]
+    adversarial_ids = [r["id"] for r in load_qa(static["adversarial"])]
+    assert adversarial_ids == [e["id"] for e in read_record(static["path"])["examples"]]
     assert len({c["path"] for c in (first, random_, budget, static)}) == 4
     board = runner.invoke(app, ["leaderboard", "--results", str(tmp_path / "res"), "--json", "--bootstrap", "0"])
     assert board.exit_code == 0, board.output
@@ -140,6 +135,7 @@ def test_search_cells_resume_and_never_collide_with_static_or_other_searches(cli
     assert not any(r["flags"] for r in rows)  # clean outcomes agree across static and search records
 
 
+@pytest.mark.needs_data
 @pytest.mark.parametrize("args, message", [
     (["--search", "annealing"], "unknown search 'annealing'"),
     (["--search", "greedy", "--goal", "f1-below:abc"], "threshold 'abc' is not a number"),

@@ -1,5 +1,5 @@
 """Model-in-the-loop search end to end on real TyDi examples, with a constructed model whose answer
-flips exactly when two known keywords are broken (`attacks.search.oracle.KeywordOracle`): success,
+flips exactly when two known keywords are broken (`xadv.testing.KeywordOracle`): success,
 the answer span never modified, the budget and the max share honoured, determinism, greedy vs random,
 loss guidance, beam search, script-correct words and edits in Bengali, and the SQuAD output."""
 
@@ -13,13 +13,12 @@ from xadv.data import load_qa
 from xadv.errors import XadvError
 from xadv.qa.engine import EngineConfig, QAEngine
 
-
-pytestmark = pytest.mark.usefixtures("torch_threads_restored")
+pytestmark = [pytest.mark.needs_data, pytest.mark.usefixtures("torch_threads_restored")]
 
 
 def _cases(tok, lang, field, n, data_dir, min_words=0, max_words=10**9):
     """The first `n` examples where the oracle finds two keywords in `field` and answers right."""
-    from attacks.search.oracle import keyword_case
+    from xadv.testing import keyword_case
 
     rows, cases = [], []
     for r in load_qa(f"tydiqa:{lang}:dev", data_dir=data_dir):
@@ -35,7 +34,7 @@ def _cases(tok, lang, field, n, data_dir, min_words=0, max_words=10**9):
 
 
 def _engine(tok, cases):
-    from attacks.search.oracle import KeywordOracle
+    from xadv.testing import KeywordOracle
 
     return QAEngine(KeywordOracle(tok, cases), tok, "keyword-oracle", EngineConfig(num_threads=1))
 
@@ -124,7 +123,8 @@ def test_same_seed_same_run_even_without_cache(tok, context_case):
     rows, cases, engine = context_case
     a = _search(engine, rows, search="random", budget=40, transformation="keyboard+char-noise")
     b = _search(_engine(tok, cases), rows, search="random", budget=40, transformation="keyboard+char-noise")
-    strip = lambda run: [{k: v for k, v in o.to_dict().items() if k != "seconds"} for o in run.outcomes]
+    def strip(run):
+        return [{k: v for k, v in o.to_dict().items() if k != "seconds"} for o in run.outcomes]
     assert strip(a) == strip(b)
     c = _search(engine, rows, search="random", budget=40, transformation="keyboard+char-noise", seed=1)
     assert strip(c) != strip(a)
@@ -276,7 +276,7 @@ def test_edit_distance_and_context_window_constraints(context_case):
 def test_a_word_importance_probe_is_not_counted_as_the_success(tok, data_dir):
     """With one keyword, deleting it while ranking words (`wir="delete"`) already flips the answer; the
     search's success (and `asr_at`) must come from a candidate of the transformation, after the ranking."""
-    from attacks.search.oracle import keyword_case
+    from xadv.testing import keyword_case
 
     rows, cases = [], []
     for r in load_qa("tydiqa:sw:dev", data_dir=data_dir):

@@ -14,6 +14,7 @@ from cli import app
 from xadv.errors import XadvError
 from xadv.runs.suite import EvalSuite, ModelRef
 from xadv.score.criterion import Criterion
+from xadv.testing import tiny_checkpoint
 from xadv.types import Target
 
 REPO = Path(__file__).resolve().parents[1]
@@ -85,13 +86,9 @@ def _comparable(run_file: Path) -> list[dict]:
                   key=lambda r: r["cell"]["key"])
 
 
+@pytest.mark.needs_data
 def test_suite_file_gives_the_same_records_as_the_equivalent_flags(data_dir, tmp_path):
-    from xadv.models.tiny import tiny_qa_model
-
-    model, tok = tiny_qa_model(seed=1)
-    ckpt = tmp_path / "tiny"
-    model.save_pretrained(ckpt)
-    tok.save_pretrained(ckpt)
+    ckpt = tiny_checkpoint(tmp_path / "tiny", seed=1)
     suite = tmp_path / "suite.toml"
     suite.write_text(f'models = ["{ckpt}"]\nlangs = ["te", "fi"]\nattacks = ["typo", "sentence-reorder:context"]\n'
                      f'n = 5\nseeds = [0]\nstrength = 0.3\n[engine]\nbatch_size = 4\n', encoding="utf-8")

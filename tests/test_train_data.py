@@ -26,6 +26,7 @@ def test_mix_counts_follow_the_mix_and_the_english_share():
     assert mix_counts({"en": 10}, "multi", 0.5, 0) == {}
 
 
+@pytest.mark.needs_data
 def test_xnli_under_each_mix(data_dir):
     kw = dict(en_share=0.25, max_examples=300, seed=1, data_dir=data_dir)
     sources = ["xnli:ar,en,ru,sw:dev"]
@@ -44,6 +45,7 @@ def test_xnli_under_each_mix(data_dir):
     assert again.rows == multi.rows and other.rows != multi.rows
 
 
+@pytest.mark.needs_data
 def test_qa_task_and_target_on_real_files(data_dir):
     qa = load_task("qa", ["squad:en:dev", "tydiqa:ko,sw:train"], mix="multi", en_share=0.5, max_examples=0,
                    seed=0, data_dir=data_dir)
@@ -55,6 +57,7 @@ def test_qa_task_and_target_on_real_files(data_dir):
     assert f.sha256 == "ab4317b6f2fcf3367e8890226631deaf3af283ffb5a878fc54ebb0d6b2afe377"  # MANIFEST.tsv
 
 
+@pytest.mark.needs_data
 def test_bad_sources_and_leaks_are_refused(data_dir):
     with pytest.raises(ConfigError, match="have no English data for mix 'en'"):
         load_task("xnli", ["xnli:sw:dev"], mix="en", en_share=0.5, max_examples=0, seed=0, data_dir=data_dir)

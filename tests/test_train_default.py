@@ -35,6 +35,7 @@ def test_the_adapter_ships_small_with_a_complete_card():
             assert sha256_file(folder / name) == meta["sha256"], name
 
 
+@pytest.mark.needs_data
 @pytest.mark.slow
 def test_default_model_answers_english_questions(data_dir):
     from xadv.data import load_qa

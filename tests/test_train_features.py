@@ -22,6 +22,7 @@ def rows(data_dir):
 
 
 
+@pytest.mark.needs_data
 def test_labels_recover_the_gold_answer_in_every_language(rows, tok):
     from xadv.qa.features import FeatureConfig, build_features
 
@@ -52,6 +53,7 @@ def test_labels_recover_the_gold_answer_in_every_language(rows, tok):
     assert exact / total > 0.85, exact / total
 
 
+@pytest.mark.needs_data
 def test_cls_policy_keeps_every_window_and_labels_the_rest_at_cls(rows, tok):
     cfg = dict(max_seq_length=128, doc_stride=64, max_query_length=32)
     drop, sd = qa_train_features(rows, tok, no_answer="drop", **cfg)
@@ -80,6 +82,7 @@ def test_questions_without_an_answer_cannot_train(tok):
         qa_train_features([row], tok, max_seq_length=64, doc_stride=16, max_query_length=16)
 
 
+@pytest.mark.needs_data
 def test_pair_features(data_dir, tok):
     from xadv.data import load_pairs
 

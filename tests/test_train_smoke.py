@@ -14,6 +14,8 @@ import pytest
 
 from xadv.langs import TYDI_LANGS
 
+pytestmark = pytest.mark.needs_data
+
 # a random tiny model learns visibly only with a large step and a few passes over few examples:
 # 12 target steps of 4 = 6 passes over 8 examples
 TINY = ["budget.lora_r=0", "phases.intermediate.lr=1e-2", "phases.target.lr=1e-2", "phases.target.max_steps=12",
@@ -22,7 +24,7 @@ TINY = ["budget.lora_r=0", "phases.intermediate.lr=1e-2", "phases.target.lr=1e-2
 
 @pytest.fixture(scope="module")
 def tiny_base(tmp_path_factory):
-    from xadv.models.tiny import tiny_qa_model
+    from xadv.testing import tiny_qa_model
 
     model, tok = tiny_qa_model(seed=0, hidden=32, layers=2)
     path = tmp_path_factory.mktemp("tiny-base")
@@ -83,7 +85,8 @@ def test_card_records_mix_tasks_counts_and_seen_languages(runs):
         assert card["software"]["torch"] and card["base_model"]["fingerprint"]
         assert card["evaluation"]["n_per_lang"] == 3 and set(card["evaluation"]["languages"]) == set(TYDI_LANGS)
     # which languages each mix used, per task
-    per_lang = lambda card, task: card["tasks"][[t["task"] for t in card["tasks"]].index(task)]["examples_per_language"]
+    def per_lang(card, task):
+        return card["tasks"][[t["task"] for t in card["tasks"]].index(task)]["examples_per_language"]
     assert per_lang(en, "qa") == {"en": 24} and per_lang(en, "xnli") == {"en": 24}
     assert per_lang(multi, "qa") == {"ko": 12, "sw": 12} and per_lang(multi, "pawsx") == {"ko": 24}
     assert per_lang(multi, "xnli") == {"ar": 8, "ru": 8, "sw": 8}
@@ -100,9 +103,9 @@ def test_card_records_mix_tasks_counts_and_seen_languages(runs):
 @pytest.mark.slow
 def test_checkpoint_reloads_and_predicts_through_the_qa_engine(runs, data_dir):
     from xadv.data import load_qa
+    from xadv.models.card import read_card
     from xadv.models.loading import load_qa_model
     from xadv.qa.engine import EngineConfig, QAEngine
-    from xadv.models.card import read_card
 
     out = runs["mixed"].out
     loaded = load_qa_model(out)  # a trained head: no allow_untrained_head needed
@@ -174,8 +177,7 @@ def test_lora_adapter_applied_to_the_base_is_the_saved_checkpoint(tiny_base, dat
     """What `xadv.models.default` does with the shipped adapter gives exactly the trained model."""
     import torch
 
-    from xadv.models.loading import load_adapter_model
-    from xadv.models.loading import load_qa_model
+    from xadv.models.loading import load_adapter_model, load_qa_model
     from xadv.train import train
 
     config = _config(tiny_base, "en", ["intermediate=[]", "budget.lora_r=4", "phases.target.max_steps=3",

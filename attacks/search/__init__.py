@@ -10,11 +10,12 @@ Pieces (each a TextAttack class, so they also plug into a hand-built `textattack
 (EM flip / F1 below T / F1 = 0, optionally loss-guided; goals in `goals`), `transformation.XadvWordSwap`
 (xadv's per-word families), `constraints` (target fields, answer span, max share, edit distance),
 `greedy.GreedyWIR` (TextAttack's greedy word-importance search, budget-aware), `random_search.
-RandomSampling` (the baseline), `oracle.KeywordOracle` (a constructed model for tests). `records`
-holds the per-example `SearchOutcome` and the `SearchRun` summary; `spec.SearchSpec` the checked
-settings of one search (what `xadv attack --search` parses and a results cell records); `families`
-which attacks a word-level search can use; `bootstrap.ensure_textattack` makes TextAttack import offline. Importing this package is cheap: TextAttack (several seconds)
-loads on the first search.
+RandomSampling` (the baseline). `records` holds the per-example `SearchOutcome` and the `SearchRun`
+summary; `spec.SearchSpec` the checked settings of one search (what `xadv attack --search` parses and a
+results cell records); `families` which attacks a word-level search can use;
+`bootstrap.ensure_textattack` makes TextAttack import offline. The constructed `KeywordOracle` its
+tests search against lives with the other test doubles in `xadv.testing`. Importing this package is
+cheap: TextAttack (several seconds) loads on the first search.
 """
 
 from .goals import GOAL_KINDS, Goal, parse_goal

@@ -7,7 +7,7 @@
     preds = engine.predict(rows)          # {id: Prediction(text, start, score, gold_logprob)}
 
 Modules: `features` (windows + offsets), `decode` (pure numpy span search, gold log-prob), `cache`
-(dict + sqlite), `engine` (batching, threads, int8), `evaluation` (what `xadv eval` runs), `oracle`
-(a constructed model that answers known spans, for tests). Knows nothing about attacks.
+(dict + sqlite), `engine` (batching, threads, int8), `evaluation` (what `xadv eval` runs). Knows nothing
+about attacks. The constructed oracle models that tests drive the engine with live in `xadv.testing`.
 Importing this package is cheap; torch is imported where it is used.
 """

@@ -7,6 +7,7 @@ as the real model does. The 250k x `hidden` word-embedding matrix dominates its 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from xadv.models.tokenizer import MODEL_MAX_LENGTH, load_me5_tokenizer
@@ -51,3 +52,12 @@ def tiny_qa_model(seed: int = 0, hidden: int = 32, layers: int = 2, heads: int =
         model = BertForQuestionAnswering(config)
     model.eval()
     return model, tokenizer
+
+
+def tiny_checkpoint(directory: str | Path, seed: int = 0) -> Path:
+    """`tiny_qa_model(seed)` saved as a Hugging Face checkpoint directory (what `--model DIR` loads)."""
+    model, tok = tiny_qa_model(seed=seed)
+    directory = Path(directory)
+    model.save_pretrained(directory)
+    tok.save_pretrained(directory)
+    return directory
