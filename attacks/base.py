@@ -289,6 +289,22 @@ def perturb_words(inp: FieldInput, strength: float, rng: random.Random,
 
 
 @dataclass(frozen=True)
+class WordAttack(Attack):
+    """An attack that edits inside each touched word (keyboard, char-noise, homoglyph, invisible, nfd,
+    diacritics): a subclass says how to edit one word (`edit_word`, absolute offsets, None when the word
+    offers nothing); the word loop, the protected answer spans and NFC settling are `perturb_words`."""
+
+    can_edit_answers: ClassVar[bool] = True
+    settle: ClassVar[bool] = True  # widen replacements to whole clusters and keep NFC
+
+    def edit_word(self, word: Span, lang: str, rng: random.Random) -> list[Edit] | None:
+        raise NotImplementedError
+
+    def plan(self, inp: FieldInput, strength: float, rng: random.Random) -> FieldEdits:
+        return perturb_words(inp, strength, rng, lambda w, r: self.edit_word(w, inp.lang, r), settle=self.settle)
+
+
+@dataclass(frozen=True)
 class Composite(Attack):
     """Attacks applied one after another; answers are remapped through every step."""
 

@@ -18,9 +18,8 @@ import random
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import ClassVar
 
-from .base import Attack, FieldEdits, FieldInput, perturb_words
+from .base import WordAttack
 from .text import Edit, Span, char_script, graphemes, word_script
 
 # Which look-alike scripts a letter of each script may turn into.
@@ -84,8 +83,7 @@ def homoglyph_in_word(word: Span, rng: random.Random) -> list[Edit] | None:
 
 
 @dataclass(frozen=True)
-class Homoglyph(Attack):
-    can_edit_answers: ClassVar[bool] = True
+class Homoglyph(WordAttack):
     name: str = "homoglyph"
     description: str = ("One letter per touched word replaced by a cross-script look-alike from the "
                         "Unicode confusables data (Latin<->Cyrillic/Greek, Telugu->Kannada, "
@@ -98,5 +96,5 @@ class Homoglyph(Attack):
                     "look-alikes in the Unicode confusables data (use 'nfd' or 'invisible')")
         return super().refusal(lang)
 
-    def plan(self, inp: FieldInput, strength: float, rng: random.Random) -> FieldEdits:
-        return perturb_words(inp, strength, rng, homoglyph_in_word)
+    def edit_word(self, word: Span, lang: str, rng: random.Random) -> list[Edit] | None:
+        return homoglyph_in_word(word, rng)

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import ClassVar
 
-from .base import Attack, FieldEdits, FieldInput, perturb_words
+from .base import WordAttack
 from .text import Edit, Span, graphemes, word_script
 
 INVISIBLE: dict[str, str] = {
@@ -45,12 +44,11 @@ def invisible_in_word(word: Span, rng: random.Random, kinds: tuple[str, ...]) ->
 
 
 @dataclass(frozen=True)
-class Invisible(Attack):
-    can_edit_answers: ClassVar[bool] = True
+class Invisible(WordAttack):
     name: str = "invisible"
     description: str = ("One invisible character (zero-width space/joiner/non-joiner, word joiner, "
                         "soft hyphen, direction mark) inserted inside each touched word.")
     kinds: tuple[str, ...] = tuple(INVISIBLE)
 
-    def plan(self, inp: FieldInput, strength: float, rng: random.Random) -> FieldEdits:
-        return perturb_words(inp, strength, rng, lambda w, r: invisible_in_word(w, r, self.kinds))
+    def edit_word(self, word: Span, lang: str, rng: random.Random) -> list[Edit] | None:
+        return invisible_in_word(word, rng, self.kinds)

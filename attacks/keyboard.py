@@ -18,10 +18,9 @@ import random
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import ClassVar
 
 from .alphabets import char_class
-from .base import Attack, FieldEdits, FieldInput, perturb_words
+from .base import WordAttack
 from .layouts import layout_for, neighbours
 from .text import (
     CHOSEONG,
@@ -108,13 +107,11 @@ def typo_in_word(word: Span, lang: str, rng: random.Random, insert_prob: float =
 
 
 @dataclass(frozen=True)
-class KeyboardTypo(Attack):
-    can_edit_answers: ClassVar[bool] = True
+class KeyboardTypo(WordAttack):
     name: str = "keyboard"
     description: str = ("One typo per touched word from a neighbouring key on the language's real "
                         "layout (QWERTY, Finnish, ЙЦУКЕН, Arabic, Dubeolsik jamo, InScript).")
     insert_prob: float = 0.2
 
-    def plan(self, inp: FieldInput, strength: float, rng: random.Random) -> FieldEdits:
-        return perturb_words(inp, strength, rng,
-                             lambda w, r: typo_in_word(w, inp.lang, r, self.insert_prob))
+    def edit_word(self, word: Span, lang: str, rng: random.Random) -> list[Edit] | None:
+        return typo_in_word(word, lang, rng, self.insert_prob)

@@ -17,10 +17,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import ClassVar
 
 from .alphabets import char_class, letters, match_case
-from .base import Attack, FieldEdits, FieldInput, perturb_words
+from .base import WordAttack
 from .text import CHOSEONG, JONGSEONG, JUNGSEONG, Edit, Span, graphemes, hangul_join, hangul_split, word_script
 
 OPS = ("insert", "delete", "swap", "substitute")
@@ -97,15 +96,14 @@ def noise_in_word(word: Span, lang: str, rng: random.Random, ops: tuple[str, ...
 
 
 @dataclass(frozen=True)
-class CharNoise(Attack):
-    can_edit_answers: ClassVar[bool] = True
+class CharNoise(WordAttack):
     name: str = "char-noise"
     description: str = ("One grapheme-cluster insertion, deletion, swap or substitution per touched "
                         "word, with letters from the word's own script.")
     ops: tuple[str, ...] = OPS
 
-    def plan(self, inp: FieldInput, strength: float, rng: random.Random) -> FieldEdits:
-        return perturb_words(inp, strength, rng, lambda w, r: noise_in_word(w, inp.lang, r, self.ops))
+    def edit_word(self, word: Span, lang: str, rng: random.Random) -> list[Edit] | None:
+        return noise_in_word(word, lang, rng, self.ops)
 
 
 def single_op(op: str) -> CharNoise:

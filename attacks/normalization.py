@@ -24,7 +24,7 @@ from typing import ClassVar
 
 import regex
 
-from .base import Attack, FieldEdits, FieldInput, perturb_words
+from .base import WordAttack
 from .text import LANG_SCRIPT, Edit, Span, word_script
 
 _ARABIC_MARKS = regex.compile(r"[\u064b-\u0652\u0670\u0640]")
@@ -53,8 +53,8 @@ def _whole_word(word: Span, new: str, kind: str) -> list[Edit] | None:
 
 
 @dataclass(frozen=True)
-class Decompose(Attack):
-    can_edit_answers: ClassVar[bool] = True
+class Decompose(WordAttack):
+    settle: ClassVar[bool] = False  # the decomposition is the point: never re-composed
     name: str = "nfd"
     description: str = "Touched words rewritten in Unicode NFD (canonical decomposition): looks identical."
     languages: tuple[str, ...] = ("ar", "bn", "fi", "ko", "ru", "te")
@@ -65,15 +65,12 @@ class Decompose(Attack):
             return f"attack 'nfd' does not support language {lang!r}: NFD leaves its text (almost) unchanged"
         return super().refusal(lang)
 
-    def plan(self, inp: FieldInput, strength: float, rng: random.Random) -> FieldEdits:
-        return perturb_words(inp, strength, rng,
-                             lambda w, r: _whole_word(w, unicodedata.normalize("NFD", w.text), "nfd"),
-                             settle=False)
+    def edit_word(self, word: Span, lang: str, rng: random.Random) -> list[Edit] | None:
+        return _whole_word(word, unicodedata.normalize("NFD", word.text), "nfd")
 
 
 @dataclass(frozen=True)
-class StripDiacritics(Attack):
-    can_edit_answers: ClassVar[bool] = True
+class StripDiacritics(WordAttack):
     name: str = "diacritics"
     description: str = ("Optional diacritics removed from touched words (fi ä/ö/å, ru ё and stress "
                         "marks, ar harakat, tatweel and hamza seats).")
@@ -85,6 +82,5 @@ class StripDiacritics(Attack):
                     f"optional diacritics to strip (supported: ar fi ru)")
         return super().refusal(lang)
 
-    def plan(self, inp: FieldInput, strength: float, rng: random.Random) -> FieldEdits:
-        return perturb_words(inp, strength, rng,
-                             lambda w, r: _whole_word(w, strip_diacritics(w.text, inp.lang), "diacritics"))
+    def edit_word(self, word: Span, lang: str, rng: random.Random) -> list[Edit] | None:
+        return _whole_word(word, strip_diacritics(word.text, lang), "diacritics")
