@@ -43,22 +43,15 @@ class Flag:
 
 @dataclass
 class Entry:
-    """One record, its identity in plain fields, and its per-example outcomes as arrays."""
+    """One record: its typed cell (`xadv.runs.record.CellKey`), the model and data it names, and its
+    per-example outcomes as arrays."""
 
     path: Path
     record: dict
+    cell: CellKey
     model: str
     fingerprint: str
-    lang: str
-    attack: str
-    params: dict
-    target: str
-    strength: float
-    seed: int
-    mode: str
-    criterion: str
     data_name: str
-    data_sha256: str
     zero_shot: bool | None
     ids: tuple[str, ...]
     clean_em: np.ndarray = field(repr=False)
@@ -66,7 +59,22 @@ class Entry:
     adv_em: np.ndarray = field(repr=False)
     adv_f1: np.ndarray = field(repr=False)
     flags: list[Flag] = field(default_factory=list)
-    search: dict | None = None  # a search cell's settings (`xadv attack --search`); None: a static attack
+
+    # the cell's fields, as the tables and the gate read them
+    lang = property(lambda self: self.cell.lang)
+    attack = property(lambda self: self.cell.attack)
+    params = property(lambda self: dict(self.cell.params or {}))
+    target = property(lambda self: self.cell.target)
+    strength = property(lambda self: float(self.cell.strength))
+    seed = property(lambda self: int(self.cell.seed))
+    mode = property(lambda self: self.cell.mode)
+    data_sha256 = property(lambda self: self.cell.data_sha256)
+    search = property(lambda self: self.cell.search or None)  # a search cell's settings; None: static
+
+    @cached_property
+    def criterion(self) -> str:
+        """The ASR criterion in its one spelling (a version 1 `f1>=1e-09` reads as `f1>0`)."""
+        return self.criterion_spec.format()
 
     @property
     def n(self) -> int:
@@ -74,7 +82,7 @@ class Entry:
 
     @cached_property
     def criterion_spec(self) -> Criterion:
-        return Criterion.parse(self.criterion)
+        return Criterion.parse(self.cell.criterion)
 
     @property
     def failing(self) -> list[Flag]:
@@ -97,17 +105,14 @@ def _entry(path: Path, rec: dict) -> Entry:
             raise XadvError(f"{path}: record has no per-example outcomes, so nothing in it can be checked")
         cols = {k: np.array([float(e[k]) for e in exs]) for k in ("clean_em", "clean_f1", "adv_em", "adv_f1")}
         entry = Entry(
-            path=path, record=rec, model=str(model["name"]), fingerprint=str(model["fingerprint"]),
-            lang=str(cell["lang"]), attack=str(cell["attack"]), params=dict(cell.get("params") or {}),
-            target=str(cell["target"]), strength=float(cell["strength"]), seed=int(cell["seed"]),
-            mode=str(cell["mode"]), criterion=str(cell["criterion"]), data_name=str(data.get("name", "")),
-            data_sha256=str(cell["data_sha256"]), zero_shot=model.get("zero_shot"),
-            ids=tuple(str(e["id"]) for e in exs), search=cell.get("search") or None, **cols)
-    except XadvError:
-        raise
+            path=path, record=rec, cell=CellKey.from_dict(cell), model=str(model["name"]),
+            fingerprint=str(model["fingerprint"]), data_name=str(data.get("name", "")),
+            zero_shot=model.get("zero_shot"), ids=tuple(str(e["id"]) for e in exs), **cols)
+        _ = entry.criterion_spec  # a malformed criterion is an error here, not later
+    except XadvError as exc:
+        raise XadvError(f"{path}: {exc}" if str(path) not in str(exc) else str(exc)) from None
     except (KeyError, TypeError, ValueError) as exc:
         raise XadvError(f"{path}: malformed results record ({type(exc).__name__}: {exc})") from None
-    entry.criterion = Criterion.parse(entry.criterion).format()  # one spelling (legacy f1>=1e-09 -> f1>0)
     for name, col in cols.items():
         if not np.all((col >= 0) & (col <= 1)):
             raise XadvError(f"{path}: per-example {name} outside [0, 1]")

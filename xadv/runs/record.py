@@ -156,14 +156,14 @@ class SearchSummary:
     skipped: int
     succeeded: int
     failed: int
-    mean_queries: float | None = None
-    mean_queries_to_success: float | None = None
-    mean_share_changed: float | None = None
-    mean_share_changed_successful: float | None = None
-    seconds_per_example: float | None = None
-    examples_per_second: float | None = None
-    forward_passes: int | None = None
-    cache_hits: int | None = None
+    mean_queries: float | None  # None: no example to attack (all skipped)
+    mean_queries_to_success: float | None
+    mean_share_changed: float | None
+    mean_share_changed_successful: float | None
+    seconds_per_example: float | None
+    examples_per_second: float | None
+    forward_passes: int | None  # None: the engine keeps no counters (a constructed model)
+    cache_hits: int | None
 
 
 @dataclass(frozen=True)
