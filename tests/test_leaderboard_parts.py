@@ -75,7 +75,7 @@ def _record(rows, clean_f1, adv_f1, *, f1_threshold, seed=0):
                   seed=seed)
     cell = CellKey("f" * 64, "te", "char-noise", {}, "question", 0.2, seed, rows_sha256(rows), "squad",
                    cmp.criterion)
-    examples = tuple(ExampleOutcome(i, "x", "y", float(c == 1.0), c, float(a == 1.0), a, 0.2, 1, "q", "p")
+    examples = tuple(ExampleOutcome(i, "x", "y", float(c == 1.0), c, float(a == 1.0), a, 0.2, 1, "q", "p", False, None)
                      for i, c, a in zip(ids, clean_f1, adv_f1))
     return AttackRecord(cell, ModelInfo("m", "f" * 64, ["en"], True),
                         DataInfo("tydiqa:te:dev", "te", len(ids), rows_sha256(rows)),

@@ -29,6 +29,7 @@ from xadv.runs.record import (
     CellKey,
     DataInfo,
     ExampleOutcome,
+    ExampleSearch,
     ModelInfo,
     RunEnv,
     SearchSummary,
@@ -216,11 +217,11 @@ class _Clean:
         return cls(gold, texts, score_predictions(gold, texts, mode=mode))
 
 
-def _outcomes(rows, adv_rows, clean: _Clean, adv_texts, scored, perturbed, extra=None) -> list[ExampleOutcome]:
-    extra = extra or [{} for _ in rows]
+def _outcomes(rows, adv_rows, clean: _Clean, adv_texts, scored, perturbed, searches=None) -> list[ExampleOutcome]:
+    searches = searches or [None] * len(rows)
     return [ExampleOutcome.of(r, a, clean.texts[r["id"]], adv_texts[r["id"]], scored.clean[r["id"]],
-                              scored.adv[r["id"]], p.strength_applied, len(p.edits), **x)
-            for r, a, p, x in zip(rows, adv_rows, perturbed, extra)]
+                              scored.adv[r["id"]], p.strength_applied, len(p.edits), search=x)
+            for r, a, p, x in zip(rows, adv_rows, perturbed, searches)]
 
 
 def _static_cell(rows, res: _Resolved, cell: CellKey, clean: _Clean, engine: QAEngine, s: CellSettings):
@@ -254,9 +255,8 @@ def _search_cell(rows, res: _Resolved, cell: CellKey, clean: _Clean, engine: QAE
     adv_texts = {o.id: o.adv_prediction for o in found}
     scored = score_cell(clean.gold, clean.scores, adv_texts, criterion=s.criterion, n_resamples=s.n_resamples,
                         seed=s.seed)
-    extra = [{"search_status": o.status, "queries": o.queries, "success_query": o.success_query,
-              "words_changed": o.words_changed, "words_total": o.words_total, "seconds": round(o.seconds, 4)}
-             for o in found]
+    searches = [ExampleSearch(o.status, o.queries, o.success_query, o.words_changed, o.words_total,
+                              round(o.seconds, 4)) for o in found]
     own = run.summary(n_resamples=0)
     search = SearchSummary(goal=own["goal"], skipped=own["skipped"], succeeded=own["succeeded"],
                            failed=len(found) - own["skipped"] - own["succeeded"],
@@ -267,5 +267,5 @@ def _search_cell(rows, res: _Resolved, cell: CellKey, clean: _Clean, engine: QAE
                            examples_per_second=own["examples_per_second"],
                            forward_passes=run.engine.get("forward_passes"), cache_hits=run.engine.get("cache_hits"))
     summary = Summary(scored.comparison.to_dict(), _mean_strength(perturbed), search)
-    examples = _outcomes(rows, [o.example for o in found], clean, adv_texts, scored, perturbed, extra)
+    examples = _outcomes(rows, [o.example for o in found], clean, adv_texts, scored, perturbed, searches)
     return summary, examples, perturbed

@@ -198,12 +198,32 @@ class Summary:
 
 
 @dataclass(frozen=True)
+class ExampleSearch:
+    """What a search adds per example (written flat, `status` as `search_status`): the outcome, queries
+    spent, the first query that met the goal, words changed of the target's words, seconds."""
+
+    status: str  # succeeded | failed | skipped (already wrong on clean input)
+    queries: int
+    success_query: int | None
+    words_changed: int
+    words_total: int
+    seconds: float
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        return {"search_status": d.pop("status"), **d}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ExampleSearch:
+        return _build(cls, {**d, "status": d.get("search_status")}, "example search outcome")
+
+
+@dataclass(frozen=True)
 class ExampleOutcome:
     """One question: clean and adversarial prediction and scores (in [0, 1]), the edit, report material.
 
     `question`/`adv_question` are set only where the attack changed the question; `context_snippet` is
-    a window of both contexts around the first context edit (`snippet`). The search fields stay None
-    for a static cell and are then left out of the JSON."""
+    a window of both contexts around the first context edit (`snippet`); `search` only in a search cell."""
 
     id: str
     clean_pred: str
@@ -214,22 +234,15 @@ class ExampleOutcome:
     adv_f1: float
     strength_applied: float
     n_edits: int
-    adv_question: str | None = None
-    question: str | None = None
-    context_changed: bool = False
-    context_snippet: dict | None = None
-    search_status: str | None = None
-    queries: int | None = None
-    success_query: int | None = None
-    words_changed: int | None = None
-    words_total: int | None = None
-    seconds: float | None = None
-
-    SEARCH_FIELDS = ("search_status", "queries", "success_query", "words_changed", "words_total", "seconds")
+    adv_question: str | None
+    question: str | None
+    context_changed: bool
+    context_snippet: dict | None
+    search: ExampleSearch | None = None
 
     @classmethod
     def of(cls, row: Any, adv_row: Any, clean_pred: str, adv_pred: str, clean_s: tuple, adv_s: tuple,
-           strength_applied: float, n_edits: int, **search: Any) -> ExampleOutcome:
+           strength_applied: float, n_edits: int, search: ExampleSearch | None = None) -> ExampleOutcome:
         changed_q = adv_row["question"] != row["question"]
         return cls(id=row["id"], clean_pred=clean_pred, adv_pred=adv_pred,
                    clean_em=clean_s[0], clean_f1=clean_s[1], adv_em=adv_s[0], adv_f1=adv_s[1],
@@ -237,18 +250,17 @@ class ExampleOutcome:
                    adv_question=adv_row["question"] if changed_q else None,
                    question=row["question"] if changed_q else None,
                    context_changed=adv_row["context"] != row["context"],
-                   context_snippet=snippet(row["context"], adv_row["context"]), **search)
+                   context_snippet=snippet(row["context"], adv_row["context"]), search=search)
 
-    def to_dict(self, searched: bool) -> dict:
-        d = asdict(self)
-        if not searched:
-            for k in self.SEARCH_FIELDS:
-                del d[k]
-        return d
+    def to_dict(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "search"}
+        return {**d, **self.search.to_dict()} if self.search is not None else d
 
     @classmethod
     def from_dict(cls, d: dict) -> ExampleOutcome:
-        return _build(cls, d, "example outcome")
+        search = ExampleSearch.from_dict(d) if isinstance(d, dict) and "search_status" in d else None
+        base = {k: v for k, v in d.items() if k not in ("search_status", *(f.name for f in fields(ExampleSearch)))}
+        return _build(cls, base, "example outcome", search=search)
 
 
 def snippet(clean: str, adv: str, pad: int = 80) -> dict | None:
@@ -325,7 +337,7 @@ class AttackRecord:
             "mode": c.mode,
             "criterion": c.criterion,
             "summary": self.summary.to_dict(),
-            "examples": [e.to_dict(self.searched) for e in self.examples],
+            "examples": [e.to_dict() for e in self.examples],
             "env": self.env.to_dict(),
         }
         out["digest"] = record_digest(out)
