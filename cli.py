@@ -19,6 +19,7 @@ import typer
 from typer.core import TyperGroup
 
 from xadv import __version__
+from xadv.commands.experiment import experiment_app
 from xadv.errors import XadvError
 
 
@@ -50,6 +51,7 @@ app.add_typer(data_app, name="data")
 attacks_app = _typer("List the attacks: what each one perturbs, on which targets, in which languages.")
 app.add_typer(models_app, name="models")
 app.add_typer(attacks_app, name="attacks")
+app.add_typer(experiment_app, name="experiment", help="The research experiment: en / multi / mixed intermediate tasks.")
 
 DataDirOpt = Annotated[
     Optional[Path],

@@ -1,0 +1,1 @@
+"""The xadv command line, one module per command group (cli.py assembles them)."""
