@@ -22,6 +22,7 @@ from xadv.commands.attacks import perturb_command
 from xadv.commands.common import _typer
 from xadv.commands.data import app as data_app
 from xadv.commands.eval import eval_command
+from xadv.commands.experiment import experiment_app
 from xadv.commands.leaderboard import leaderboard_command, regress_command, report_command
 from xadv.commands.models import app as models_app
 from xadv.commands.score import score_command
@@ -61,6 +62,7 @@ app.command("train")(train_command)
 app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
 app.add_typer(attacks_app, name="attacks")
+app.add_typer(experiment_app, name="experiment", help="The research experiment: en / multi / mixed intermediate tasks.")
 
 
 def main() -> None:  # pragma: no cover - thin console-script shim

@@ -1,5 +1,6 @@
-"""benchmarks/experiment.py: the grid, the zero-shot marks, a real micro run end to end (tiny model, smoke
-preset, 3 questions per language), resume, rendering from the records alone, and bad input.
+"""The research experiment (`xadv.experiments`, `xadv experiment`, the script benchmarks/experiment.py): the grid,
+the zero-shot marks, a real micro run end to end (tiny model, smoke preset, 3 questions per language), resume,
+rendering from the records alone, the `plan` / `render` commands, and bad input.
 
 The micro run trains 3 grid cells (baseline, en-qa, mixed-qa) of a tiny random model with the real
 tokenizer: its numbers mean nothing, but every part of the chain is the real one.
@@ -15,11 +16,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+import cli
+import xadv.experiments as exp
+from xadv.commands.experiment import DEFAULT_CONFIG, main
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "benchmarks"))
-
-import experiment as exp  # noqa: E402
+CONFIG = REPO / "benchmarks" / "experiment.toml"
 
 MICRO_TOML = """
 mixes = ["en", "multi", "mixed"]
@@ -47,7 +51,7 @@ attacks = ["keyboard:question", "distractor:context"]
 
 
 def _settings_and_budget(name="small"):
-    settings = exp.read_settings(exp.DEFAULT_CONFIG)
+    settings = exp.read_settings(CONFIG)
     return settings, exp.get_budget(settings, name)
 
 
@@ -91,8 +95,7 @@ def test_every_cell_trains_the_same_budget_and_base_flows_through():
     assert len({c.digest() for c in configs.values()}) == 13
     cell = next(c for c in grid if c.id == "en-qa-s13")
     assert exp.train_config(cell, settings, budget, base="xlm-roberta-large").base == "xlm-roberta-large"
-    args = exp.parse_args(["--budget", "small", "--base", "xlm-roberta-large"])
-    runs, store, results = exp.resolve_paths(args, budget)
+    runs, store, results = exp.resolve_paths(budget, root=REPO, base="xlm-roberta-large")
     assert runs.name == "small-xlm-roberta-large" and results.name == "small-xlm-roberta-large"
 
 
@@ -130,7 +133,7 @@ def micro(tmp_path_factory, data_dir):
     threads, env = torch.get_num_threads(), os.environ.get("XADV_NUM_THREADS")
     os.environ["XADV_NUM_THREADS"] = "1"
     try:
-        rc = exp.main(argv)
+        rc = main(argv)  # the script's entry: `run` implied, run.json records `python benchmarks/experiment.py ...`
     finally:
         torch.set_num_threads(threads)
         if env is None:
@@ -152,7 +155,7 @@ def test_micro_run_writes_records_models_run_and_table(micro):
     records = _records(results)
     # 3 models x 9 languages x 2 attack cells, every one a real, sealed attack record
     assert len(records) == 3 * 9 * 2
-    assert {r["schema"] for r in records} == {"xadv.attack-record/1"} and all(r["digest"] for r in records)
+    assert {r["schema"] for r in records} == {"xadv.attack-record/2"} and all(r["digest"] for r in records)
     assert {r["model"]["name"] for r in records} == {"baseline-s13", "en-qa-s13", "mixed-qa-s13"}
     assert {(r["attack"]["name"], r["attack"]["target"]) for r in records} == {
         ("keyboard", "question"), ("distractor", "context")}
@@ -210,7 +213,7 @@ def test_rerun_skips_finished_trainings_and_cells(micro, monkeypatch, capsys):
 
     monkeypatch.setattr(xadv.train.pipeline, "train", boom)
     before = {p.name: p.stat().st_mtime_ns for p in (micro["runs"] / "records").iterdir()}
-    assert exp.main(micro["argv"]) == 0
+    assert main(micro["argv"]) == 0
     err = capsys.readouterr().err
     assert err.count("already trained (model card found): skipped") == 3
     assert "0 computed, 9 cached" in err and " computed, 0 cached" not in err
@@ -223,7 +226,7 @@ def test_render_from_the_records_alone(micro, tmp_path):
     only = tmp_path / "only-records"
     only.mkdir()
     shutil.copy(micro["results"] / exp.RECORDS_FILE, only / exp.RECORDS_FILE)
-    assert exp.main(["render", "--results", str(only)]) == 0
+    assert main(["render", "--results", str(only)]) == 0
     md = (only / exp.TABLE_FILE).read_text(encoding="utf-8")
     assert "## Robust F1 per language" in md and "### `distractor/context`" in md
     # with run.json the reading written there appears in the table
@@ -231,7 +234,7 @@ def test_render_from_the_records_alone(micro, tmp_path):
     run = json.loads((only / exp.RUN_FILE).read_text())
     run["reading"]["text"] = "Mixed helps nowhere at this budget."
     (only / exp.RUN_FILE).write_text(json.dumps(run), encoding="utf-8")
-    assert exp.main(["render", "--results", str(only)]) == 0
+    assert main(["render", "--results", str(only)]) == 0
     assert "Mixed helps nowhere at this budget." in (only / exp.TABLE_FILE).read_text(encoding="utf-8")
 
 
@@ -242,9 +245,43 @@ def test_render_refuses_an_edited_record(micro, tmp_path, capsys):
     example["adv_f1"] = 0.25 if example["adv_f1"] != 0.25 else 0.75  # an edit after the run
     bad = tmp_path / "bad"
     exp.write_records(bad / exp.RECORDS_FILE, data["records"])
-    assert exp.main(["render", "--results", str(bad)]) == 2
+    assert main(["render", "--results", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err
+
+
+@pytest.mark.needs_data
+def test_xadv_experiment_plan_shows_what_is_done_and_refuses_an_unknown_budget(micro):
+    """`xadv experiment plan` on the micro run's options: every model done, its seen languages; no training."""
+    runner = CliRunner()
+    plan_args = [a for a in micro["argv"] if a != "--quiet"]
+    result = runner.invoke(cli.app, ["experiment", "plan", *plan_args])
+    assert result.exit_code == 0, result.output
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert set(lines) == {"baseline-s13", "en-qa-s13", "mixed-qa-s13"}
+    assert all(line.split()[1] == "done" for line in lines.values())
+    assert lines["mixed-qa-s13"].endswith("seen QA languages: en ko sw (not zero-shot)")
+    assert "intermediate=none" in lines["baseline-s13"]
+    assert DEFAULT_CONFIG == CONFIG  # without --config: the repository's grid
+    bad = runner.invoke(cli.app, ["experiment", "plan", "--budget", "huge"])
+    assert bad.exit_code == 2 and bad.stdout == ""
+    assert bad.stderr.strip() == "error: unknown budget 'huge': choose one of small, full, smoke"
+
+
+@pytest.mark.needs_data
+def test_xadv_experiment_render_rebuilds_the_table(micro, tmp_path):
+    only = tmp_path / "render-cli"
+    only.mkdir()
+    shutil.copy(micro["results"] / exp.RECORDS_FILE, only / exp.RECORDS_FILE)
+    result = CliRunner().invoke(cli.app, ["experiment", "render", "--results", str(only)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == str(only / exp.TABLE_FILE)
+    md = (only / exp.TABLE_FILE).read_text(encoding="utf-8")
+    for part in ("## Clean F1 per language", "### `keyboard/question`", "### `distractor/context`", "mixed vs en"):
+        assert part in md
+    analysis = json.loads((only / "analysis.json").read_text(encoding="utf-8"))
+    assert set(analysis["groups"]) == {"baseline", "en-qa", "mixed-qa"}
+    assert (only / exp.PLOTS_DIR / "robust_f1.png").stat().st_size > 1000
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -256,7 +293,7 @@ def test_render_refuses_an_edited_record(micro, tmp_path, capsys):
     (["render", "--results", "/nonexistent-dir"], "no records file"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv, message, capsys):
-    assert exp.main(argv) == 2
+    assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and message in err and "\n" not in err
 
@@ -282,7 +319,7 @@ def test_committed_small_run_re_renders_to_the_committed_table(tmp_path):
     copy = tmp_path / "small"
     shutil.copytree(COMMITTED, copy)
     (copy / exp.TABLE_FILE).unlink()
-    assert exp.main(["render", "--results", str(copy)]) == 0
+    assert main(["render", "--results", str(copy)]) == 0
     assert (copy / exp.TABLE_FILE).read_text(encoding="utf-8") == \
         (COMMITTED / exp.TABLE_FILE).read_text(encoding="utf-8")
     run = json.loads((COMMITTED / exp.RUN_FILE).read_text(encoding="utf-8"))

@@ -1,0 +1,319 @@
+"""Running the grid, resumably: train every cell (`xadv.train`), evaluate every cell clean and under the
+budget's attack cells (`xadv.runs.run_suite`), then export the records, models and run record and render
+the table. `plan` shows the same grid and what is already done, running nothing."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from attacks.spec import AttackSpec
+from xadv.data import load_qa
+from xadv.experiments.machine import (
+    cpu_seconds,
+    describe_device,
+    device_info,
+    is_main_process,
+    load_average,
+    machine_info,
+    now,
+    threads,
+)
+from xadv.experiments.report import render
+from xadv.experiments.spec import (
+    EVAL_DATA,
+    Budget,
+    ExperimentError,
+    GridCell,
+    Settings,
+    data_label,
+    plan_grid,
+    seen_qa_languages,
+    train_config,
+)
+from xadv.experiments.store import (
+    READING_PLACEHOLDER,
+    RUN_FILE,
+    RUN_SCHEMA,
+    TIMINGS_FILE,
+    export,
+    model_entry,
+    read_json,
+    write_json,
+)
+from xadv.models.card import read_card, software
+from xadv.qa.engine import EngineConfig
+from xadv.qa.evaluation import first_n_per_language
+from xadv.runs import EvalSuite, ModelRef, ResultsStore, run_suite
+from xadv.train import TrainConfig
+from xadv.train import pipeline as train_pipeline
+
+Log = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class RunOptions:
+    """The options of one run (or plan) of the grid, as the command line gives them.
+
+    `root` is the repository: the default models and results directories live under it and the paths a run
+    records are relative to it. `command` is what run.json records as the command line."""
+
+    budget: str
+    config: Path
+    root: Path
+    data_dir: Path
+    base: str | None = None
+    mixes: str | None = None
+    tasks: str | None = None
+    seeds: str | None = None
+    no_baseline: bool = False
+    n_per_lang: int | None = None
+    sets: list[str] = field(default_factory=list)
+    runs: Path | None = None
+    store: Path | None = None
+    results: Path | None = None
+    quiet: bool = False
+    command: str = ""
+
+
+@dataclass
+class Prepared:
+    """A checked grid with its training configs, directories and device."""
+
+    settings: Settings
+    budget: Budget
+    grid: list[GridCell]
+    configs: dict[str, TrainConfig]
+    runs: Path
+    store: Path
+    results: Path
+    device: dict
+
+
+def rel(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "base"
+
+
+def resolve_paths(budget: Budget, *, root: Path, base: str | None = None, runs: Path | None = None,
+                  store: Path | None = None, results: Path | None = None) -> tuple[Path, Path, Path]:
+    """runs/experiment/<budget>[-<base>]/, its records/, benchmarks/results/experiment/<budget>[-<base>]/ (under
+    `root`), unless given."""
+    base = base or budget.base
+    name = budget.name if not base else f"{budget.name}-{_slug(Path(base).name if os.sep in base else base)}"
+    runs = Path(runs) if runs else root / "runs" / "experiment" / name
+    store = Path(store) if store else runs / "records"
+    results = Path(results) if results else root / "benchmarks" / "results" / "experiment" / name
+    return runs, store, results
+
+
+# --- training ---------------------------------------------------------------------------------------
+
+def training_state(out: Path, digest: str) -> str:
+    """'done' (a finished run of this config with its card), 'partial' (resumable) or 'new'.
+
+    A directory holding a run of a different config is an error: reusing it would mix recipes."""
+    run_file = out / train_pipeline.RUN_FILE
+    if not run_file.is_file():
+        if out.is_dir() and any(out.iterdir()):
+            raise ExperimentError(f"{out} is not empty and holds no xadv training run: choose another --runs")
+        return "new"
+    record = read_json(run_file, None)
+    if not isinstance(record, dict):
+        raise ExperimentError(f"{run_file}: unreadable training record; delete {out} to retrain")
+    if record.get("digest") != digest:
+        raise ExperimentError(f"{out} holds a model trained with a different config (digest "
+                              f"{str(record.get('digest'))[:12]}, now {digest[:12]}): delete it or choose "
+                              f"another --runs")
+    return "done" if "target" in record.get("done", {}) and read_card(out) is not None else "partial"
+
+
+def train_cell(config: TrainConfig, out: Path, *, data_dir: Path, quiet: bool, log: Log) -> tuple[dict, bool]:
+    """Train (or resume) one model; a finished one is skipped. Returns its card and whether it trained now."""
+    if training_state(out, config.digest()) == "done":
+        return read_card(out), False
+    result = train_pipeline.train(config, out, data_dir=data_dir, progress=not quiet, evaluate=False,
+                                  log=lambda m: log(f"   {m}"))
+    return result.card, True
+
+
+# --- evaluation under attack ---------------------------------------------------------------------------
+
+def eval_rows(data_dir: Path, n_per_lang: int) -> list[dict]:
+    """The dev questions every model is evaluated on: the first N per language (all with N = 0)."""
+    rows = list(load_qa(EVAL_DATA, data_dir))
+    return list(first_n_per_language(rows, n_per_lang or None))
+
+
+def evaluate_cell(cell: GridCell, model_dir: Path, rows: list[dict], store: ResultsStore, budget: Budget, *,
+                  device: str, data_dir: Path, quiet: bool, log: Log) -> dict:
+    """Clean and adversarial evaluation of one model, one record per language x attack cell (resumable):
+    one `run_suite` over the budget's attack cells, the model loaded once.
+
+    Returns {"records": [...], "computed": n, "cached": n, "skipped": [(lang, label, reason)]}."""
+    specs = [AttackSpec.parse(f"{ac.attack}:{ac.target}") for ac in budget.attacks]
+    suite = EvalSuite(models=(ModelRef(str(model_dir), name=cell.id),),  # records name the grid cell
+                      langs=tuple(dict.fromkeys(r["lang"] for r in rows)), attacks=tuple(specs),
+                      seeds=(budget.attack_seed,), strength=budget.strength, mode="squad",
+                      data=data_label(budget.n_per_lang), engine=EngineConfig(batch_size=budget.eval_batch_size),
+                      results=store.root, device=device)
+    outcomes = run_suite(suite, data_dir=data_dir, rows=rows, progress=not quiet).outcomes
+    out: dict[str, Any] = {"records": [], "computed": 0, "cached": 0, "skipped": []}
+    for ac, spec in zip(budget.attacks, specs):
+        mine = [o for o in outcomes if (o.attack, o.target) == (spec.name, ac.target)]
+        out["skipped"] += [(o.lang, ac.label, o.reason) for o in mine if o.status == "skipped"]
+        done = [o for o in mine if o.record is not None]
+        for o in done:
+            out[o.status] += 1
+            out["records"].append(o.record.to_dict())
+        if done:
+            clean = sum(o.record.summary["clean_f1"] for o in done) / len(done)
+            robust = sum(o.record.summary["robust_f1"] for o in done) / len(done)
+            log(f"   {ac.label}: {sum(o.status == 'computed' for o in done)} computed, "
+                f"{sum(o.status == 'cached' for o in done)} cached; mean clean F1 {clean:.1f}, robust F1 {robust:.1f}")
+    return out
+
+
+# --- the run -------------------------------------------------------------------------------------------
+
+def prepare(opts: RunOptions, say: Log) -> Prepared:
+    """Check the options, build every cell's training config, find the device and say what will run."""
+    settings, budget, grid = plan_grid(opts.config, opts.budget, mixes=opts.mixes, tasks=opts.tasks,
+                                       seeds=opts.seeds, n_per_lang=opts.n_per_lang, no_baseline=opts.no_baseline)
+    runs, store, results = resolve_paths(budget, root=opts.root, base=opts.base, runs=opts.runs, store=opts.store,
+                                         results=opts.results)
+    configs = {c.id: train_config(c, settings, budget, base=opts.base, extra_sets=opts.sets) for c in grid}
+    dev = device_info()
+    say(f"device: {describe_device(dev)}")
+    if budget.name == "full" and dev["type"] == "cpu":
+        say("warning: --budget full is sized for a GPU; on this CPU it would take days (use --budget small)")
+    first = next(iter(configs.values()))
+    say(f"budget {budget.name}: preset {budget.preset}, base {first.base}, {len(grid)} models "
+        f"({', '.join(c.id for c in grid)}), dev {data_label(budget.n_per_lang)}, attacks "
+        f"{', '.join(a.label for a in budget.attacks)}")
+    say(f"models in {rel(runs, opts.root)}/, records in {rel(store, opts.root)}/, outputs in "
+        f"{rel(results, opts.root)}/")
+    return Prepared(settings, budget, grid, configs, runs, store, results, dev)
+
+
+def plan(opts: RunOptions, say: Log = _stderr) -> list[dict]:
+    """The grid and what is done: per model its id, training state (new, partial, done), intermediate tasks
+    and the TyDi languages whose QA data it trains on (not zero-shot). Runs nothing."""
+    p = prepare(opts, say)
+    return [{"id": c.id, "state": training_state(p.runs / c.id, p.configs[c.id].digest()),
+             "intermediate": list(c.intermediate), "seen_qa_languages": seen_qa_languages(p.configs[c.id],
+                                                                                           opts.data_dir)}
+            for c in p.grid]
+
+
+def run(opts: RunOptions, say: Log | None = None) -> dict | None:
+    """Train and evaluate the grid (resuming), export records.json.gz, models.json, run.json and render
+    results.md and plots/. Returns run.json's content (None in a process other than process 0)."""
+    main = is_main_process()
+    if say is None:
+        say = _stderr if main else (lambda m: None)
+    p = prepare(opts, say)
+    budget, grid, configs, runs, root = p.budget, p.grid, p.configs, p.runs, opts.root
+    data_dir = Path(opts.data_dir)
+
+    t_start = time.perf_counter()
+    started = now()
+    load_start = load_average()
+    runs.mkdir(parents=True, exist_ok=True)
+    timings = read_json(runs / TIMINGS_FILE, {})
+    cards: dict[str, dict] = {}
+    for k, cell in enumerate(grid, 1):
+        out = runs / cell.id
+        t0, c0 = time.perf_counter(), cpu_seconds()
+        say(f"[{k}/{len(grid)}] {cell.id}: training into {rel(out, root)}")
+        card, trained = train_cell(configs[cell.id], out, data_dir=data_dir, quiet=opts.quiet, log=say)
+        cards[cell.id] = card
+        if trained:
+            if main:
+                t = timings.setdefault(cell.id, {})
+                t["train_wall_seconds"] = round(t.get("train_wall_seconds", 0.0) + time.perf_counter() - t0, 1)
+                t["train_cpu_seconds"] = round(t.get("train_cpu_seconds", 0.0) + cpu_seconds() - c0, 1)
+                write_json(runs / TIMINGS_FILE, timings)
+        else:
+            say("   already trained (model card found): skipped")
+    if not main:  # multi-process training: process 0 evaluates
+        return None
+
+    rows = eval_rows(data_dir, budget.n_per_lang)
+    store = ResultsStore(p.store)
+    records: list[dict] = []
+    skipped: dict[tuple[str, str], str] = {}
+    eval_device = "cuda" if p.device["type"] == "cuda" else "cpu"
+    for k, cell in enumerate(grid, 1):
+        t0, c0 = time.perf_counter(), cpu_seconds()
+        say(f"[{k}/{len(grid)}] {cell.id}: evaluating {len(rows)} questions clean and under "
+            f"{len(budget.attacks)} attack cells")
+        ev = evaluate_cell(cell, runs / cell.id, rows, store, budget, device=eval_device, data_dir=data_dir,
+                           quiet=opts.quiet, log=say)
+        records.extend(ev["records"])
+        for lang, label, reason in ev["skipped"]:
+            skipped[(lang, label)] = reason
+        if ev["computed"]:
+            t = timings.setdefault(cell.id, {})
+            t["eval_wall_seconds"] = round(t.get("eval_wall_seconds", 0.0) + time.perf_counter() - t0, 1)
+            t["eval_cpu_seconds"] = round(t.get("eval_cpu_seconds", 0.0) + cpu_seconds() - c0, 1)
+            write_json(runs / TIMINGS_FILE, timings)
+
+    models = [model_entry(c, cards[c.id], rel(runs / c.id, root), configs[c.id].digest()) for c in grid]
+    for m in models:
+        m["timing"] = timings.get(m["id"], {})
+    wall = round(time.perf_counter() - t_start, 1)
+    cell_total = sum(t.get("train_wall_seconds", 0) + t.get("eval_wall_seconds", 0)
+                     for cid, t in timings.items() if cid in configs)
+    cell_cpu = sum(t.get("train_cpu_seconds", 0) + t.get("eval_cpu_seconds", 0)
+                   for cid, t in timings.items() if cid in configs)
+    old = read_json(p.results / RUN_FILE, {})
+    first = next(iter(configs.values()))
+    info = {
+        "schema": RUN_SCHEMA,
+        "command": opts.command,
+        "budget": budget.name,
+        "settings": {"config": rel(p.settings.path, root), "preset": budget.preset, "base": first.base,
+                     "seeds": sorted({c.seed for c in grid}), "n_per_lang": budget.n_per_lang or None,
+                     "eval_data": EVAL_DATA, "questions": len(rows), "attacks": [a.label for a in budget.attacks],
+                     "strength": budget.strength, "attack_seed": budget.attack_seed, "mode": "squad",
+                     "criterion": "em", "en_share": p.settings.en_share, "sets": [*budget.sets, *opts.sets],
+                     "task_names": p.settings.task_names},
+        "grid": [c.id for c in grid],
+        "processes": int(os.environ.get("WORLD_SIZE", "1") or 1),  # > 1: accelerate launch / torchrun
+        "threads": threads(),
+        "machine": machine_info(),
+        "device": p.device,
+        "software": software(),
+        "started": started, "finished": now(),
+        "wall_seconds": wall,
+        "cell_seconds": {cid: t for cid, t in timings.items() if cid in configs},
+        "cell_seconds_total": round(cell_total, 1),
+        "cell_cpu_seconds_total": round(cell_cpu, 1),
+        "load_average": {"start": load_start, "end": load_average()},
+        "records": len(records),
+        "skipped_cells": [{"lang": lang, "attack": label, "reason": reason}
+                          for (lang, label), reason in sorted(skipped.items())],
+        "reading": (old.get("reading") if isinstance(old.get("reading"), dict)
+                    else {"text": None, "note": READING_PLACEHOLDER}),
+    }
+    export(p.results, records, models, info)
+    md = render(p.results)
+    say(f"done in {wall / 60:.1f} min (grid cells {cell_total / 60:.1f} min in all runs): {rel(md, root)}")
+    return info

@@ -1,0 +1,107 @@
+"""The files a run keeps: `records.json.gz` (every attack record, an `xadv attack --out` run file once
+gunzipped), `models.json` (the model cards' essentials) and `run.json` (command, machine, timings, reading);
+reading and writing them."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from xadv.experiments.spec import ExperimentError, GridCell
+from xadv.io import atomic_open
+from xadv.langs import TYDI_LANGS
+from xadv.leaderboard.entries import Entry, load_entries
+
+RECORDS_FILE, MODELS_FILE, RUN_FILE, TABLE_FILE, PLOTS_DIR = (
+    "records.json.gz", "models.json", "run.json", "results.md", "plots")
+ANALYSIS_FILE = "analysis.json"
+TIMINGS_FILE = "timings.json"  # in the models directory: wall and CPU seconds per cell, summed over resumes
+RUN_SCHEMA, MODELS_SCHEMA = "xadv.experiment-run/1", "xadv.experiment-models/1"
+RECORDS_SCHEMA = "xadv.attack-run/1"
+READING_PLACEHOLDER = ("(to be written from the real run: what the numbers say about mixed vs en vs multi "
+                       "and QA vs NLI vs paraphrase, with the caveats of the budget)")
+
+
+def read_json(path: Path, default: Any) -> Any:
+    """The JSON at `path`, or `default` when it is missing or unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return default
+
+
+def write_json(path: Path, obj: Any, compact: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_open(path) as fh:
+        if compact:
+            json.dump(obj, fh, ensure_ascii=False, separators=(",", ":"))
+        else:
+            json.dump(obj, fh, ensure_ascii=False, indent=1)
+        fh.write("\n")
+
+
+def write_records(path: Path, records: list[dict]) -> None:
+    """The records as one compact run file, gzipped reproducibly (no timestamp in the gzip header)."""
+    blob = json.dumps({"schema": RECORDS_SCHEMA, "records": records}, ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as fh:
+        fh.write(blob + b"\n")
+    os.replace(tmp, path)
+
+
+def load_record_entries(source: Path) -> list[Entry]:
+    """Checked leaderboard entries (digest, cell key, summary recomputed) of a records file or directory."""
+    if source.suffix != ".gz":
+        return load_entries(source)
+    try:
+        blob = gzip.decompress(source.read_bytes())
+    except (OSError, EOFError) as exc:
+        raise ExperimentError(f"{source}: not a gzip file ({exc})") from None
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = Path(tmp) / source.stem
+        plain.write_bytes(blob)
+        entries = load_entries(plain)
+    return entries
+
+
+def model_entry(cell: GridCell, card: dict, checkpoint: str, digest: str) -> dict:
+    """What models.json keeps of a card: identity, data, seen languages, steps, time."""
+    seen = card["seen_languages"]
+    ev = card.get("evaluation")
+    return {
+        "id": cell.id, "group": cell.group, "mix": cell.mix, "task": cell.task, "seed": cell.seed,
+        "intermediate_tasks": card["intermediate_tasks"], "checkpoint": checkpoint, "config_digest": digest,
+        "base_model": {k: card["base_model"].get(k) for k in ("name", "fingerprint", "architecture", "n_params")},
+        "preset": card.get("preset"),
+        "seen_qa_languages": seen["eval_qa"], "seen_any_languages": seen["eval_any"],
+        "zero_shot_languages": card["zero_shot_languages"],
+        "steps": {p["name"]: p["steps"] for p in card["phases"]},
+        "examples": {f"{t['phase']}:{t['task']}": t["examples_per_language"] for t in card["tasks"]},
+        "train_seconds": card["wall_seconds"],
+        # per phase and task: mean loss over the first and last tenth of that task's steps, and the tasks
+        # whose loss did not fall (a collapsed or untrained intermediate phase makes a grid cell meaningless)
+        "task_losses": {p["name"]: p.get("task_losses") for p in card["phases"]},
+        "not_learning": {p["name"]: p.get("not_learning") for p in card["phases"] if p.get("not_learning")},
+        "device": sorted({p.get("device", "cpu") for p in card["phases"]}),
+        "evaluation": ev,
+    }
+
+
+def export(results: Path, records: list[dict], models: list[dict], info: dict) -> None:
+    """records.json.gz (an `xadv.attack-run/1` run file of the real records, gzipped: `gunzip -k` gives the
+    file `xadv leaderboard --results` reads), models.json, run.json."""
+    order = {m["id"]: k for k, m in enumerate(models)}
+    lang_order = {lang: k for k, lang in enumerate(TYDI_LANGS)}
+    records = sorted(records, key=lambda r: (order.get(r["model"]["name"], 10**6),
+                                             lang_order.get(r["cell"]["lang"], 99),
+                                             r["cell"]["attack"], r["cell"]["target"], r["cell"]["seed"]))
+    results.mkdir(parents=True, exist_ok=True)
+    write_records(results / RECORDS_FILE, records)
+    write_json(results / MODELS_FILE, {"schema": MODELS_SCHEMA, "models": models})
+    write_json(results / RUN_FILE, info)
