@@ -82,15 +82,21 @@ def test_second_run_leaves_present_files_alone(mirror, tmp_path):
         download_tydiqa(tmp_path, base_url="file:///nonexistent/", splits=["dev"], files=remotes, force=True)
 
 
+def _mirror_of(tmp_path, filename: str, content: bytes):
+    """A one-file mirror folder serving `content` under `filename`."""
+    folder = tmp_path / "mirror"
+    folder.mkdir()
+    (folder / filename).write_bytes(content)
+    return folder
+
+
 @pytest.mark.needs_data
 def test_corrupted_download_fails_the_checksum_and_writes_nothing(mirror, tmp_path):
     folder, remotes = mirror
     dev = next(r for r in remotes if r.split == "dev")
-    bad = tmp_path / "mirror"
-    bad.mkdir()
     raw = bytearray((folder / dev.filename).read_bytes())
     raw[1000] ^= 0x01
-    (bad / dev.filename).write_bytes(bytes(raw))
+    bad = _mirror_of(tmp_path, dev.filename, bytes(raw))
     out = tmp_path / "data"
     with pytest.raises(DataError) as info:
         download_tydiqa(out, base_url=bad.as_uri(), splits=["dev"], files=remotes)
@@ -104,9 +110,7 @@ def test_corrupted_download_fails_the_checksum_and_writes_nothing(mirror, tmp_pa
 def test_truncated_download_fails_the_size_check(mirror, tmp_path):
     folder, remotes = mirror
     dev = next(r for r in remotes if r.split == "dev")
-    short = tmp_path / "mirror"
-    short.mkdir()
-    (short / dev.filename).write_bytes((folder / dev.filename).read_bytes()[:5000])
+    short = _mirror_of(tmp_path, dev.filename, (folder / dev.filename).read_bytes()[:5000])
     with pytest.raises(DataError, match=rf"got 5000 bytes, expected {dev.size} \(truncated"):
         download_tydiqa(tmp_path / "data", base_url=str(short), splits=["dev"], files=remotes)
 

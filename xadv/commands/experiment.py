@@ -141,7 +141,7 @@ def run_command(
     """
     opts = _options(ctx, budget, config, base, mixes, tasks, seeds, no_baseline, n_per_lang, sets, data_dir, runs,
                     store, results, quiet)
-    if dry_run:
+    if dry_run or ctx.info_name == "plan":
         _print_plan(opts)
         return
     from xadv.experiments.runner import run
@@ -149,27 +149,10 @@ def run_command(
     run(opts)
 
 
-@experiment_app.command("plan")
-def plan_command(
-    ctx: typer.Context,
-    budget: BudgetOpt,
-    config: ConfigOpt = DEFAULT_CONFIG,
-    base: BaseOpt = None,
-    mixes: MixesOpt = None,
-    tasks: TasksOpt = None,
-    seeds: SeedsOpt = None,
-    no_baseline: NoBaselineOpt = False,
-    n_per_lang: NPerLangOpt = None,
-    sets: SetOpt = None,
-    data_dir: DataDirOpt = None,
-    runs: RunsOpt = None,
-    store: StoreOpt = None,
-    results: ResultsOpt = None,
-) -> None:
-    """The grid without running it: every model, its training state (new, partial, done), its intermediate
-    tasks and the languages whose TyDi QA data it trains on (not zero-shot)."""
-    _print_plan(_options(ctx, budget, config, base, mixes, tasks, seeds, no_baseline, n_per_lang, sets, data_dir,
-                         runs, store, results))
+# `plan` is `run --dry-run` under its own name (the same options, so they are declared once)
+experiment_app.command(
+    "plan", help="The grid without running it: every model, its training state (new, partial, done), its "
+                 "intermediate tasks and the languages whose TyDi QA data it trains on (not zero-shot).")(run_command)
 
 
 @experiment_app.command("render")

@@ -63,6 +63,14 @@ def _loss_cell(model: dict, phase: str) -> str:
                      for t, v in sorted(losses.items()))
 
 
+def _section(title: str, items: list[str], per_item_gap: bool) -> list[str]:
+    """A `## title` section of `items` (nothing when there are none), a blank line after each item or the list."""
+    if not items:
+        return []
+    body = [x for item in items for x in (item, "")] if per_item_gap else [*items, ""]
+    return [f"## {title}", "", *body]
+
+
 def to_markdown(a: dict, models: list[dict], info: dict, n_records: int, plots: list[str],
                 schemas: tuple[str, ...] = ("xadv.attack-record/1",)) -> str:
     langs = a["langs"]
@@ -76,7 +84,8 @@ def to_markdown(a: dict, models: list[dict], info: dict, n_records: int, plots: 
     nq = f"{next(iter(n.values()))} per language" if len(set(n.values())) == 1 else "all"
     # the script's name, as in the committed results.md (`xadv experiment render` is the same command)
     lines.append(f"Rendered by `python benchmarks/experiment.py render` from `{RECORDS_FILE}` ({n_records} "
-                 f"{' / '.join(f'`{x}`' for x in schemas)} records, each re-checked: digest, cell key, summary recomputed from "
+                 f"{' / '.join(f'`{x}`' for x in schemas)} records, each re-checked: digest, cell key, summary "
+                 f"recomputed from "
                  f"its per-question outcomes). Every number below is recomputed from those outcomes.")
     lines.append("")
     if info:
@@ -203,18 +212,9 @@ def to_markdown(a: dict, models: list[dict], info: dict, n_records: int, plots: 
                          "Δ robust F1 [95% CI]", "p", "Δ clean F1 [95% CI]", "p"], rows, left=3)
     lines.append("")
     skipped = info.get("skipped_cells") or []
-    if skipped:
-        lines.append("## Attack cells an attack cannot serve (skipped for every model)")
-        lines.append("")
-        for s_ in skipped:
-            lines.append(f"- `{s_['attack']}` on {s_['lang']}: {s_['reason']}")
-        lines.append("")
-    if plots:
-        lines.append("## Plots")
-        lines.append("")
-        for p in plots:
-            lines.append(f"![{Path(p).stem}]({PLOTS_DIR}/{Path(p).name})")
-            lines.append("")
+    lines += _section("Attack cells an attack cannot serve (skipped for every model)",
+                      [f"- `{s_['attack']}` on {s_['lang']}: {s_['reason']}" for s_ in skipped], per_item_gap=False)
+    lines += _section("Plots", [f"![{Path(p).stem}]({PLOTS_DIR}/{Path(p).name})" for p in plots], per_item_gap=True)
     lines.append("## Reading")
     lines.append("")
     reading = (info.get("reading") or {}).get("text")
