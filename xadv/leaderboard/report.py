@@ -170,26 +170,48 @@ def to_markdown(sections: list[Section], board, source: str) -> str:
             model = s.model
             lines += [f"## {s.model} (`{s.fingerprint[:12]}`)", ""]
         lines += [f"### {s.lang} ({zero_shot_word(s.zero_shot)})", ""] + _attack_table_md(s.rows) + [""]
-        for r in s.rows:
-            exs = s.examples.get(r.label, [])
-            if not exs:
-                continue
-            lines += [f"#### {r.label} on the {r.target}: {s.flipped[r.label]} successful, {len(exs)} shown", ""]
-            for x in exs:
-                lines.append(f"- **{x.id}** (seed {x.seed})")
-                if x.before is None:
-                    lines.append(f"  - {x.what}: not stored in this record (written by an older xadv)")
-                else:
-                    lines.append(f"  - {x.what} before: {_code(x.before)}")
-                    lines.append(f"  - {x.what} after: {_code(x.after or '')}")
-                    edits = changes(x.before, x.after or "")
-                    if edits:
-                        lines.append(f"  - edits: {'; '.join(edits)}")
-                lines.append(f"  - answer: {_code(x.pred_before)} (F1 {x.f1_before:.2f}) → {_code(x.pred_after)} "
-                             f"(F1 {x.f1_after:.2f})")
-            lines.append("")
+        for r, exs in _shown(s):
+            lines += [f"#### {_shown_title(s, r, exs)}", ""]
+            lines += [line for x in exs for line in _example_md(x)] + [""]
     lines += ["## Checks", ""] + check_lines(board, md=True)
     return "\n".join(lines) + "\n"
+
+
+def _shown(section):
+    """(row, examples) of the section's attacks that have successful examples to show."""
+    return [(r, section.examples[r.label]) for r in section.rows if section.examples.get(r.label)]
+
+
+def _shown_title(section, r, exs) -> str:
+    return f"{r.label} on the {r.target}: {section.flipped[r.label]} successful, {len(exs)} shown"
+
+
+def _example_md(x) -> list[str]:
+    lines = [f"- **{x.id}** (seed {x.seed})"]
+    if x.before is None:
+        lines.append(f"  - {x.what}: not stored in this record (written by an older xadv)")
+    else:
+        lines += [f"  - {x.what} before: {_code(x.before)}", f"  - {x.what} after: {_code(x.after or '')}"]
+        edits = changes(x.before, x.after or "")
+        if edits:
+            lines.append(f"  - edits: {'; '.join(edits)}")
+    return lines + [f"  - answer: {_code(x.pred_before)} (F1 {x.f1_before:.2f}) → {_code(x.pred_after)} "
+                    f"(F1 {x.f1_after:.2f})"]
+
+
+def _example_html(x) -> list[str]:
+    e = html.escape
+    out = [f"<div class=ex data-id='{e(x.id)}'><b>{e(x.id)}</b> <span class=meta>seed {x.seed}</span><br>"]
+    if x.before is None:
+        out.append(f"<span class=meta>{e(x.what)} not stored in this record (older xadv)</span><br>")
+    else:
+        b, a = _diff_html(x.before, x.after or "")
+        out.append(f"{e(x.what)} before: <span class=t>{b}</span><br>{e(x.what)} after: <span class=t>{a}</span><br>")
+        edits = changes(x.before, x.after or "")
+        if edits:
+            out.append(f"<span class=edits>edits: {e('; '.join(edits))}</span><br>")
+    return out + [f"answer: <span class=t>{e(visible(x.pred_before))}</span> (F1 {x.f1_before:.2f}) → "
+                  f"<span class=t>{e(visible(x.pred_after))}</span> (F1 {x.f1_after:.2f})</div>"]
 
 
 def _diff_html(before: str, after: str) -> tuple[str, str]:
@@ -244,25 +266,9 @@ def to_html(sections: list[Section], board, source: str) -> str:
                        f"{fmt_ci(r.ci.get('f1_drop'))}</td><td class=num>{fmt(r.stats['robust_f1'])}</td>"
                        f"<td class=num>{e(fmt_asr(r))}</td></tr>")
         out.append("</table>")
-        for r in s.rows:
-            exs = s.examples.get(r.label, [])
-            if not exs:
-                continue
-            out.append(f"<h4>{e(r.label)} on the {e(r.target)}: {s.flipped[r.label]} successful, {len(exs)} shown</h4>")
-            for x in exs:
-                out.append(f"<div class=ex data-id='{e(x.id)}'><b>{e(x.id)}</b> "
-                           f"<span class=meta>seed {x.seed}</span><br>")
-                if x.before is None:
-                    out.append(f"<span class=meta>{e(x.what)} not stored in this record (older xadv)</span><br>")
-                else:
-                    b, a = _diff_html(x.before, x.after or "")
-                    out.append(f"{e(x.what)} before: <span class=t>{b}</span><br>{e(x.what)} after: "
-                               f"<span class=t>{a}</span><br>")
-                    edits = changes(x.before, x.after or "")
-                    if edits:
-                        out.append(f"<span class=edits>edits: {e('; '.join(edits))}</span><br>")
-                out.append(f"answer: <span class=t>{e(visible(x.pred_before))}</span> (F1 {x.f1_before:.2f}) → "
-                           f"<span class=t>{e(visible(x.pred_after))}</span> (F1 {x.f1_after:.2f})</div>")
+        for r, exs in _shown(s):
+            out.append(f"<h4>{e(_shown_title(s, r, exs))}</h4>")
+            out += [part for x in exs for part in _example_html(x)]
     out.append("<h2>Checks</h2><ul>")
     for line in check_lines(board):
         cls = "flag" if line.startswith("FLAGGED") else "ok"
