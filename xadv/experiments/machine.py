@@ -5,24 +5,12 @@ from __future__ import annotations
 import os
 import platform
 import time
-from pathlib import Path
 from typing import Any
 
+from xadv.provenance import cpu_model, usable_cpus
 from xadv.train.pipeline import cpu_has_bf16
 
-
-def cpus() -> int | None:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-
-def cpu_model() -> str | None:
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or None
+cpus = usable_cpus  # one definition of "CPUs this run may use" and of the CPU's name: xadv.provenance
 
 
 def device_info() -> dict[str, Any]:
