@@ -76,7 +76,8 @@ def month_names(lang: str) -> tuple[str, ...]:
     for width in ("wide", "abbreviated"):
         for context in ("format", "stand-alone"):
             names.update(n.casefold() for n in get_month_names(width, context, locale=lang).values())
-    return tuple(sorted((n for n in names if len(n) >= 3 and not _DIGIT.search(n)), key=len, reverse=True))
+    # longest first, ties in a fixed (alphabetical) order: never the set's hash order
+    return tuple(sorted((n for n in names if len(n) >= 3 and not _DIGIT.search(n)), key=lambda n: (-len(n), n)))
 
 
 def _redraw_digits(text: str, rng: random.Random) -> str:
@@ -169,7 +170,7 @@ def distractor_sentence(question: str, fake: str, lang: str) -> str:
     for i, w in enumerate(ws):
         low = unicodedata.normalize("NFC", w.text.casefold())
         if lang == "ko":
-            stem = next((s for s in sorted(qwords, key=len, reverse=True) if low.startswith(s)), None)
+            stem = next((s for s in sorted(qwords, key=lambda w: (-len(w), w)) if low.startswith(s)), None)
             if stem:
                 return _finish(q[: w.start] + fake + q[w.start + len(stem) :], lang)
         elif low in qwords:

@@ -21,6 +21,12 @@ ALIASES: dict[str, str] = {"typo": "keyboard", "noise": "char-noise", "reorder":
 _LOADED = False
 
 
+def canonical_name(name: str) -> str:
+    """`typo+noise` -> `keyboard+char-noise`: aliases resolved, so one attack is one cell (records written
+    before aliases were resolved are read under their canonical name)."""
+    return "+".join(ALIASES.get(p.strip(), p.strip()) for p in name.split("+"))
+
+
 def register(attack: Attack) -> Attack:
     if not attack.name or "+" in attack.name:
         raise ValueError(f"invalid attack name {attack.name!r}")

@@ -20,7 +20,7 @@ from xadv.errors import XadvError
 from xadv.types import Target, parse_items
 
 from .base import Attack
-from .registry import ALIASES, get_attack
+from .registry import canonical_name, get_attack
 
 GRAMMAR = ("Comma-separated attacks, one cell each (see `xadv attacks list`); a+b combines attacks in one "
            "cell: applied in order by a static attack, candidate edits from both in a search. Aliases "
@@ -50,11 +50,9 @@ class AttackSpec:
         parts = tuple(p.strip() for p in body.split("+"))
         if not body.strip() or not all(parts):
             raise XadvError(f"attack {text!r}: empty name (write a or a+b, see `xadv attacks list`)")
-        canonical = []
         for p in parts:
             get_attack(p)  # unknown name: one line, listing the known ones
-            canonical.append(ALIASES.get(p, p))
-        return cls(tuple(canonical), Target.parse(target) if sep else None)
+        return cls(tuple(canonical_name(body).split("+")), Target.parse(target) if sep else None)
 
     @classmethod
     def parse_list(cls, text: str | Sequence[str]) -> tuple[AttackSpec, ...]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -314,8 +315,28 @@ def test_report_shows_successful_attacks_before_and_after(world):
 
 # --- the HTML page, rendered by headless Chromium -----------------------------------------------------
 
+# Chromium phones home (component updates, account and variation services) unless told not to; the test
+# page is a local file, so every host name resolves to a sinkhole and nothing may look anything up.
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync")
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-default-apps", "--disable-extensions", "--disable-domain-reliability",
+                  "--disable-client-side-phishing-detection", "--no-pings", "--metrics-recording-only",
+                  "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost")
+
+
+def _offline(cmd: list[str]) -> list[str]:
+    """Run in a fresh network namespace (loopback only) where we may (root with `unshare`): nothing can
+    leave the machine even if a flag above stops working in a later Chromium."""
+    unshare = shutil.which("unshare")
+    return [unshare, "--net", *cmd] if unshare and os.geteuid() == 0 else cmd
+
+
+def _resolved_hosts(netlog: Path) -> set[str]:
+    """Every host name Chromium's resolver was asked for (from its net log)."""
+    log = json.loads(netlog.read_text(encoding="utf-8"))
+    kind = {v: k for k, v in log["constants"]["logEventTypes"].items()}
+    return {str(e["params"]["host"]) for e in log["events"]
+            if kind.get(e["type"]) == "HOST_RESOLVER_MANAGER_REQUEST" and "host" in e.get("params", {})}
 
 
 def _chromium() -> str:
@@ -328,10 +349,13 @@ def _chromium() -> str:
 
 def _rendered_dom(page, tmp_path) -> list[dict]:
     """The DOM after the page's scripts ran (chromium --dump-dom), as nodes with attrs, text and ancestors."""
-    cmd = [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}", "--dump-dom",
-           page.resolve().as_uri()]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    netlog = tmp_path / "chromium-netlog.json"
+    cmd = [_chromium(), *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'chromium-profile'}",
+           f"--log-net-log={netlog}", "--net-log-capture-mode=Everything", "--dump-dom", page.resolve().as_uri()]
+    proc = subprocess.run(_offline(cmd), capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0 and "<body" in proc.stdout, proc.stderr[-3000:]
+    # no DNS lookups: no real host name ever reached the resolver (all went to the sinkhole)
+    assert {h.split("://")[-1] for h in _resolved_hosts(netlog)} <= {"~notfound"}, _resolved_hosts(netlog)
 
     class Dom(HTMLParser):
         void = {"meta", "br", "input", "img", "link", "hr"}

@@ -13,12 +13,13 @@ from __future__ import annotations
 import math
 import os
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
+from attacks.registry import canonical_name
 from xadv.errors import XadvError
 from xadv.runs.record import CellKey, record_digest
 from xadv.runs.store import ResultsStore, read_records_file
@@ -62,7 +63,7 @@ class Entry:
 
     # the cell's fields, as the tables and the gate read them
     lang = property(lambda self: self.cell.lang)
-    attack = property(lambda self: self.cell.attack)
+    attack = property(lambda self: canonical_name(self.cell.attack))  # `typo` and `keyboard` are one attack
     params = property(lambda self: dict(self.cell.params or {}))
     target = property(lambda self: self.cell.target)
     strength = property(lambda self: float(self.cell.strength))
@@ -217,11 +218,12 @@ def cross_check(entries: list[Entry]) -> None:
     """Flags across records: duplicate cells, and clean outcomes that differ between the records of
     one model on one data set and scorer (one clean pass feeds them all, so they must agree)."""
     by_key: dict[str, list[Entry]] = {}
-    for e in entries:
-        by_key.setdefault(str(e.record["cell"].get("key")), []).append(e)
+    for e in entries:  # keyed on the canonical cell: a record under an alias (typo) is the keyboard cell
+        by_key.setdefault(replace(e.cell, attack=e.attack).key, []).append(e)
     for group in by_key.values():
         for e in group[1:]:
-            e.flags.append(Flag(DUPLICATE, f"same cell as {group[0].path.name}; counted once"))
+            alias = f" (attack {e.cell.attack!r} is {e.attack!r})" if e.cell.attack != e.attack else ""
+            e.flags.append(Flag(DUPLICATE, f"same cell as {group[0].path.name}{alias}; counted once"))
     by_data: dict[tuple, list[Entry]] = {}
     for e in entries:
         engine = str((e.record.get("env") or {}).get("engine"))  # int8 etc. change predictions
