@@ -4,7 +4,6 @@ different month names per process, and `xadv regress` failed an unchanged model)
 
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
