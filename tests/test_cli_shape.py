@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 CLI_FILES = [REPO / "cli.py", *sorted((REPO / "xadv" / "commands").glob("*.py"))]
 MAX_FUNCTION_LINES = 60
 COMMANDS = ("data", "models", "attacks", "perturb", "attack", "leaderboard", "regress", "report", "score",
-            "eval", "train")
+            "eval", "train", "experiment")
 
 
 def _functions(path: Path):
