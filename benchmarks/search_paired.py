@@ -38,12 +38,12 @@ def mcnemar_exact(b: int, c: int) -> float:
 
 def flipped(rec: dict) -> dict[str, bool | None]:
     """Per example id: True/False (flipped or not) for questions right on clean input, None otherwise."""
-    from xadv.leaderboard.entries import threshold_of
+    from xadv.score.criterion import Criterion
 
-    t = threshold_of(rec["criterion"])
+    criterion = Criterion.parse(rec["criterion"])
 
     def right(em, f1):
-        return em >= 1.0 if t is None else f1 >= t
+        return bool(criterion.right(em, f1))
 
     return {e["id"]: (not right(e["adv_em"], e["adv_f1"])) if right(e["clean_em"], e["clean_f1"]) else None
             for e in rec["examples"]}

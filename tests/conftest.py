@@ -52,6 +52,12 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XADV_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "xadv-cache"))
 
 
+@pytest.fixture(autouse=True)
+def _no_results_key(monkeypatch):
+    """Tests run without the leaderboard owner's sealing key unless they set one (`XADV_RESULTS_KEY`)."""
+    monkeypatch.delenv("XADV_RESULTS_KEY", raising=False)
+
+
 @pytest.fixture(scope="session")
 def tok():
     """The real multilingual-e5-small tokenizer (from the offline-model extra), loaded once per run."""

@@ -22,7 +22,8 @@ SortOpt = Annotated[str, typer.Option(
 BoardLangOpt = Annotated[Optional[str], typer.Option("--lang", show_default=False,
                                                      help="Only these languages, e.g. sw or 'sw,fi'.")]
 StrictOpt = Annotated[bool, typer.Option(
-    "--strict", help="Exit 1 when any record is flagged by the checks (for CI).")]
+    "--strict", help="Exit 1 when any record is flagged by the checks (for CI): edited, unsealed (no digest; "
+                     "with XADV_RESULTS_KEY set, no valid seal), summary disagrees, duplicate, clean outcomes differ.")]
 
 # regress
 BaselineOpt = Annotated[Path, typer.Option(
@@ -43,7 +44,7 @@ PerCellOpt = Annotated[bool, typer.Option(
 SignificanceOpt = Annotated[Optional[float], typer.Option(
     "--significance", metavar="ALPHA", show_default=False,
     help="Count a change beyond tolerance as a regression only when the paired bootstrap on the same "
-         "questions gives p < ALPHA (e.g. 0.05).")]
+         "questions gives p < ALPHA (e.g. 0.05). Needs --bootstrap B with 1/(B+1) < ALPHA.")]
 UpdateBaselineOpt = Annotated[bool, typer.Option(
     "--update-baseline", help="Accept the current results: (over)write --baseline from --current and "
                               "exit 0.")]
@@ -74,6 +75,8 @@ def leaderboard_command(
     """Rank models per language and attack: clean F1, adversarial F1, drop, robust F1 and ASR with 95% CIs.
 
     Entries are checked, not trusted: every number is recomputed from the per-example outcomes in each record, and a record is [red]flagged[/] when its stored summary disagrees, when its file was edited after it was written, or when its clean outcomes differ from the other records of the same model and data. Seeds of one cell are pooled. Languages are marked zero-shot (or seen) from the model card; the scorer mode is shown.
+
+    Forgery: a record's plain digest only detects accidental edits; anyone can recompute it. To stop forged results, keep a secret in [bold]XADV_RESULTS_KEY[/] where results are written and read: records are then sealed (HMAC-SHA256), and a record whose seal is missing or does not verify is flagged (docs/security.md).
 
     Examples:
       [bold]xadv leaderboard --results xadv-results[/]
@@ -128,7 +131,9 @@ def regress_command(
 ) -> None:
     """CI gate: exit 1 when the model got easier to attack than the accepted baseline, 0 when not.
 
-    Baseline and current cells are matched by model name, language, attack (+ parameters, + search settings for --search cells), target, strength, seed, data hash, scorer mode and criterion, so a retrained model under the same name is compared with the accepted one. A check fails when ASR rose by more than --max-asr-increase or adversarial F1 fell by more than --max-f1-drop (optionally only if significant); a baseline cell the current run lacks fails too. Records that fail their checks (edited, summary disagrees) are bad input: exit 2.
+    Baseline and current cells are matched by model name, language, attack (+ parameters, + search settings for --search cells), target, strength, seed, data hash, scorer mode and criterion, so a retrained model under the same name is compared with the accepted one. A check fails when ASR rose by more than --max-asr-increase or adversarial F1 fell by more than --max-f1-drop (optionally only if significant); a baseline cell the current run lacks fails too. Records that fail their checks (edited, unsealed, summary disagrees) are bad input: exit 2. Settings under which the gate could never fail are refused (e.g. --significance 0.05 with fewer than 20 --bootstrap resamples: p is never below 1/(B+1)).
+
+    Forgery: a plain digest only detects accidental edits; with [bold]XADV_RESULTS_KEY[/] set (a secret the leaderboard owner keeps), records and the baseline must carry a valid keyed seal (docs/security.md).
 
     Examples:
       [bold]xadv regress --baseline ci/robustness-baseline.json --current xadv-results[/]

@@ -57,6 +57,7 @@ ResultsDirOpt = Annotated[Path, typer.Option(
     "--results", metavar="DIR", help="Results directory written by [bold]xadv attack --results DIR[/] "
                                      "(or one run file from [bold]xadv attack --out[/]).")]
 BootstrapOpt = Annotated[int, typer.Option(
-    "--bootstrap", min=0, help="Bootstrap resamples for the 95% intervals (seeded, repeatable); 0 skips them.")]
+    "--bootstrap", help="Bootstrap resamples for the 95% intervals (seeded, repeatable), 0 to 100000; 0 skips "
+                        "them.")]
 OutFileOpt = Annotated[Optional[Path], typer.Option("--out", metavar="FILE", show_default=False,
                                                     help="Write to FILE instead of stdout.")]

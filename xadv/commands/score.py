@@ -18,8 +18,8 @@ PredOpt = Annotated[Path, typer.Option(
     "--pred", metavar="PRED.json", show_default=False,
     help="Predictions in the official format: one JSON object {id: answer_text}.")]
 ResamplesOpt = Annotated[int, typer.Option(
-    "--bootstrap", min=0, help="Bootstrap resamples for the 95% confidence intervals "
-                               "(seeded, so repeatable); 0 skips them.")]
+    "--bootstrap", help="Bootstrap resamples for the 95% confidence intervals "
+                        "(seeded, so repeatable), 0 to 100000; 0 skips them.")]
 
 
 def score_command(
@@ -37,8 +37,10 @@ def score_command(
     Example: [bold]xadv score --gold tydiqa:all:dev --pred preds.json --mode multilingual[/]
     """
     from xadv.score import result_ci
+    from xadv.score.bootstrap import check_resamples
     from xadv.score.files import score_files
 
+    check_resamples(resamples)
     result = score_files(gold, pred, mode=mode.value, data_dir=data_dir)
     if result.missing:
         typer.echo(f"warning: {len(result.missing)} of {result.n} gold questions have no prediction "

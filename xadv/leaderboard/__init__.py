@@ -6,7 +6,8 @@
 
 Entries are checked, not trusted: every aggregate is recomputed from the per-example outcomes stored in
 each record, and a record whose summary disagrees, whose file was edited after it was written (its
-digest), or whose clean outcomes differ from its siblings' is flagged (`xadv.leaderboard.entries`).
+digest; with `XADV_RESULTS_KEY` set, its keyed seal: the digest alone stops accidents, not forgers), or
+whose clean outcomes differ from its siblings' is flagged (`xadv.leaderboard.entries`).
 The gate (`xadv.leaderboard.regress`) compares a results directory with an accepted baseline that
 keeps per-example outcomes, so a paired bootstrap can say whether a change is significant.
 Import-light: numpy and the scorer only; rich is imported by `xadv.leaderboard.terminal` alone.

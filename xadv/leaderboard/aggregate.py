@@ -22,7 +22,7 @@ import numpy as np
 from xadv.errors import XadvError
 from xadv.leaderboard.entries import DUPLICATE, FAILING, Entry, Flag, keep_langs, load_entries
 from xadv.runs.record import search_tag
-from xadv.score.bootstrap import DEFAULT_LEVEL, bootstrap_means, percentile_interval
+from xadv.score.bootstrap import DEFAULT_LEVEL, bootstrap_means, check_resamples, percentile_interval
 from xadv.score.compare import stats_from_means
 
 STATS: tuple[str, ...] = ("clean_f1", "adv_f1", "f1_drop", "clean_em", "adv_em", "em_drop", "robust_f1", "asr")
@@ -286,6 +286,7 @@ def build_leaderboard(results: str | os.PathLike, *, langs: list[str] | None = N
     occur in the results)."""
     if sort not in SORTS:
         raise XadvError(f"unknown sort key {sort!r} (choose one of: {', '.join(SORTS)})")
+    check_resamples(n_resamples)
     entries = load_entries(results)
     entries = keep_langs(entries, langs, results)
     rows = sort_rows(build_rows(entries, n_resamples=n_resamples, seed=seed), sort)

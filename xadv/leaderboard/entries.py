@@ -1,45 +1,45 @@
 """Entries: attack records read from a results directory and checked, not trusted.
 
-Every record carries its per-example outcomes, so nothing in its `summary` has to be believed: the
-check re-runs `xadv.score.compare` on the stored outcomes (same criterion, same bootstrap seed and
-resamples) and flags any number that differs. It also flags a file whose content no longer matches
-the digest it was written with (edited after the run), a cell key that does not hash from the cell's
-fields, a second file for the same cell, and clean outcomes that disagree with the other records of
-the same model on the same data (they come from one clean pass, so they must be identical).
+Each record is re-checked on its own by `xadv.runs.verify.check_record` (the same checks a resuming
+`xadv attack` makes before it reuses a record): the summary is recomputed from the per-example outcomes
+(`xadv.score.compare`, same criterion, same bootstrap seed and bounded resamples), the digest must match
+(an accidental edit), with `XADV_RESULTS_KEY` set the keyed seal must verify (a forgery: anyone can
+recompute a digest, only the key holder can seal), and the cell key must hash from the cell's fields.
+Across records this module flags a second file for the same cell, and clean outcomes that disagree with
+the other records of the same model on the same data (they come from one clean pass, so they must be
+identical).
 """
 
 from __future__ import annotations
 
-import math
 import os
 from collections import Counter
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
 from attacks.registry import canonical_name
 from xadv.errors import XadvError
-from xadv.runs.record import CellKey, record_digest
+from xadv.runs.record import CellKey
+from xadv.runs.seal import results_key
 from xadv.runs.store import ResultsStore, read_records_file
+from xadv.runs.verify import (  # noqa: F401  (the flag kinds are this module's public names too)
+    CLEAN,
+    DUPLICATE,
+    EDITED,
+    FAILING,
+    INVALID,
+    SUMMARY,
+    TOLERANCE,
+    UNSEALED,
+    Flag,
+    Outcomes,
+    check_record,
+)
 from xadv.score.criterion import Criterion
-
-TOLERANCE = 1e-6  # points; recomputation is deterministic, so anything above rounding is a real difference
-
-# Flag kinds. "unsealed" is a note (a record written before records carried a digest), never a failure.
-EDITED, SUMMARY, INVALID, DUPLICATE, CLEAN, UNSEALED = (
-    "edited", "summary", "invalid", "duplicate", "clean-outcomes", "unsealed")
-FAILING = frozenset({EDITED, SUMMARY, INVALID, DUPLICATE, CLEAN})
-
-
-@dataclass(frozen=True)
-class Flag:
-    kind: str
-    message: str
-
-    def to_dict(self) -> dict:
-        return {"kind": self.kind, "message": self.message}
 
 
 @dataclass
@@ -98,120 +98,27 @@ class Entry:
         return self.record["examples"]
 
 
-def _entry(path: Path, rec: dict) -> Entry:
+def _entry(path: Path, rec: dict) -> tuple[Entry, Outcomes]:
     """Plain fields and arrays of a record; XadvError naming the file when a field is missing or wrong."""
     try:
-        cell, model, data, exs = rec["cell"], rec["model"], rec["data"], rec["examples"]
-        if not isinstance(exs, list) or not exs:
-            raise XadvError(f"{path}: record has no per-example outcomes, so nothing in it can be checked")
-        cols = {k: np.array([float(e[k]) for e in exs]) for k in ("clean_em", "clean_f1", "adv_em", "adv_f1")}
+        cell, model, data = rec["cell"], rec["model"], rec["data"]
+        outcomes = Outcomes.of(rec)
         entry = Entry(
             path=path, record=rec, cell=CellKey.from_dict(cell), model=str(model["name"]),
             fingerprint=str(model["fingerprint"]), data_name=str(data.get("name", "")),
-            zero_shot=model.get("zero_shot"), ids=tuple(str(e["id"]) for e in exs), **cols)
+            zero_shot=model.get("zero_shot"), ids=outcomes.ids, clean_em=outcomes.clean_em,
+            clean_f1=outcomes.clean_f1, adv_em=outcomes.adv_em, adv_f1=outcomes.adv_f1)
         _ = entry.criterion_spec  # a malformed criterion is an error here, not later
     except XadvError as exc:
         raise XadvError(f"{path}: {exc}" if str(path) not in str(exc) else str(exc)) from None
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise XadvError(f"{path}: malformed results record ({type(exc).__name__}: {exc})") from None
-    for name, col in cols.items():
-        if not np.all((col >= 0) & (col <= 1)):
-            raise XadvError(f"{path}: per-example {name} outside [0, 1]")
-    return entry
+    return entry, outcomes
 
 
-def _criterion(text) -> str | None:
-    """A stored criterion in its one spelling (None when missing or unreadable: then it differs)."""
-    try:
-        return Criterion.parse(text).format()
-    except XadvError:
-        return None
-
-
-def check_entry(entry: Entry) -> list[Flag]:
-    """Everything a single record can be checked against: its digest, its cell key, its own outcomes."""
-    rec, flags = entry.record, []
-    if "digest" not in rec:
-        flags.append(Flag(UNSEALED, "written without a digest (older xadv): edits cannot be detected"))
-    elif rec["digest"] != record_digest(rec):
-        flags.append(Flag(EDITED, "file content no longer matches the digest it was written with"))
-    cell = {k: v for k, v in rec["cell"].items() if k != "key"}
-    try:
-        if CellKey(**cell).key != rec["cell"].get("key"):
-            flags.append(Flag(INVALID, "cell key does not hash from the cell's fields"))
-    except TypeError as exc:
-        flags.append(Flag(INVALID, f"cell fields are not a cell key ({exc})"))
-    model, data, summary = rec["model"], rec["data"], rec["summary"]
-    for what, a, b in (("model fingerprint", model.get("fingerprint"), rec["cell"].get("model_fingerprint")),
-                       ("data lang", data.get("lang"), entry.lang),
-                       ("data n", data.get("n"), entry.n),
-                       ("summary n", summary.get("n"), entry.n),
-                       ("summary mode", summary.get("mode"), entry.mode),
-                       ("summary criterion", _criterion(summary.get("criterion")), entry.criterion)):
-        if a != b:
-            flags.append(Flag(INVALID, f"{what} is {a!r} but the cell says {b!r}"))
-    dupes = [i for i, c in Counter(entry.ids).items() if c > 1]
-    if dupes:
-        flags.append(Flag(INVALID, f"example id {dupes[0]!r} appears {Counter(entry.ids)[dupes[0]]} times"))
-    elif not any(f.kind == INVALID for f in flags):
-        flags.extend(_check_summary(entry))
-    return flags
-
-
-def _check_summary(entry: Entry) -> list[Flag]:
-    """Re-run the comparison on the stored outcomes and name every number that differs."""
-    from xadv.score.compare import compare
-    from xadv.score.evaluate import ScoreResult
-
-    summary = entry.record["summary"]
-    boot = summary.get("bootstrap") or {}
-    ids, langs = entry.ids, (entry.lang,) * entry.n
-    clean = ScoreResult(entry.mode, ids, langs, entry.clean_em, entry.clean_f1)
-    adv = ScoreResult(entry.mode, ids, langs, entry.adv_em, entry.adv_f1)
-    redo = compare(clean, adv, criterion=entry.criterion_spec, level=float(boot.get("level", 0.95)),
-                   n_resamples=int(boot.get("resamples", 1000)), seed=int(boot.get("seed", 0))).to_dict()
-    wrong = []
-    for key, value in redo.items():
-        if key in ("mode", "criterion", "bootstrap"):
-            continue
-        stored = summary.get(key)
-        if key == "ci":
-            stored = stored or {}
-            for stat, pair in value.items():
-                if not _same(stored.get(stat), pair):
-                    wrong.append(f"{stat} CI {_show(stored.get(stat))} vs {_show(pair)}")
-        elif not _same(stored, value):
-            wrong.append(f"{key} {_show(stored)} vs {_show(value)}")
-    if "strength_applied_mean" in summary:
-        mean = float(np.mean([float(e.get("strength_applied", 0.0)) for e in entry.examples()]))
-        if not _same(summary["strength_applied_mean"], mean, tol=1e-5):
-            wrong.append(f"strength_applied_mean {_show(summary['strength_applied_mean'])} vs {_show(mean)}")
-    if not wrong:
-        return []
-    more = f" (+{len(wrong) - 3} more)" if len(wrong) > 3 else ""
-    return [Flag(SUMMARY, "summary disagrees with the per-example outcomes (stored vs recomputed): "
-                 + "; ".join(wrong[:3]) + more)]
-
-
-def _same(a, b, tol: float = TOLERANCE) -> bool:
-    if isinstance(a, (list, tuple)) or isinstance(b, (list, tuple)):
-        return (isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)) and len(a) == len(b)
-                and all(_same(x, y, tol) for x, y in zip(a, b)))
-    if a is None or b is None:
-        return a is None and b is None
-    try:
-        fa, fb = float(a), float(b)
-    except (TypeError, ValueError):
-        return a == b
-    if math.isnan(fa) or math.isnan(fb):
-        return math.isnan(fa) and math.isnan(fb)
-    return abs(fa - fb) <= tol
-
-
-def _show(x) -> str:
-    if isinstance(x, (list, tuple)):
-        return "[" + ", ".join(_show(v) for v in x) + "]"
-    return "none" if x is None else (f"{x:.2f}" if isinstance(x, float) else str(x))
+def check_entry(entry: Entry, key: bytes | None = None) -> list[Flag]:
+    """Everything a single record can be checked against (`xadv.runs.verify.check_record`)."""
+    return check_record(entry.record, key=key)
 
 
 def cross_check(entries: list[Entry]) -> None:
@@ -242,11 +149,13 @@ def cross_check(entries: list[Entry]) -> None:
                                            f"data{tie}"))
 
 
-def load_entries(results: str | os.PathLike) -> list[Entry]:
+def load_entries(results: str | os.PathLike, *, key: bytes | None | Literal["env"] = "env") -> list[Entry]:
     """Every record under `results` (a directory, or a run file from `xadv attack --out`), checked.
 
     A corrupt or foreign JSON file is an error naming it (never skipped); an empty directory too.
+    `key`: the sealing key seals are verified with; "env" (default) reads `XADV_RESULTS_KEY`.
     """
+    key = results_key() if key == "env" else key
     root = Path(results)
     if root.is_file():
         pairs = read_records_file(root)
@@ -254,9 +163,11 @@ def load_entries(results: str | os.PathLike) -> list[Entry]:
         pairs = ResultsStore(root).records()
     if not pairs:
         raise XadvError(f"{root}: no attack records here (run `xadv attack --results {root}` first)")
-    entries = [_entry(p, rec) for p, rec in pairs]
-    for e in entries:
-        e.flags.extend(check_entry(e))
+    entries = []
+    for p, rec in pairs:
+        entry, outcomes = _entry(p, rec)
+        entry.flags.extend(check_record(rec, key=key, outcomes=outcomes))
+        entries.append(entry)
     cross_check(entries)
     return entries
 

@@ -16,6 +16,7 @@ import json
 
 from xadv import __version__
 from xadv.leaderboard.aggregate import Leaderboard
+from xadv.leaderboard.entries import FAILING
 from xadv.leaderboard.render import preamble
 
 
@@ -29,6 +30,7 @@ def to_html(board: Leaderboard, title: str = "xadv robustness leaderboard") -> s
     data = board.to_dict()
     data["generated"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     data["xadv_version"] = __version__
+    data["failing_kinds"] = sorted(FAILING)
     intro = "".join(f"<p class=meta>{html.escape(p)}</p>" for p in preamble(board))
     return (_PAGE.replace("%TITLE%", html.escape(title)).replace("%INTRO%", intro)
             .replace("%CSS%", _CSS).replace("%JS%", _JS).replace("%DATA%", embed_json(data)))
@@ -113,7 +115,8 @@ _JS = r"""
     if (v === false) return el("span", {"class": "badge seen", title: "the model saw QA training data in this language"}, "seen");
     return el("span", {"class": "badge nocard", title: "no model card: unknown"}, "no card");
   }
-  function failing(r) { return r.flags.filter(function (f) { return f.kind !== "unsealed"; }); }
+  function fails(f) { return (D.failing_kinds || []).indexOf(f.kind) >= 0; }
+  function failing(r) { return r.flags.filter(fails); }
 
   var D = JSON.parse(document.getElementById("xadv-data").textContent);
   var METRICS = {
@@ -278,9 +281,9 @@ _JS = r"""
     var ul = document.getElementById("checks-list"), any = false;
     D.entries.forEach(function (e) {
       e.flags.forEach(function (f) {
-        any = any || f.kind !== "unsealed";
-        var li = el("li", {"class": f.kind === "unsealed" ? "note" : "flag", "data-kind": f.kind});
-        li.appendChild(el("strong", {}, f.kind === "unsealed" ? "note " : "FLAGGED "));
+        any = any || fails(f);
+        var li = el("li", {"class": fails(f) ? "flag" : "note", "data-kind": f.kind});
+        li.appendChild(el("strong", {}, fails(f) ? "FLAGGED " : "note "));
         li.appendChild(document.createTextNode(e.file + " (" + e.model + " / " + e.lang + " / " + e.attack + " / " +
           e.target + " / seed " + e.seed + "): " + f.kind + ": " + f.message));
         ul.appendChild(li);

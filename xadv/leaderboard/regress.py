@@ -2,8 +2,9 @@
 
 A baseline file (schema `xadv.regress-baseline/1`, written by `xadv regress --update-baseline`) keeps,
 for every cell of an accepted run, the per-example outcomes themselves, not just the summary, so the
-gate can run a paired bootstrap on the same questions. It is sealed with a digest: a hand-edited
-baseline is refused (accept changes with --update-baseline instead).
+gate can run a paired bootstrap on the same questions. It carries a digest (a hand-edited baseline is
+refused: accept changes with --update-baseline instead) and, written with `XADV_RESULTS_KEY` set, a keyed
+seal; with the key set, a baseline whose seal is missing or does not verify is refused too.
 
 Cells are matched by their *slot*: model name, language, attack, parameters, target, strength, seed,
 data hash, scorer mode and criterion, and for a search cell its search settings (`search`, absent from
@@ -15,7 +16,9 @@ Checks are made per model (everything pooled), per model x language (`per_lang`)
 pooled, `per_cell`). A check regresses when the attack success rate rose by more than `max_asr_increase`
 (a fraction: 0.02 = 2 percentage points) or the adversarial F1 fell by more than `max_f1_drop` (F1
 points); with `significance` it also needs the paired bootstrap p-value of that change below it.
-The p-value is two-sided, as everywhere in xadv: p = (1 + #{b: |d*_b - d| >= |d|}) / (B + 1).
+The p-value is two-sided, as everywhere in xadv: p = (1 + #{b: |d*_b - d| >= |d|}) / (B + 1), so it is
+never below 1 / (B + 1): settings under which no change could ever be significant (or tolerances no
+change can exceed) are refused, since a gate that cannot fail is a gate switched off.
 A baseline cell missing from the current results fails the gate too: a CI job that stopped running
 an attack must not pass silently.
 """
@@ -35,7 +38,8 @@ from xadv import __version__
 from xadv.errors import XadvError
 from xadv.leaderboard.entries import Entry, load_entries
 from xadv.runs.record import load_versioned_json, stable_hash
-from xadv.score.bootstrap import bootstrap_means
+from xadv.runs.seal import Seal, results_key, seal_problem, sealed_content
+from xadv.score.bootstrap import MAX_RESAMPLES, bootstrap_means, check_resamples
 
 BASELINE_SCHEMA = "xadv.regress-baseline/1"
 SLOT_FIELDS = ("model", "lang", "attack", "params", "target", "strength", "seed", "data_sha256", "mode",
@@ -114,7 +118,10 @@ def write_baseline(cells: list[Cell], path: str | os.PathLike, source: str = "")
     obj = {"schema": BASELINE_SCHEMA, "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
            "xadv_version": __version__, "source": source,
            "cells": [c.to_dict() for c in sorted(cells, key=lambda c: json.dumps(c.slot, sort_keys=True))]}
-    obj["digest"] = stable_hash({k: v for k, v in obj.items() if k != "digest"})
+    obj["digest"] = stable_hash(sealed_content(obj))
+    key = results_key()
+    if key is not None:
+        obj["seal"] = Seal.make(obj, key).to_dict()
     with atomic_open(path) as fh:
         json.dump(obj, fh, ensure_ascii=False, indent=1)
     return obj
@@ -125,9 +132,18 @@ def read_baseline(path: str | os.PathLike) -> list[Cell]:
     path = Path(path)
     obj = load_versioned_json(path, BASELINE_SCHEMA, "baseline",
                               " (create it with `xadv regress --update-baseline`)")
-    if obj.get("digest") != stable_hash({k: v for k, v in obj.items() if k != "digest"}):
+    if obj.get("digest") != stable_hash(sealed_content(obj)):
         raise XadvError(f"{path}: the baseline was edited after it was written; regenerate it with "
                         "`xadv regress --update-baseline` instead of editing it")
+    key = results_key()
+    if key is not None:
+        try:
+            problem = seal_problem(obj, key)
+        except XadvError as exc:
+            problem = ("edited", str(exc))
+        if problem is not None:
+            raise XadvError(f"{path}: baseline {problem[0]}: {problem[1]}; regenerate it with "
+                            "`xadv regress --update-baseline` with XADV_RESULTS_KEY set")
     cells = []
     try:
         for c in obj["cells"]:
@@ -222,6 +238,47 @@ def _group_of(slot: dict, level: str) -> dict:
     return group
 
 
+def check_settings(*, level: str, max_asr_increase: float, max_f1_drop: float, significance: float | None,
+                   n_resamples: int) -> None:
+    """XadvError (one line) unless every setting is a finite number in its range and the gate can fail."""
+    if level not in LEVELS:
+        raise XadvError(f"unknown gate level {level!r} (choose one of: {', '.join(LEVELS)})")
+    if not _real(max_asr_increase) or not 0 <= max_asr_increase <= 1:
+        raise XadvError(f"--max-asr-increase is a fraction of questions from 0 to 1 (0.02 = 2 percentage points), "
+                        f"got {max_asr_increase}")
+    if not _real(max_f1_drop) or not 0 <= max_f1_drop <= 100:
+        raise XadvError(f"--max-f1-drop is in F1 points, a number from 0 to 100, got {max_f1_drop}")
+    if max_asr_increase >= 1 and max_f1_drop >= 100:
+        raise XadvError(f"--max-asr-increase {max_asr_increase:g} and --max-f1-drop {max_f1_drop:g} allow every "
+                        "change, so the gate could never fail: lower one of them")
+    check_resamples(n_resamples)
+    if significance is None:
+        return
+    if not _real(significance) or not 0 < significance < 1:
+        raise XadvError(f"--significance is a p-value threshold between 0 and 1, got {significance}")
+    if 1 / (n_resamples + 1) >= significance:
+        needed = resamples_for(significance)
+        fix = (f"use --bootstrap {needed} or more (1000 or more for a stable p-value)" if needed <= MAX_RESAMPLES
+               else f"that needs more than {MAX_RESAMPLES} resamples: choose a larger --significance")
+        raise XadvError(f"--significance {significance:g} with --bootstrap {n_resamples} can never fail the gate: "
+                        f"the smallest p-value {n_resamples} resamples can give is 1/{n_resamples + 1} = "
+                        f"{1 / (n_resamples + 1):.3g}, not below {significance:g}; {fix}")
+
+
+def resamples_for(significance: float) -> int:
+    """The fewest bootstrap resamples B whose smallest attainable p-value, 1/(B+1), is below `significance`."""
+    needed = max(1, math.floor(1 / significance - 1) + 1)
+    while 1 / (needed + 1) >= significance:
+        needed += 1
+    while needed > 1 and 1 / needed < significance:
+        needed -= 1
+    return needed
+
+
+def _real(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
 def _p_value(observed: float, resampled: np.ndarray) -> float | None:
     resampled = resampled[~np.isnan(resampled)]
     if math.isnan(observed) or resampled.size == 0:
@@ -234,15 +291,8 @@ def gate(baseline: list[Cell], current: list[Cell], *, max_asr_increase: float =
          level: str = "model", significance: float | None = None, n_resamples: int = 1000,
          seed: int = 0) -> GateResult:
     """Compare current cells with the baseline, group by `level`, and judge every group."""
-    if level not in LEVELS:
-        raise XadvError(f"unknown gate level {level!r} (choose one of: {', '.join(LEVELS)})")
-    if not 0 <= max_asr_increase <= 1:
-        raise XadvError(f"--max-asr-increase is a fraction of questions (0.02 = 2 percentage points), "
-                        f"got {max_asr_increase}")
-    if max_f1_drop < 0:
-        raise XadvError(f"--max-f1-drop is in F1 points and cannot be negative, got {max_f1_drop}")
-    if significance is not None and not 0 < significance < 1:
-        raise XadvError(f"--significance is a p-value threshold between 0 and 1, got {significance}")
+    check_settings(level=level, max_asr_increase=max_asr_increase, max_f1_drop=max_f1_drop,
+                   significance=significance, n_resamples=n_resamples)
     cur = {c.slot_key: c for c in current}
     base = {c.slot_key: c for c in baseline}
     missing = [b.slot for k, b in base.items() if k not in cur]
@@ -318,6 +368,9 @@ def run_gate(baseline: str | os.PathLike, current: str | os.PathLike, **kwargs) 
 
 def update_baseline(baseline: str | os.PathLike, current: str | os.PathLike) -> tuple[list[Cell], list[Cell] | None]:
     """Accept the current results as the new baseline; returns (new cells, old cells or None)."""
+    if Path(baseline).is_dir():
+        raise XadvError(f"{baseline}: is a directory, not a baseline file (give a file path, e.g. "
+                        "ci/robustness-baseline.json)")
     cells = current_cells(current)
     old = None
     if Path(baseline).exists():

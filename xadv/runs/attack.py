@@ -3,7 +3,9 @@
 Flow per language: clean predictions (once, cached by the engine) -> each attack perturbs the rows
 (seeded per example), or a model-in-the-loop search edits them (`attacks.search.run_search`) ->
 adversarial predictions -> `xadv.score.compare.score_cell` (one scoring path for both) -> one
-`AttackRecord`, stored as soon as it is finished, so an interrupted run resumes where it stopped.
+`AttackRecord` (sealed with `XADV_RESULTS_KEY` when it is set), stored as soon as it is finished, so an
+interrupted run resumes where it stopped; a stored record is re-checked before it is reused
+(`ResultsStore.get`: an edited one is an error telling the user to delete it).
 `xadv.runs.suite.run_suite` calls this once per model and seed; `run_attacks` is the same for callers
 that hold a loaded model already.
 """
@@ -36,8 +38,10 @@ from xadv.runs.record import (
     Summary,
     rows_sha256,
 )
+from xadv.runs.seal import results_key
 from xadv.runs.store import ResultsStore
 from xadv.score import GoldAnswers, score_predictions
+from xadv.score.bootstrap import check_resamples
 from xadv.score.compare import score_cell
 from xadv.score.criterion import Criterion
 from xadv.types import Target
@@ -72,6 +76,7 @@ class CellSettings:
     data_name: str = ""
 
     def __post_init__(self) -> None:
+        check_resamples(self.n_resamples, "bootstrap resamples")
         if self.search is not None and self.criterion != self.search.criterion:
             raise XadvError("with a search the goal sets the ASR criterion: use --goal f1-below:T instead of "
                             "--f1-threshold")
@@ -124,7 +129,7 @@ def run_attacks(loaded: Any, rows: Sequence[Mapping], settings: CellSettings, *,
     by_lang: dict[str, list[Mapping]] = {}
     for r in rows:
         by_lang.setdefault(r["lang"], []).append(r)
-    job = _Job(loaded, settings, engine, store, params, write_adversarial, progress)
+    job = _Job(loaded, settings, engine, store, params, write_adversarial, progress, key=results_key())
     outcomes: list[CellOutcome] = []
     for lang, lang_rows in by_lang.items():
         for out in job.language(lang, lang_rows, resolved):
@@ -145,6 +150,7 @@ class _Job:
     params: dict
     write_adversarial: str | Path | None
     progress: bool
+    key: bytes | None = None  # XADV_RESULTS_KEY: records are sealed with it, and reused only when their seal verifies
 
     def language(self, lang: str, rows: list[Mapping], resolved: list[_Resolved]):
         """Yield the outcome of every cell of one language; the clean pass runs once, when first needed."""
@@ -157,7 +163,7 @@ class _Job:
                 if why:
                     yield CellOutcome(lang, res.spec.name, target, "skipped", reason=why)
                     continue
-                if self.store is not None and (found := self.store.get(cell)) is not None:
+                if self.store is not None and (found := self.store.get(cell, self.key)) is not None:
                     yield CellOutcome(lang, res.spec.name, target, "cached", found, self.store.path_for(cell))
                     continue
                 t0 = time.perf_counter()
@@ -194,7 +200,7 @@ class _Job:
             summary=summary, examples=tuple(examples),
             env=RunEnv(xadv_version=env.xadv_version, git_commit=env.git_commit, created=env.created,
                        seconds=round(time.perf_counter() - t0, 3), engine=cell.engine, device=env.device,
-                       threads=env.threads, python=env.python, packages=env.packages))
+                       threads=env.threads, python=env.python, packages=env.packages)).sealed(self.key)
         adv_path = None
         if self.write_adversarial is not None:  # before the record: a record on disk means the cell is done
             adv_path, _ = write_perturbed(perturbed, Path(self.write_adversarial) / cell.filename())

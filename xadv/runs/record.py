@@ -11,7 +11,9 @@ writes); the dataclasses below are the only code that writes or reads it:
 - `ExampleOutcome`: per question, both predictions and scores (what the leaderboard recomputes from),
   the edit size and before/after material for reports; a search adds its per-example numbers.
 - `RunEnv`: how long it took and on what (`xadv.provenance.Provenance` + engine settings).
-- `AttackRecord`: all of the above; `to_dict` adds the `digest` seal (sha256 of every other field).
+- `AttackRecord`: all of the above; `to_dict` adds the `digest` (sha256 of every other field) and, for a
+  record written with `XADV_RESULTS_KEY` set, its `seal` (HMAC-SHA256 of the same bytes, `xadv.runs.seal`).
+  The digest only catches accidental edits (anyone can recompute it); the keyed seal is what stops forgery.
 
 A static cell has `search: null`; a search cell carries `attacks.search.SearchSpec.cell()` there (so it
 never shares a key with a static cell), its `strength` is the search's max share of words and its
@@ -26,11 +28,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from xadv.errors import XadvError
+from xadv.runs.seal import Seal, canonical_json, sealed_content
 
 SCHEMA = "xadv.attack-record/2"
 SCHEMA_V1 = "xadv.attack-record/1"
@@ -40,8 +43,7 @@ RUN_SCHEMA = "xadv.attack-run/1"  # `xadv attack --out`: {"schema", "records": [
 
 def stable_hash(obj: Any) -> str:
     """sha256 of canonical JSON (sorted keys, no whitespace): equal inputs, equal hashes, any process."""
-    blob = json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    return hashlib.sha256(canonical_json(obj)).hexdigest()
 
 
 def rows_sha256(rows) -> str:
@@ -102,8 +104,54 @@ class CellKey:
         return {"key": self.key, **asdict(self)}
 
     @classmethod
-    def from_dict(cls, d: dict) -> CellKey:
-        return _build(cls, {k: v for k, v in d.items() if k != "key"}, "cell")
+    def from_dict(cls, d: Any) -> CellKey:
+        if not isinstance(d, dict):
+            raise XadvError(f"malformed cell: expected an object, got {type(d).__name__}")
+        return _checked(_build(cls, {k: v for k, v in d.items() if k != "key"}, "cell"), _CELL_TYPES, "cell")
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _is_str_list(x: Any) -> bool:
+    return isinstance(x, list) and all(isinstance(v, str) for v in x)
+
+
+def _checked(obj: Any, types: tuple, what: str) -> Any:
+    """`obj` when each (field, predicate, wanted) holds; XadvError naming the first field that does not."""
+    for name, ok, want in types:
+        if not ok(getattr(obj, name)):
+            raise XadvError(f"malformed {what}: {name} must be {want}, got {getattr(obj, name)!r:.60}")
+    return obj
+
+
+def _optional(pred: Any) -> Any:
+    return lambda v: v is None or pred(v)
+
+
+_MODEL_TYPES = (
+    ("name", lambda v: isinstance(v, str), "a string"),
+    ("fingerprint", lambda v: isinstance(v, str), "a string"),
+    ("seen_qa_languages", _optional(_is_str_list), "a list of language codes or null"),
+    ("zero_shot", _optional(lambda v: isinstance(v, bool)), "true, false or null"),
+    ("mix", _optional(lambda v: isinstance(v, str)), "a string or null"),
+    ("intermediate_tasks", _optional(_is_str_list), "a list of strings or null"),
+)
+_DATA_TYPES = (
+    ("name", lambda v: isinstance(v, str), "a string"),
+    ("lang", lambda v: isinstance(v, str), "a string"),
+    ("n", lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
+    ("sha256", lambda v: isinstance(v, str), "a string"),
+)
+_CELL_TYPES = (
+    *((name, lambda v: isinstance(v, str), "a string") for name in
+      ("model_fingerprint", "lang", "attack", "target", "data_sha256", "mode", "criterion", "engine")),
+    ("params", lambda v: isinstance(v, dict), "an object"),
+    ("strength", _is_number, "a number"),
+    ("seed", lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
+    ("search", lambda v: v is None or isinstance(v, dict), "an object or null"),
+)
 
 
 def search_tag(search: dict | None) -> str:
@@ -194,7 +242,11 @@ class Summary:
         extra = {"strength_applied_mean", *SEARCH_SUMMARY_KEYS} if searched else {"strength_applied_mean"}
         comparison = {k: v for k, v in d.items() if k not in extra}
         search = _build(SearchSummary, d, "search summary") if searched else None
-        return cls(comparison, float(d.get("strength_applied_mean", 0.0)), search)
+        try:
+            strength = float(d.get("strength_applied_mean", 0.0))
+        except (TypeError, ValueError) as exc:
+            raise _malformed("summary strength_applied_mean", exc) from None
+        return cls(comparison, strength, search)
 
 
 @dataclass(frozen=True)
@@ -257,8 +309,10 @@ class ExampleOutcome:
         return {**d, **self.search.to_dict()} if self.search is not None else d
 
     @classmethod
-    def from_dict(cls, d: dict) -> ExampleOutcome:
-        search = ExampleSearch.from_dict(d) if isinstance(d, dict) and "search_status" in d else None
+    def from_dict(cls, d: Any) -> ExampleOutcome:
+        if not isinstance(d, dict):
+            raise XadvError(f"malformed example outcome: expected an object, got {type(d).__name__}")
+        search = ExampleSearch.from_dict(d) if "search_status" in d else None
         base = {k: v for k, v in d.items() if k not in ("search_status", *(f.name for f in fields(ExampleSearch)))}
         return _build(cls, base, "example outcome", search=search)
 
@@ -319,10 +373,17 @@ class AttackRecord:
     examples: tuple[ExampleOutcome, ...]
     env: RunEnv
     schema: str = SCHEMA
+    seal: Seal | None = None  # as written (a record read back keeps its seal, verified or not)
 
     @property
     def searched(self) -> bool:
         return bool(self.cell.search)
+
+    def sealed(self, key: bytes | None) -> AttackRecord:
+        """This record with a fresh seal under `key` (the `XADV_RESULTS_KEY`); unchanged when None."""
+        if key is None:
+            return self
+        return replace(self, seal=Seal.make(replace(self, seal=None).to_dict(), key))
 
     def to_dict(self) -> dict:
         c = self.cell
@@ -341,23 +402,27 @@ class AttackRecord:
             "env": self.env.to_dict(),
         }
         out["digest"] = record_digest(out)
+        if self.seal is not None:
+            out["seal"] = self.seal.to_dict()
         return out
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "record") -> AttackRecord:
         """A record as written by this or an earlier version; XadvError naming `where` when malformed.
-        Reading does not re-seal: `to_dict` of a version 1 record is a version 1 dict again."""
+        Reading does not re-seal: `to_dict` of a version 1 record is a version 1 dict again, and a sealed
+        record keeps the seal it was read with (verifying it is `xadv.runs.verify`'s job)."""
         check_schema(d, where)
         try:
+            seal = Seal.from_dict(d["seal"]) if "seal" in d else None
             cell = CellKey.from_dict(d["cell"])
             examples = d["examples"]
             if not isinstance(examples, list):
                 raise XadvError("malformed examples: expected a list")
-            return cls(cell=cell, model=_build(ModelInfo, d["model"], "model"),
-                       data=_build(DataInfo, d["data"], "data"),
+            return cls(cell=cell, model=_checked(_build(ModelInfo, d["model"], "model"), _MODEL_TYPES, "model"),
+                       data=_checked(_build(DataInfo, d["data"], "data"), _DATA_TYPES, "data"),
                        summary=Summary.from_dict(d["summary"], bool(cell.search)),
                        examples=tuple(ExampleOutcome.from_dict(e) for e in examples),
-                       env=RunEnv.from_dict(d.get("env") or {}), schema=d["schema"])
+                       env=RunEnv.from_dict(d.get("env") or {}), schema=d["schema"], seal=seal)
         except KeyError as exc:
             raise XadvError(f"{where}: results record lacks {exc.args[0]!r}") from None
         except XadvError as exc:
@@ -376,9 +441,10 @@ def check_schema(obj: Any, where: str) -> None:
 
 
 def record_digest(obj: dict) -> str:
-    """The seal of a record: `stable_hash` of all its fields but `digest`. A file edited after it was
-    written (by hand or by another tool) no longer matches it; the leaderboard marks such entries."""
-    return stable_hash({k: v for k, v in obj.items() if k != "digest"})
+    """The digest of a record: `stable_hash` of all its fields but `digest` (and `seal`). A file edited
+    after it was written (by hand or by another tool) no longer matches it; the leaderboard marks such
+    entries. Anyone can recompute it, so it catches accidental edits only: forgery needs the keyed seal."""
+    return stable_hash(sealed_content(obj))
 
 
 def _read_json(path: Path, what: str, missing_hint: str = "") -> Any:
@@ -386,6 +452,10 @@ def _read_json(path: Path, what: str, missing_hint: str = "") -> Any:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise XadvError(f"{path}: no such {what} file{missing_hint}") from None
+    except IsADirectoryError:
+        raise XadvError(f"{path}: is a directory, not a {what} file") from None
+    except OSError as exc:
+        raise XadvError(f"{path}: cannot read the {what} file ({exc.strerror or exc})") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise XadvError(f"{path}: not a JSON {what} ({exc})") from None
 

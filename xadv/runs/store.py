@@ -11,6 +11,7 @@ from pathlib import Path
 from xadv.errors import XadvError
 from xadv.io import atomic_open
 from xadv.runs.record import RUN_SCHEMA, AttackRecord, CellKey, check_schema, read_record
+from xadv.runs.verify import FAILING, check_record
 
 
 class ResultsStore:
@@ -24,14 +25,26 @@ class ResultsStore:
     def path_for(self, cell: CellKey) -> Path:
         return self.root / cell.filename()
 
-    def get(self, cell: CellKey) -> AttackRecord | None:
-        """The stored record of this cell, or None. A corrupt file is an error, never a silent miss."""
+    def get(self, cell: CellKey, key: bytes | None = None) -> AttackRecord | None:
+        """The stored record of this cell, or None; re-checked before it is reused (resume), as the
+        leaderboard checks it (`xadv.runs.verify`: digest, the seal under `key`, cell key, summary
+        recomputed from the outcomes). A corrupt, edited or unsealed file is an error naming it, never a
+        silent miss and never reused."""
         path = self.path_for(cell)
         if not path.exists():
             return None
-        raw = read_record(path)
+        try:
+            raw = read_record(path)
+        except XadvError as exc:
+            raise XadvError(f"{exc}; delete it to recompute the cell") from None
         if raw["cell"].get("key") != cell.key:
-            raise XadvError(f"{path}: its cell key does not match its contents; delete it to recompute")
+            raise XadvError(f"{path}: its cell key does not match its contents; delete it to recompute the cell")
+        try:
+            bad = [f for f in check_record(raw, key=key) if f.kind in FAILING]
+        except XadvError as exc:
+            raise XadvError(f"{path}: {exc}; delete it to recompute the cell") from None
+        if bad:
+            raise XadvError(f"{path}: not reused, {bad[0].kind}: {bad[0].message}; delete it to recompute the cell")
         return AttackRecord.from_dict(raw, str(path))
 
     def put(self, record: AttackRecord) -> Path:
@@ -64,6 +77,8 @@ def read_records_file(path: str | os.PathLike) -> list[tuple[Path, dict]]:
         obj = json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise XadvError(f"{path}: not a JSON file ({exc})") from None
+    except OSError as exc:
+        raise XadvError(f"{path}: cannot read it ({exc.strerror or exc})") from None
     if isinstance(obj, dict) and str(obj.get("schema", "")).startswith("xadv.attack-record/"):
         AttackRecord.from_dict(obj, str(path))
         return [(path, obj)]

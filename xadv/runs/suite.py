@@ -47,7 +47,9 @@ from xadv.paths import data_dir as resolve_data_dir
 from xadv.qa.engine import EngineConfig, QAEngine
 from xadv.qa.evaluation import first_n_per_language
 from xadv.runs.attack import CellOutcome, CellSettings, run_attacks
+from xadv.runs.seal import results_key
 from xadv.runs.store import ResultsStore
+from xadv.score.bootstrap import check_resamples
 from xadv.score.criterion import Criterion
 from xadv.score.normalize import MODES
 from xadv.types import Target, parse_items
@@ -258,7 +260,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "engine": _engine,
     "results": Path,
     "write_adversarial": Path,
-    "bootstrap": _int("bootstrap resamples", 0),
+    "bootstrap": lambda v: check_resamples(v, "bootstrap (resamples)"),
     "allow_pickle": bool,
     "device": str,
 }
@@ -297,6 +299,7 @@ def run_suite(suite: EvalSuite, *, data_dir: str | os.PathLike | None = None,
     """Run every cell of `suite`: each model loaded once, its clean pass shared by all its cells,
     records written to `suite.results` as they finish (cells already there are reused).
     `rows` replaces the suite's data (the experiment passes its fixed sample)."""
+    results_key()  # a set but unusable XADV_RESULTS_KEY is an error before any model is loaded
     rows = list(rows) if rows is not None else suite_rows(suite, data_dir)
     store = ResultsStore(suite.results)
     params = {"data_dir": str(resolve_data_dir(data_dir))}

@@ -28,12 +28,24 @@ if TYPE_CHECKING:
 DEFAULT_RESAMPLES = 1000
 DEFAULT_SEED = 0
 DEFAULT_LEVEL = 0.95
+# More resamples than this add nothing a report can show (the Monte Carlo error of a 95% interval's end is
+# already ~0.1% of its width at 1e5) and cost memory and minutes; a p-value's resolution is 1/(B+1).
+MAX_RESAMPLES = 100_000
 _CHUNK = 128  # resamples per matrix product: bounds memory at ~chunk x n counts
+
+
+def check_resamples(n_resamples: object, what: str = "--bootstrap") -> int:
+    """`n_resamples` when it is a whole number in 0..MAX_RESAMPLES (0: no intervals); XadvError otherwise."""
+    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int) or not 0 <= n_resamples <= MAX_RESAMPLES:
+        raise XadvError(f"{what} is the number of bootstrap resamples, a whole number from 0 to {MAX_RESAMPLES}, "
+                        f"got {n_resamples!r:.40}")
+    return n_resamples
 
 
 def bootstrap_means(columns: np.ndarray, *, n_resamples: int = DEFAULT_RESAMPLES,
                     seed: int = DEFAULT_SEED) -> np.ndarray:
-    """Resampled column means: `columns` (n, k) or (n,) -> array (n_resamples, k) or (n_resamples,)."""
+    """Resampled column means: `columns` (n, k) or (n,) -> array (n_resamples, k) or (n_resamples,).
+    At most MAX_RESAMPLES (an XadvError beyond: the output alone is n_resamples x k floats)."""
     x = np.asarray(columns, dtype=np.float64)
     flat = x.ndim == 1
     x = x[:, None] if flat else x
@@ -42,6 +54,7 @@ def bootstrap_means(columns: np.ndarray, *, n_resamples: int = DEFAULT_RESAMPLES
         raise XadvError("cannot bootstrap an empty set of examples")
     if n_resamples < 1:
         raise XadvError(f"bootstrap needs at least one resample, got {n_resamples}")
+    check_resamples(n_resamples, "bootstrap resamples")
     rng = np.random.default_rng(seed)
     out = np.empty((n_resamples, x.shape[1]))
     for start in range(0, n_resamples, _CHUNK):
