@@ -96,7 +96,7 @@ def test_human_table(tmp_path, data_dir, bn_file):
     ("[1, 2]", "expected a JSON object {id: answer_text}, got a JSON list"),
     ('{"bengali-1": ["a", "b"]}', "prediction for id 'bengali-1' is a list"),
     ('{"bengali-1": null}', "prediction for id 'bengali-1' is a NoneType"),
-    ('{"bengali-1": "x",', "not valid JSON"),
+    ('{"bengali-1": "x",', "malformed JSON"),
 ])
 def test_malformed_predictions_exit_2_with_one_line(tmp_path, bn_file, content, message):
     result = score("--gold", str(bn_file), "--pred", write(tmp_path, content))

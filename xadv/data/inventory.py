@@ -98,22 +98,32 @@ def list_data(data_dir: str | os.PathLike | None = None) -> list[DataFile]:
 
 
 def read_manifest(root: Path) -> list[ManifestRow]:
-    """The rows of `<root>/MANIFEST.tsv` (tab-separated, with a header), or [] if there is none."""
+    """The rows of `<root>/MANIFEST.tsv` (tab-separated UTF-8, with a header), or [] if there is none."""
     path = root / MANIFEST_NAME
     if not path.is_file():
         return []
     rows = []
-    with open(path, encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh, delimiter="\t")
-        missing = [f for f in _MANIFEST_FIELDS if f not in (reader.fieldnames or [])]
-        if missing:
-            raise DataError(f"{path}: header lacks column '{missing[0]}'")
-        for lineno, rec in enumerate(reader, start=2):
-            try:
-                rows.append(ManifestRow(rec["dataset"], rec["language"], rec["split"], rec["file"],
-                                        int(rec["examples"]), rec["sha256"].strip().lower()))
-            except (TypeError, ValueError):
-                raise DataError(f"{path}:{lineno}: bad manifest row (examples must be an integer)") from None
+    lineno = 1
+    try:
+        with open(path, encoding="utf-8", newline="") as fh:
+            reader = csv.DictReader(fh, delimiter="\t")
+            missing = [f for f in _MANIFEST_FIELDS if f not in (reader.fieldnames or [])]
+            if missing:
+                raise DataError(f"{path}: header lacks column '{missing[0]}'")
+            for lineno, rec in enumerate(reader, start=2):
+                values = [rec.get(f) for f in _MANIFEST_FIELDS]
+                if any(v is None for v in values):
+                    raise DataError(f"{path}:{lineno}: bad manifest row (fewer than {len(_MANIFEST_FIELDS)} "
+                                    "tab-separated fields)")
+                try:
+                    rows.append(ManifestRow(rec["dataset"], rec["language"], rec["split"], rec["file"],
+                                            int(rec["examples"]), rec["sha256"].strip().lower()))
+                except ValueError:
+                    raise DataError(f"{path}:{lineno}: bad manifest row (examples must be an integer)") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text ({exc.reason}); is it a binary file?") from None
+    except csv.Error as exc:
+        raise DataError(f"{path}:{lineno}: not a tab-separated manifest ({exc})") from None
     return rows
 
 
@@ -147,6 +157,7 @@ def verify_data(data_dir: str | os.PathLike | None = None,
     for rel, row in manifest.items():
         path = root / rel
         check = checks.get(rel)
+        listed_only = check is None
         if check is None:
             check = checks[rel] = FileCheck(manifest_datasets.get(row.dataset, row.dataset),
                                             row.lang, row.split, rel)
@@ -155,9 +166,14 @@ def verify_data(data_dir: str | os.PathLike | None = None,
             if not path.is_file():
                 check.problems.append(f"{path}: listed in {MANIFEST_NAME} but missing")
                 continue
-            check.examples = _line_count(path)  # other listed files (dictionaries): one entry a line
         check.expected_examples = row.examples
-        check.sha256_ok = sha256_file(path) == row.sha256
+        try:
+            if listed_only:
+                check.examples = _line_count(path)  # other listed files (dictionaries): one entry a line
+            check.sha256_ok = sha256_file(path) == row.sha256
+        except OSError as exc:
+            check.problems.append(f"{path}: cannot read ({exc.strerror or exc})")
+            continue
         if not check.sha256_ok:
             check.problems.append(f"{path}: sha256 differs from {MANIFEST_NAME} (file changed or corrupted)")
         if check.examples is not None and check.examples != row.examples:

@@ -24,19 +24,22 @@ def load_qa(name_or_path: str | os.PathLike, data_dir: str | os.PathLike | None 
     """QA examples (id, lang, title, context, question, answers) from a name or a SQuAD JSON path.
 
     lang applies to a plain path only (a name already fixes the language of each file).
-    Ids must be unique across all files of a name.
+    Ids must be unique across all files of a name, and there must be at least one question.
     """
     if looks_like_path(name_or_path):
-        return qa_dataset(parse_squad(load_json(name_or_path), name_or_path, lang))
-    files = resolve(str(name_or_path), data_dir)
-    if files[0].kind != "qa":
-        raise DataError(f"{name_or_path}: {files[0].dataset} is a sentence-pair dataset; use load_pairs")
-    seen: set[str] = set()
-    columns: dict[str, list] = {c: [] for c in QA_COLUMNS}
-    for rf in files:
-        part = parse_squad(load_json(rf.path), rf.path, rf.lang, seen_ids=seen)
-        for c in QA_COLUMNS:
-            columns[c].extend(part[c])
+        columns = parse_squad(load_json(name_or_path), name_or_path, lang)
+    else:
+        files = resolve(str(name_or_path), data_dir)
+        if files[0].kind != "qa":
+            raise DataError(f"{name_or_path}: {files[0].dataset} is a sentence-pair dataset; use load_pairs")
+        seen: set[str] = set()
+        columns = {c: [] for c in QA_COLUMNS}
+        for rf in files:
+            part = parse_squad(load_json(rf.path), rf.path, rf.lang, seen_ids=seen)
+            for c in QA_COLUMNS:
+                columns[c].extend(part[c])
+    if not columns["id"]:  # scoring, attacking or training on nothing would report numbers about nothing
+        raise DataError(f"no questions in {name_or_path}")
     return qa_dataset(columns)
 
 

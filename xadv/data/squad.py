@@ -14,15 +14,17 @@ are character offsets into the exact context string.
 from __future__ import annotations
 
 import json
+import operator
 import os
 import re
+import unicodedata
 import zipfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xadv.errors import DataError
-from xadv.io import atomic_open, one_line
+from xadv.io import atomic_open, lone_surrogate, one_line, parse_json
 from xadv.langs import TYDI_ID_PREFIX, lang_from_tydi_id
 
 if TYPE_CHECKING:  # `datasets` costs ~1.5 s to import; only functions that build a Dataset pay it.
@@ -30,6 +32,9 @@ if TYPE_CHECKING:  # `datasets` costs ~1.5 s to import; only functions that buil
 
 QA_COLUMNS: tuple[str, ...] = ("id", "lang", "title", "context", "question", "answers")
 UNKNOWN_LANG = "und"  # BCP-47 "undetermined": no explicit language, TyDi id prefix or file-name code
+
+# answer_start is an int32 column (`qa_features`), so larger offsets cannot even be stored.
+MAX_OFFSET = 2**31 - 1
 
 # Language codes recognised in file names (TyDi, XQuAD, MLQA, XNLI, PAWS-X).
 KNOWN_LANG_CODES: frozenset[str] = frozenset(
@@ -65,7 +70,8 @@ def lang_from_filename(path: str | os.PathLike) -> str | None:
 
 
 def load_json(path: str | os.PathLike) -> Any:
-    """Parse a JSON file, or the single `.json` member of a `.zip` (the SQuAD dev download)."""
+    """Parse a JSON file, or the single `.json` member of a `.zip` (the SQuAD dev download), strictly
+    (`xadv.io.parse_json`: a duplicate key, non-UTF-8 bytes or nesting too deep is a DataError)."""
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path}: file not found")
@@ -73,11 +79,9 @@ def load_json(path: str | os.PathLike) -> Any:
         raise DataError(f"{path}: not a file")
     try:
         raw = _read_zip_member(path) if path.suffix.lower() == ".zip" else path.read_bytes()
-        return json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return parse_json(raw, str(path), "dataset", DataError)
 
 
 def _read_zip_member(path: Path) -> bytes:
@@ -100,13 +104,48 @@ def _need(obj: Any, key: str, kind: type, where: str) -> Any:
     value = obj[key]
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise DataError(f"{where}: '{key}' must be {kind.__name__}, got {type(value).__name__}")
+    if kind is str:
+        check_text(value, key, where)
     return value
 
 
+def show_id(example_id: str) -> str:
+    """An example id as messages show it: as is when it is plain text, quoted (one line) otherwise."""
+    plain = example_id and example_id.isprintable() and example_id.strip() == example_id and len(example_id) <= 80
+    return example_id if plain else one_line(example_id)
+
+
+def check_text(value: str, key: str, where: str) -> None:
+    """Raise unless `value` is valid Unicode text: JSON's `\\ud800` escapes can smuggle in a lone
+    surrogate, which no file, Arrow column or terminal can hold (every later stage would crash on it)."""
+    at = lone_surrogate(value)
+    if at is not None:
+        raise DataError(f"{where}: '{key}' holds a lone surrogate U+{ord(value[at]):04X} at character {at} "
+                        "(not valid Unicode text)")
+
+
+def _blank(text: str) -> bool:
+    """Nothing to find or to score: empty, or only whitespace / invisible format characters."""
+    return all(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zs", "Zl", "Zp") for ch in text)
+
+
 def check_answer(context: str, text: str, start: int, where: str) -> None:
-    """Raise unless `context[start:start+len(text)] == text` (the invariant every stage relies on)."""
-    if start < 0 or context[start:start + len(text)] != text:
-        found = context[max(start, 0):max(start, 0) + len(text)]
+    """Raise unless `text` is a real answer (not blank) and `context[start:start+len(text)] == text`
+    (the invariant every stage relies on), with `start` an int offset inside the context."""
+    if _blank(text):
+        raise DataError(f"{where}: answer text {one_line(text)} is empty or blank (a gold answer must have "
+                        "visible text; an empty prediction would match it for free)")
+    try:
+        if isinstance(start, bool):
+            raise TypeError
+        start = operator.index(start)  # an int (numpy integers too), never a bool or a float
+    except TypeError:
+        raise DataError(f"{where}: answer_start must be int, got {type(start).__name__}") from None
+    if not 0 <= start <= min(len(context) - len(text), MAX_OFFSET):
+        raise DataError(f"{where}: answer_start {start} is outside the context (answer {one_line(text)} of "
+                        f"length {len(text)}, context of length {len(context)})")
+    if context[start:start + len(text)] != text:
+        found = context[start:start + len(text)]
         raise DataError(f"{where}: answer_start {start} does not point at the answer {one_line(text)} "
                         f"(context there has {one_line(found)})")
 
@@ -134,7 +173,7 @@ def parse_squad(obj: Any, source: str | os.PathLike, lang: str | None = None,
             context = _need(para, "context", str, where_p)
             for qi, qa in enumerate(_need(para, "qas", list, where_p)):
                 qid = _need(qa, "id", str, f"{where_p}.qas[{qi}]")
-                where = f"{source}: example {qid}"
+                where = f"{source}: example {show_id(qid)}"
                 if qid in seen:
                     raise DataError(f"{where}: duplicate id")
                 seen.add(qid)
@@ -188,15 +227,20 @@ def to_squad(ds: Dataset | Iterable[Mapping[str, Any]], version: str | None = "1
     context form one paragraph. Perturbed contexts therefore get their own paragraph, and every
     question/answer/offset survives the round trip exactly (two adjacent articles that share a title,
     as a few TyDi files have, come back merged into one article: same examples, one level less).
-    Offsets are checked again so a broken attack can never write an unusable file.
+    Answers and offsets are checked again (`check_answer`: visible text, offset inside the context and
+    pointing at it; text that is valid Unicode) so a broken attack can never write an unusable file.
     """
     data: list[dict] = []
     article: dict | None = None
     para: dict | None = None
     for row in _rows(ds):
-        where = f"example {row['id']}"
+        check_text(row["id"], "id", "a row to write")
+        where = f"example {show_id(row['id'])}"
+        for key in ("title", "context", "question"):
+            check_text(row[key], key, where)
         answers = row["answers"]
         for text, start in zip(answers["text"], answers["answer_start"], strict=True):
+            check_text(text, "text", where)
             check_answer(row["context"], text, start, where)
         if article is None or article["title"] != row["title"]:
             article = {"title": row["title"], "paragraphs": []}

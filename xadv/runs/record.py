@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from xadv.errors import XadvError
+from xadv.io import read_json
 from xadv.runs.seal import Seal, canonical_json, sealed_content
 
 SCHEMA = "xadv.attack-record/2"
@@ -448,16 +449,7 @@ def record_digest(obj: dict) -> str:
 
 
 def _read_json(path: Path, what: str, missing_hint: str = "") -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise XadvError(f"{path}: no such {what} file{missing_hint}") from None
-    except IsADirectoryError:
-        raise XadvError(f"{path}: is a directory, not a {what} file") from None
-    except OSError as exc:
-        raise XadvError(f"{path}: cannot read the {what} file ({exc.strerror or exc})") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise XadvError(f"{path}: not a JSON {what} ({exc})") from None
+    return read_json(path, what, missing=f"{path}: no such {what} file{missing_hint}")
 
 
 def load_versioned_json(path: str | os.PathLike, schema: str, what: str, missing_hint: str = "") -> dict:

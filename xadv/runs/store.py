@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from xadv.errors import XadvError
-from xadv.io import atomic_open
+from xadv.io import atomic_open, read_json
 from xadv.runs.record import RUN_SCHEMA, AttackRecord, CellKey, check_schema, read_record
 from xadv.runs.verify import FAILING, check_record
 
@@ -73,12 +73,7 @@ def read_records_file(path: str | os.PathLike) -> list[tuple[Path, dict]]:
     """The records of a run file, or of a single record file, each checked as `read_record` checks a file;
     `(path#k, record)` pairs so messages name the record. XadvError for anything else."""
     path = Path(path)
-    try:
-        obj = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise XadvError(f"{path}: not a JSON file ({exc})") from None
-    except OSError as exc:
-        raise XadvError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    obj = read_json(path, "run file")
     if isinstance(obj, dict) and str(obj.get("schema", "")).startswith("xadv.attack-record/"):
         AttackRecord.from_dict(obj, str(path))
         return [(path, obj)]
