@@ -376,10 +376,6 @@ class AttackRecord:
     schema: str = SCHEMA
     seal: Seal | None = None  # as written (a record read back keeps its seal, verified or not)
 
-    @property
-    def searched(self) -> bool:
-        return bool(self.cell.search)
-
     def sealed(self, key: bytes | None) -> AttackRecord:
         """This record with a fresh seal under `key` (the `XADV_RESULTS_KEY`); unchanged when None."""
         if key is None:
