@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from xadv.errors import XadvError
+from xadv.io import read_regular_bytes
 
 SCHEMA = "xadv.attack-record/2"
 SCHEMA_V1 = "xadv.attack-record/1"
@@ -383,7 +384,7 @@ def record_digest(obj: dict) -> str:
 
 def _read_json(path: Path, what: str, missing_hint: str = "") -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(read_regular_bytes(path, what).decode("utf-8"))
     except FileNotFoundError:
         raise XadvError(f"{path}: no such {what} file{missing_hint}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
