@@ -52,7 +52,6 @@ def write_perturbed(results: list[PerturbedExample], out: str | Path) -> tuple[P
     from xadv.io import atomic_open
 
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     write_squad([r.example for r in results], out)
     log = edit_log_path(out)
     with atomic_open(log) as fh:

@@ -119,7 +119,6 @@ def write_samples(pairs: list[dict], path: str | Path) -> Path:
     path = Path(path)
     if path.suffix not in (".jsonl", ".md"):
         raise XadvError(f"sample file must end in .jsonl or .md: {path}")
-    path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".jsonl":
         text = "".join(json.dumps(p, ensure_ascii=False) + "\n" for p in pairs)
     else:
@@ -129,7 +128,6 @@ def write_samples(pairs: list[dict], path: str | Path) -> Path:
                          f"- before: {p['before']}\n- after:  {p['after']}\n"
                          f"- edits: {', '.join(repr(e['old']) + '→' + repr(e['new']) for e in p['edits']) or 'none'}\n")
         text = "\n".join(parts)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    from xadv.io import atomic_write_text
+
+    return atomic_write_text(path, text)

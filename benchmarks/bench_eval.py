@@ -32,6 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from xadv.io import atomic_write_text  # noqa: E402
 from xadv.langs import TYDI_LANGS  # noqa: E402
 
 
@@ -167,9 +168,7 @@ def main(argv: list[str] | None = None) -> dict:
         results["int8_same_answer_as_fp32"] = round(same / len(rows), 4)
     results["machine"]["loadavg_end"] = os.getloadavg()
     results["peak_rss_process_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(args.out, json.dumps(results, indent=2) + "\n")
     print_table(results)
     print(f"written to {args.out}", file=sys.stderr)
     return results

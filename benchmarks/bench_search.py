@@ -43,6 +43,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from xadv.io import atomic_write_text  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"
 
@@ -337,8 +338,7 @@ def main() -> None:
     result.update({"machine": machine(), "load_end": load(), "wall_seconds": round(time.time() - t0, 1),
                    "date": time.strftime("%Y-%m-%d %H:%M:%S")})
     out = args.out or RESULTS / f"bench_search_{args.part}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    atomic_write_text(out, json.dumps(result, indent=1, ensure_ascii=False, default=str) + "\n")
     print(f"wrote {out}")
 
 

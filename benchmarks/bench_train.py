@@ -29,6 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from xadv.io import atomic_write_text  # noqa: E402
 from xadv.langs import TYDI_LANGS  # noqa: E402
 
 MIXES = ("en", "multi", "mixed")
@@ -147,8 +148,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     report = run(args)
     out = Path(args.results)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    atomic_write_text(out, json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     print_table(report)
     print(f"results written to {out}", file=sys.stderr)
 

@@ -22,6 +22,7 @@ from attacks import get_attack, list_attacks  # noqa: E402
 from attacks.invariants import violations  # noqa: E402
 from xadv.data import load_qa  # noqa: E402
 from xadv.errors import XadvError  # noqa: E402
+from xadv.io import atomic_write_text  # noqa: E402
 from xadv.langs import TYDI_LANGS  # noqa: E402
 
 
@@ -83,8 +84,7 @@ def main() -> int:
         "seconds": round(time.perf_counter() - t_all, 1),
         "cells": cells, "first_failures": failures,
     }
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(summary, ensure_ascii=False, indent=1), encoding="utf-8")
+    atomic_write_text(Path(args.out), json.dumps(summary, ensure_ascii=False, indent=1))
     print(f"{summary['cells_run']} cells, {summary['perturbations']} perturbations, "
           f"{summary['violations']} violations, {summary['cells_refused']} refused cells, "
           f"{summary['seconds']} s -> {args.out}")

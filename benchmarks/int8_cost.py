@@ -17,6 +17,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from xadv.io import atomic_write_text  # noqa: E402
 
 
 def main(argv=None) -> None:
@@ -56,7 +57,7 @@ def main(argv=None) -> None:
                   "fp32_em": round(fp32["macro"]["exact_match"], 1), "int8_em": round(int8["macro"]["exact_match"], 1)},
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "software": software(),
     }
-    Path(args.out).write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    atomic_write_text(Path(args.out), json.dumps(out, indent=1) + "\n")
     print(json.dumps({k: out[k] for k in ("overall", "macro", "int8_seconds")}))
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from xadv.io import atomic_write_text  # noqa: E402
 
 
 def records(path: Path) -> list[dict]:
@@ -105,8 +106,8 @@ def main() -> None:
               f"{b['search']} {r['only_b']}, McNemar p={r['mcnemar_exact_p']:.3f}; diff {r['asr_diff']:+.1f} pp "
               f"[{r['asr_diff_ci95'][0]:+.1f}, {r['asr_diff_ci95'][1]:+.1f}]")
     if args.out:
-        args.out.write_text(json.dumps({"a": str(args.a), "b": str(args.b), "pairs": rows}, indent=1,
-                                       ensure_ascii=False) + "\n", encoding="utf-8")
+        atomic_write_text(args.out, json.dumps({"a": str(args.a), "b": str(args.b), "pairs": rows}, indent=1,
+                                       ensure_ascii=False) + "\n")
         print(f"wrote {args.out}")
 
 

@@ -237,9 +237,19 @@ def test_windows_longer_than_the_model_takes_are_refused(tiny):
         QAEngine(model, tok, "tiny-0", EngineConfig(max_seq_length=1024))
 
 
-def test_unusable_cache_file_is_one_clear_error(tiny, tmp_path):
+def test_unusable_cache_file_is_set_aside_or_one_clear_error(tiny, tmp_path):
+    """A garbage cache file is only a cache: moved aside (kept) with a warning, and a new one started;
+    something at the cache path that is not a regular file is one clear error (tests/fuzz has more)."""
+    from xadv.errors import XadvWarning
+
     model, tok = tiny
     bad = tmp_path / "preds.sqlite"
     bad.write_bytes(b"this is not a sqlite database" * 100)
-    with pytest.raises(XadvError, match=f"prediction cache {bad} is unusable"):
-        QAEngine(model, tok, "tiny-0", EngineConfig(cache_path=bad))
+    with pytest.warns(XadvWarning, match="moved it to preds.sqlite.corrupt-"):
+        engine = QAEngine(model, tok, "tiny-0", EngineConfig(cache_path=bad))
+    assert engine.cache is not None and len(list(tmp_path.glob("preds.sqlite.corrupt-*"))) == 1
+    engine.cache.close()
+    folder = tmp_path / "folder.sqlite"
+    folder.mkdir()
+    with pytest.raises(XadvError, match=f"prediction cache {folder} is unusable: it is a directory"):
+        QAEngine(model, tok, "tiny-0", EngineConfig(cache_path=folder))

@@ -16,3 +16,8 @@ class DataError(XadvError):
 
 class ModelError(XadvError):
     """A checkpoint cannot be loaded or is not usable for extractive QA."""
+
+
+class XadvWarning(UserWarning):
+    """Something xadv repaired or worked around on its own (e.g. a corrupt cache set aside); the CLI
+    prints it as one `warning: ...` line."""

@@ -1,16 +1,32 @@
 """Small file helpers shared by every layer that reads, writes or hashes files: the strict JSON reader,
-atomic writes, hashing, safe quoting, and the git commit that records and model cards stamp.
+the one writer (`atomic_open`), hashing, safe quoting, and the git commit that records and model cards stamp.
 
-Writes go to a temporary file in the target's folder and are renamed into place, so an interrupted
-run (Ctrl-C, full disk) never leaves a half-written dataset that a later run would trust.
+Every file xadv writes goes through `atomic_open` (or the helpers built on it: `atomic_write_text`,
+`atomic_write_bytes`, `atomic_copy`, `staged_dir` for libraries that only write into a folder). It:
+
+- refuses, in one line (`XadvError`), to replace anything that exists and is not a regular file: a
+  directory, a FIFO, a socket, a device (`--out /dev/full` as root would otherwise swap the device node
+  for a JSON file), or a symbolic link. Links are refused rather than written through: a link planted in a
+  shared results folder could redirect a write (run as root) onto any file; give the real path instead;
+- writes a temporary file in the target's own folder and renames it over the target only on success,
+  so an interrupted run (Ctrl-C, full disk) never leaves a half-written file that a later run would trust;
+- checks first that the folder is writable and has room: at least `XADV_MIN_FREE_MB` (default 16) MB
+  free plus the size of the file where it is known; a disk that fills up while writing is one line too.
+
+`check_output_path` / `check_output_dir` run the same checks without writing, so commands can refuse a bad
+`--out` before they compute anything. Readers of untrusted folders use `read_regular_bytes`, which opens
+without blocking and accepts regular files only (a FIFO named `x.json` would otherwise hang a reader).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
+import shutil
+import stat
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -19,22 +35,145 @@ from typing import IO, Any
 
 from xadv.errors import XadvError
 
+MIN_FREE_MB = 16.0  # default floor of free space for any write; env XADV_MIN_FREE_MB overrides it
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS}
+
+
+def file_kind(mode: int) -> str:
+    """What a `stat` mode is, in words ("a FIFO (named pipe)", "a directory", ...)."""
+    for test, name in ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a directory"),
+                       (stat.S_ISLNK, "a symbolic link"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def min_free_bytes() -> int:
+    """The free space every write needs beyond the file itself: $XADV_MIN_FREE_MB (default 16) MB."""
+    raw = os.environ.get("XADV_MIN_FREE_MB")
+    if raw is None or not raw.strip():
+        return int(MIN_FREE_MB * 2**20)
+    try:
+        mb = float(raw)
+    except ValueError:
+        mb = -1.0
+    if not 0 <= mb < float("inf"):
+        raise XadvError(f"XADV_MIN_FREE_MB={raw!r} is not a number of megabytes >= 0")
+    return int(mb * 2**20)
+
+
+def _lstat(path: Path) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        raise XadvError(f"{path}: a folder on the way is a file, not a directory") from None
+    except OSError as exc:
+        raise XadvError(f"{path}: cannot check it ({exc.strerror or exc})") from None
+
+
+def _existing_folder(path: Path) -> Path:
+    """`path` if it exists, else its nearest existing ancestor; XadvError if that is not a directory."""
+    folder = path
+    while _lstat(folder) is None and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise XadvError(f"{path}: {folder} is not a directory")
+    return folder
+
+
+def _check_room(folder: Path, target: Path, size_hint: int | None, probe: bool) -> None:
+    if probe:  # the only sure test of "can I create a file here" (root passes every permission check)
+        name = folder / f".xadv-probe-{uuid.uuid4().hex[:12]}"
+        try:
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            os.unlink(name)
+        except OSError as exc:
+            raise XadvError(f"cannot write {target}: folder {folder} is not writable ({exc.strerror or exc})") from None
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError as exc:
+        raise XadvError(f"cannot write {target}: cannot read the free space of {folder} ({exc.strerror or exc})") \
+            from None
+    need = min_free_bytes() + max(size_hint or 0, 0)
+    if free < need:
+        raise XadvError(f"cannot write {target}: only {free / 2**20:.1f} MB free in {folder}, xadv needs "
+                        f"{need / 2**20:.1f} MB (free some space, or lower XADV_MIN_FREE_MB)")
+
+
+def check_output_path(path: str | os.PathLike, *, size_hint: int | None = None, probe: bool = True) -> Path:
+    """Raise XadvError (one line) unless a regular file may be written at `path`: it is absent or a regular
+    file (never a directory, link, FIFO, socket or device), its folder (or the nearest existing ancestor)
+    is a writable directory, with `XADV_MIN_FREE_MB` + `size_hint` bytes free. Writes nothing."""
+    path = _refuse_odd(Path(path))
+    _check_room(_existing_folder(path.parent), path, size_hint, probe)
+    return path
+
+
+def _refuse_odd(path: Path) -> Path:
+    """`path`, unless it exists and is not a regular file (the kind check of `check_output_path`)."""
+    st = _lstat(path)
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        link = stat.S_ISLNK(st.st_mode)
+        raise XadvError(f"{path} is {file_kind(st.st_mode)}, not a regular file: xadv only ever replaces regular "
+                        f"files (give {'the real path, not a link' if link else 'a file path'})")
+    return path
+
+
+def check_output_dir(path: str | os.PathLike, *, size_hint: int | None = None) -> Path:
+    """Raise XadvError (one line) unless `path` is, or can be created as, a writable directory with room.
+    A link to a directory is accepted: files go into it one by one through `atomic_open`."""
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise XadvError(f"{path}: cannot check it ({exc.strerror or exc})") from None
+    if st is not None and not stat.S_ISDIR(st.st_mode):
+        raise XadvError(f"{path} is {file_kind(st.st_mode)}, not a directory: give a directory path")
+    _check_room(_existing_folder(path), path, size_hint, probe=True)
+    return path
+
+
+def _disk_error(path: Path, exc: OSError) -> XadvError:
+    return XadvError(f"cannot write {path}: {exc.strerror or exc} (nothing was replaced)")
+
 
 @contextlib.contextmanager
-def atomic_open(path: str | os.PathLike, mode: str = "w") -> Iterator[IO]:
-    """Open a temporary sibling of `path` for writing; rename it over `path` only on success."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def atomic_open(path: str | os.PathLike, mode: str = "w", *, size_hint: int | None = None) -> Iterator[IO]:
+    """Open a temporary sibling of `path` for writing; rename it over `path` only on success.
+
+    XadvError (one line) when `path` exists and is not a regular file, its folder is not writable or
+    lacks room (`check_output_path`), or the disk fills up while writing; the target is then untouched."""
+    path = check_output_path(path, size_hint=size_hint, probe=False)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise XadvError(f"cannot write {path}: cannot create its folder ({exc.strerror or exc})") from None
     # A fresh name opened with "x" (not mkstemp) so the final file gets the usual umask permissions.
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.part")
+    text = "b" not in mode
     try:
-        text = "b" not in mode
-        with open(tmp, mode.replace("w", "x"), encoding="utf-8" if text else None,
-                  newline="" if text else None) as fh:
+        fh = open(tmp, mode.replace("w", "x"), encoding="utf-8" if text else None, newline="" if text else None)
+    except OSError as exc:
+        raise XadvError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        _refuse_odd(path)  # nothing odd appeared there meanwhile
         os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        if exc.errno in _DISK_FULL:
+            raise _disk_error(path, exc) from None
+        raise
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -91,14 +230,98 @@ def read_json(path: str | os.PathLike, what: str = "JSON file", error: type[Xadv
     missing: the message when the file does not exist (default `<path>: no such <what> file`)."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_regular_bytes(path, what)
     except FileNotFoundError:
         raise error(missing or f"{path}: no such {what} file") from None
-    except IsADirectoryError:
-        raise error(f"{path}: is a directory, not a {what}") from None
-    except OSError as exc:
-        raise error(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
+    except XadvError as exc:
+        raise error(str(exc)) from None
     return parse_json(raw, str(path), what, error)
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """`path.write_text(text)` through `atomic_open` (UTF-8, newlines as given)."""
+    data = text.encode("utf-8")
+    return atomic_write_bytes(path, data)
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """`path.write_bytes(data)` through `atomic_open`."""
+    with atomic_open(path, "wb", size_hint=len(data)) as fh:
+        fh.write(data)
+    return Path(path)
+
+
+def atomic_copy(src: str | os.PathLike, dest: str | os.PathLike) -> Path:
+    """Copy the regular file `src` to `dest` through `atomic_open` (the mode bits are not copied)."""
+    src = Path(src)
+    with open(src, "rb") as inp:
+        if not stat.S_ISREG(os.fstat(inp.fileno()).st_mode):
+            raise XadvError(f"{src} is not a regular file: nothing to copy")
+        with atomic_open(dest, "wb", size_hint=os.fstat(inp.fileno()).st_size) as out:
+            shutil.copyfileobj(inp, out, 1 << 20)
+    return Path(dest)
+
+
+@contextlib.contextmanager
+def staged_dir(out: str | os.PathLike) -> Iterator[Path]:
+    """A fresh folder inside `out` for writers that only take a folder (transformers' `save_pretrained`);
+    on success each file written there is moved over its namesake in `out` under `atomic_open`'s rules
+    (only regular files are ever replaced), then the folder is removed, also on failure."""
+    out = check_output_dir(out)
+    out.mkdir(parents=True, exist_ok=True)
+    stage = out / f".stage-{uuid.uuid4().hex[:12]}"
+    stage.mkdir()
+    try:
+        yield stage
+        files = sorted(p for p in stage.rglob("*") if p.is_file() and not p.is_symlink())
+        for src in files:
+            dest = _refuse_odd(out / src.relative_to(stage))
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            with open(src, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(src, dest)
+    except OSError as exc:
+        if exc.errno in _DISK_FULL:
+            raise _disk_error(out, exc) from None
+        raise
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+def read_regular_bytes(path: str | os.PathLike, what: str = "data") -> bytes:
+    """The bytes of `path`, which must be a regular file (a link to one is fine): opened without blocking
+    and checked before reading, so a FIFO or device never hangs or floods a reader. FileNotFoundError
+    passes through (callers word it); anything else odd is XadvError naming the file."""
+    path = Path(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileNotFoundError:
+        raise
+    except IsADirectoryError:
+        raise XadvError(f"{path} is a directory, not a {what} file") from None
+    except OSError as exc:
+        raise XadvError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise XadvError(f"{path} is {file_kind(mode)}, not a regular file: xadv reads {what} from regular "
+                        f"files only (remove it or point elsewhere)")
+    with open(fd, "rb") as fh:
+        return fh.read()
+
+
+def check_regular_file(path: str | os.PathLike, what: str = "data") -> Path:
+    """XadvError unless `path` is a regular file (following links); for files handed to other libraries."""
+    path = Path(path)
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise XadvError(f"{path}: no such {what} file") from None
+    except OSError as exc:
+        raise XadvError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(mode):
+        raise XadvError(f"{path} is {file_kind(mode)}, not a regular file: xadv reads {what} from regular files only")
+    return path
 
 
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:

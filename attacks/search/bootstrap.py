@@ -27,6 +27,7 @@ from pathlib import Path
 from types import ModuleType
 
 from xadv.errors import XadvError
+from xadv.io import atomic_write_text
 
 POST_INSTALL_MARKER = "post_install_check_3"  # textattack/shared/utils/install.py, 0.3.x
 
@@ -47,10 +48,10 @@ def _ensure_marker() -> Path:
     marker = textattack_cache_dir() / POST_INSTALL_MARKER
     if not marker.exists():
         try:
-            marker.parent.mkdir(parents=True, exist_ok=True)
-            marker.touch()
-        except OSError as exc:
-            raise XadvError(f"cannot prepare TextAttack's cache at {marker.parent} ({exc.strerror}); "
+            atomic_write_text(marker, "")
+        except (OSError, XadvError) as exc:
+            why = getattr(exc, "strerror", None) or exc
+            raise XadvError(f"cannot prepare TextAttack's cache at {marker.parent} ({why}); "
                             f"make it writable or set TA_CACHE_DIR") from None
     return marker
 
@@ -68,12 +69,9 @@ def _ensure_stopwords() -> Path | None:
     english = root / "corpora" / "stopwords" / "english"
     if not english.is_file():
         try:
-            english.parent.mkdir(parents=True, exist_ok=True)
-            tmp = english.with_suffix(f".tmp{os.getpid()}")
-            tmp.write_text("", encoding="utf-8")
-            os.replace(tmp, english)
-        except OSError as exc:
-            raise XadvError(f"cannot write NLTK data under {root} ({exc.strerror}); "
+            atomic_write_text(english, "")
+        except (OSError, XadvError) as exc:
+            raise XadvError(f"cannot write NLTK data under {root} ({getattr(exc, 'strerror', None) or exc}); "
                             f"set XADV_CACHE_DIR to a writable directory") from None
     if str(root) not in nltk.data.path:
         nltk.data.path.append(str(root))

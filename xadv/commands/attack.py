@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from attacks.spec import GRAMMAR
-from xadv.commands.common import fmt, fmt_asr, fmt_share, print_json, stdout_console
+from xadv.commands.common import check_out, fmt, fmt_asr, fmt_share, print_json, stdout_console
 from xadv.commands.options import DataDirOpt, Int8Opt, JsonOpt
 from xadv.runs.suite import DEFAULT_ATTACKS, DEFAULT_SEARCH_ATTACKS
 
@@ -37,7 +37,8 @@ StrengthOpt = Annotated[Optional[float], _opt(
     "--strength", min=0.0, max=1.0, help="Share of words (or sentences) of the target to touch. With --search: "
     "the most words the search may change, as a share of the target's words (at least one word). Default: 0.2.")]
 NOpt = Annotated[Optional[int], _opt("--n", min=1, help="First N questions per language.")]
-SeedOpt = Annotated[Optional[int], _opt("--seed", min=0, help="Random seed for the perturbations. Default: 0.")]
+SeedOpt = Annotated[Optional[int], _opt("--seed", help="Random seed for the perturbations (a whole number >= 0). "
+                                                     "Default: 0.")]
 ModeOpt = Annotated[Optional[str], _opt("--mode", help="Scorer: squad (official, default) or multilingual.")]
 F1Opt = Annotated[Optional[float], _opt(
     "--f1-threshold", help="ASR criterion: F1 >= T counts as right (default: exact match).")]
@@ -104,6 +105,7 @@ def attack_command(
     if search is None and file_layer.get("search") is None:
         _check_no_search_flags(flags.pop("search"))
     spec = EvalSuite.build(file_layer, flags, where=str(suite) if suite else "suite")
+    check_out(out)  # a bad --out fails now, not after the computing
     show = not json_out and sys.stderr.isatty()
     run = run_suite(spec, data_dir=data_dir, on_cell=None if json_out else _report_cell, progress=show,
                     cache_path=_cache_path())

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from xadv.commands.common import _typer, print_json, progress
+from xadv.commands.common import _typer, check_out, print_json, progress
 from xadv.commands.options import DataDirOpt, JsonOpt, StrengthOpt, TargetOpt
 from xadv.errors import XadvError
 
@@ -16,7 +16,7 @@ app = _typer("List the attacks: what each one perturbs, on which targets, in whi
 DataOpt = Annotated[str, typer.Option("--data", help="Dataset name (tydiqa:sw:dev) or SQuAD JSON path.")]
 AttackOpt = Annotated[str, typer.Option("--attack", help="Attack name (see `xadv attacks list`); a+b composes.")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Output SQuAD JSON; the edit log goes to OUT.edits.jsonl.")]
-SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (per example, order-independent).")]
+SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (per example, order-independent; a whole number >= 0).")]
 NOpt = Annotated[Optional[int], typer.Option("--n", min=1, help="Only the first N examples.")]
 
 
@@ -62,12 +62,16 @@ def perturb_command(
     Example: xadv perturb --data tydiqa:sw:dev --attack typo --target question --seed 0 --out sw-typo.json
     """
     from attacks import get_attack
-    from attacks.run import iter_perturbed, write_perturbed
+    from attacks.run import edit_log_path, iter_perturbed, write_perturbed
     from xadv.data import load_qa
     from xadv.paths import data_dir as resolve_data_dir
 
     if target not in ("question", "context", "both"):
         raise XadvError(f"unknown target {target!r} (question, context or both)")
+    if seed < 0:
+        raise XadvError(f"a seed must be a whole number >= 0, got {seed}")
+    check_out(out)
+    check_out(edit_log_path(out))
     ds = load_qa(data, data_dir)
     if n is not None:
         ds = ds.select(range(min(n, len(ds))))

@@ -5,25 +5,38 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 from typing import Optional
 
 import typer
 from typer.core import TyperGroup
 
-from xadv.errors import XadvError
+from xadv.errors import XadvError, XadvWarning
 from xadv.progress import track
 
 
 class _Group(TyperGroup):
-    """Turns `XadvError` anywhere below into one line on stderr and exit code 2."""
+    """Turns `XadvError` anywhere below into one line on stderr and exit code 2, and an `XadvWarning`
+    into one `warning: ...` line."""
 
     def invoke(self, ctx):  # noqa: D401
+        show = warnings.showwarning
+
+        def one_line(message, category, filename, lineno, file=None, line=None):
+            if issubclass(category, XadvWarning):
+                typer.echo(f"warning: {message}", err=True)
+            else:
+                show(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = one_line
         try:
             return super().invoke(ctx)
         except XadvError as exc:
             typer.echo(f"error: {exc}", err=True)
             ctx.exit(2)
+        finally:
+            warnings.showwarning = show
 
 
 def _typer(help: str) -> typer.Typer:
@@ -69,10 +82,18 @@ def format_for(fmt: Optional[str], out: Optional[Path], allowed: tuple[str, ...]
 
 
 def write_text(text: str, out: Path) -> None:
-    from xadv.io import atomic_open
+    from xadv.io import atomic_write_text
 
-    with atomic_open(out) as fh:
-        fh.write(text)
+    atomic_write_text(out, text)
+
+
+def check_out(out: Optional[Path], directory: bool = False) -> None:
+    """Refuse a bad --out before any work: a directory (for a file), a device, FIFO, socket or link, an
+    unwritable folder or a full disk (one line, exit 2)."""
+    from xadv.io import check_output_dir, check_output_path
+
+    if out is not None:
+        (check_output_dir if directory else check_output_path)(out)
 
 
 def fmt(x, digits: int = 1) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from xadv.commands.common import print_json
+from xadv.commands.common import check_out, print_json
 from xadv.commands.options import AllowPickleOpt, DataDirOpt, EvalModeOpt, Int8Opt, JsonOpt, ScoreMode
 
 ModelOpt = Annotated[str, typer.Option(
@@ -72,6 +72,7 @@ def eval_command(
     from xadv.qa.engine import EngineConfig
     from xadv.qa.evaluation import evaluate, write_predictions
 
+    check_out(out)
     dataset = load_qa(data, data_dir=data_dir)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UntrainedHeadWarning)  # said below, in the output itself

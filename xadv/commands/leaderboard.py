@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from xadv.commands.common import format_for, langs_opt, print_json, stdout_console, write_text
+from xadv.commands.common import check_out, format_for, langs_opt, print_json, stdout_console, write_text
 from xadv.commands.options import BootstrapOpt, JsonOpt, OutFileOpt, ResultsDirOpt
 from xadv.errors import XadvError
 
@@ -86,6 +86,7 @@ def leaderboard_command(
     from xadv.leaderboard import FORMATS, build_leaderboard, render
 
     fmt = "json" if json_out else format_for(fmt, out, FORMATS, "md" if out is not None else None)
+    check_out(out)
     board = build_leaderboard(results, langs=langs_opt(lang), sort=sort, n_resamples=bootstrap)
     flagged = board.flagged
     if fmt is not None:
@@ -165,6 +166,7 @@ def _update_baseline(baseline: Path, current: Path, kwargs: dict, json_out: bool
     from xadv.leaderboard.terminal import gate_table
 
     gate([], [], **kwargs)  # validate the tolerances before writing anything
+    check_out(baseline)
     cells, old = update_baseline(baseline, current)
     result = gate(old, cells, **kwargs) if old is not None else None
     if json_out:
@@ -209,6 +211,7 @@ def report_command(
     from xadv.leaderboard.report import REPORT_FORMATS, render_report
 
     fmt = format_for(fmt, out, REPORT_FORMATS, "md")
+    check_out(out)
     text, sections = render_report(results, fmt, model=model, k=examples, langs=langs_opt(lang))
     if out is None:
         typer.echo(text, nl=False)

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from xadv.commands.common import print_json
+from xadv.commands.common import check_out, print_json
 from xadv.commands.options import DataDirOpt, JsonOpt
 from xadv.errors import XadvError
 
@@ -49,7 +49,8 @@ EnShareOpt = Annotated[Optional[float], typer.Option(
 TargetOpt = Annotated[Optional[str], typer.Option(
     "--target", metavar="NAME", show_default=False,
     help="Target-task QA training data (default [bold]tydiqa:en:train[/]).")]
-SeedOpt = Annotated[Optional[int], typer.Option("--seed", show_default=False, help="Seed for data, batches, init.")]
+SeedOpt = Annotated[Optional[int], typer.Option("--seed", show_default=False,
+                                                help="Seed for data, batches, init (a whole number >= 0).")]
 MaxStepsOpt = Annotated[Optional[int], typer.Option(
     "--max-steps", min=1, show_default=False, help="Steps per phase (overrides the epochs of both phases).")]
 MaxSeqLengthOpt = Annotated[Optional[int], typer.Option(
@@ -114,6 +115,7 @@ def train_command(
         return
     if out is None:
         raise XadvError("--out DIR is required (where the checkpoint, card and resume points go)")
+    check_out(out, directory=True)
     from rich.console import Console
 
     from xadv.train.pipeline import train

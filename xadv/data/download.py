@@ -23,9 +23,10 @@ from xadv import __version__
 from xadv.data.names import SPECS
 from xadv.data.squad import load_json, parse_squad
 from xadv.errors import DataError
-from xadv.io import atomic_open, sha256_file
+from xadv.io import atomic_open, check_output_path, sha256_file
 from xadv.langs import TYDI_ID_PREFIX, TYDI_LANGS, lang_from_tydi_id
 from xadv.paths import data_dir as default_data_dir
+from xadv.paths import network_timeout
 
 TYDIQA_GOLDP_BASE_URL = "https://storage.googleapis.com/tydiqa/v1.1/"
 
@@ -72,8 +73,11 @@ def file_url(base_url: str, filename: str) -> str:
 
 
 def fetch(url: str, dest: str | os.PathLike, sha256: str, size: int | None = None,
-          progress: ProgressHook | None = None, timeout: float = 60.0) -> Path:
-    """Stream `url` to `dest` atomically, failing unless its size and sha256 are the expected ones."""
+          progress: ProgressHook | None = None, timeout: float | None = None) -> Path:
+    """Stream `url` to `dest` atomically, failing unless its size and sha256 are the expected ones.
+
+    Every connect and read waits at most `timeout` seconds (default: `xadv.paths.network_timeout()`,
+    $XADV_NET_TIMEOUT or 30), so a server that accepts and never answers fails in one line."""
     import urllib.error  # ~80 ms of http/email/ssl imports, paid only when downloading
     import urllib.request
 
@@ -81,8 +85,10 @@ def fetch(url: str, dest: str | os.PathLike, sha256: str, size: int | None = Non
     label = dest.name
     request = urllib.request.Request(url, headers={"User-Agent": f"xadv/{__version__}"})
     digest, done = hashlib.sha256(), 0
+    timeout = network_timeout() if timeout is None else timeout
+    check_output_path(dest, size_hint=size)  # room for the file, before connecting
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp, atomic_open(dest, "wb") as out:
+        with urllib.request.urlopen(request, timeout=timeout) as resp, atomic_open(dest, "wb", size_hint=size) as out:
             length = resp.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else size
             if progress:
@@ -94,9 +100,13 @@ def fetch(url: str, dest: str | os.PathLike, sha256: str, size: int | None = Non
                 if progress:
                     progress(label, done, total)
             _check_download(url, done, digest.hexdigest(), size, sha256)
+    except TimeoutError:
+        raise DataError(f"{url}: download failed: no answer within {timeout:g} s (XADV_NET_TIMEOUT)") from None
     except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError):
+            raise DataError(f"{url}: download failed: no answer within {timeout:g} s (XADV_NET_TIMEOUT)") from None
         raise DataError(f"{url}: download failed: {getattr(exc, 'reason', exc)}") from None
-    except (OSError, TimeoutError) as exc:
+    except OSError as exc:
         raise DataError(f"{url}: download failed: {exc}") from None
     return dest
 

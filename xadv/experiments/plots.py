@@ -8,6 +8,7 @@ import numpy as np
 
 from xadv.experiments.analysis import pooled_asr
 from xadv.experiments.spec import BASELINE, MIXES, TASKS
+from xadv.io import atomic_open
 
 MIX_COLORS: dict[str, str] = {"en": "tab:blue", "multi": "tab:green", "mixed": "tab:orange"}  # every plot
 
@@ -37,7 +38,7 @@ def plot(a: dict, out_dir: Path) -> list[Path]:
     ax.set_title("Robust F1 per model and language (* = TyDi QA data seen)", fontsize=9)
     fig.tight_layout()
     paths.append(out_dir / "robust_f1.png")
-    fig.savefig(paths[-1], dpi=110)
+    _save(fig, paths[-1])
     plt.close(fig)
 
     if a["gains"]:
@@ -69,7 +70,7 @@ def plot(a: dict, out_dir: Path) -> list[Path]:
         axes[0].legend(fontsize=8)
         fig.tight_layout()
         paths.append(out_dir / "mixed_gains.png")
-        fig.savefig(paths[-1], dpi=110)
+        _save(fig, paths[-1])
         plt.close(fig)
 
     mixes = [m for m in MIXES if any(g["mix"] == m for g in a["groups"].values())]
@@ -90,7 +91,7 @@ def plot(a: dict, out_dir: Path) -> list[Path]:
         axes[1].legend(fontsize=8)
         fig.tight_layout()
         paths.append(out_dir / "tasks.png")
-        fig.savefig(paths[-1], dpi=110)
+        _save(fig, paths[-1])
         plt.close(fig)
 
     if mixes:
@@ -118,6 +119,12 @@ def _plot_per_language(a: dict, mixes: list[str], out_dir: Path, plt) -> Path:
     fig.suptitle("Per language and mix (each mix: the mean of its intermediate-task models)", fontsize=9)
     fig.tight_layout()
     path = out_dir / "per_language.png"
-    fig.savefig(path, dpi=110)
+    _save(fig, path)
     plt.close(fig)
     return path
+
+
+def _save(fig, path: Path) -> None:
+    """A PNG through the one writer (`xadv.io.atomic_open`)."""
+    with atomic_open(path, "wb") as fh:
+        fig.savefig(fh, dpi=110, format="png")

@@ -23,6 +23,7 @@ from xadv.experiments.store import (
     read_json,
     write_json,
 )
+from xadv.io import atomic_write_text
 
 
 def _f(x: float | None, digits: int = 1) -> str:
@@ -245,6 +246,6 @@ def render(results: str | os.PathLike) -> Path:
     md = to_markdown(a, models, info, len(entries), [str(p) for p in plots],
                      tuple(sorted({str(e.record.get("schema")) for e in entries})))
     path = results / TABLE_FILE
-    path.write_text(md, encoding="utf-8")
+    atomic_write_text(path, md)
     write_json(results / ANALYSIS_FILE, a)
     return path

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from xadv.experiments.spec import ExperimentError, GridCell
-from xadv.io import atomic_open
+from xadv.io import atomic_open, atomic_write_bytes, read_regular_bytes
 from xadv.langs import TYDI_LANGS
 from xadv.leaderboard.entries import Entry, load_entries
 
@@ -29,13 +28,12 @@ READING_PLACEHOLDER = ("(to be written from the real run: what the numbers say a
 def read_json(path: Path, default: Any) -> Any:
     """The JSON at `path`, or `default` when it is missing or unreadable."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return json.loads(read_regular_bytes(path, "experiment state").decode("utf-8"))
     except (OSError, ValueError):
         return default
 
 
 def write_json(path: Path, obj: Any, compact: bool = False) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path) as fh:
         if compact:
             json.dump(obj, fh, ensure_ascii=False, separators=(",", ":"))
@@ -48,11 +46,8 @@ def write_records(path: Path, records: list[dict]) -> None:
     """The records as one compact run file, gzipped reproducibly (no timestamp in the gzip header)."""
     blob = json.dumps({"schema": RECORDS_SCHEMA, "records": records}, ensure_ascii=False,
                       separators=(",", ":")).encode("utf-8")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as fh:
+    with atomic_open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as fh:
         fh.write(blob + b"\n")
-    os.replace(tmp, path)
 
 
 def load_record_entries(source: Path) -> list[Entry]:
@@ -60,12 +55,12 @@ def load_record_entries(source: Path) -> list[Entry]:
     if source.suffix != ".gz":
         return load_entries(source)
     try:
-        blob = gzip.decompress(source.read_bytes())
+        blob = gzip.decompress(read_regular_bytes(source, "records"))
     except (OSError, EOFError) as exc:
         raise ExperimentError(f"{source}: not a gzip file ({exc})") from None
     with tempfile.TemporaryDirectory() as tmp:
         plain = Path(tmp) / source.stem
-        plain.write_bytes(blob)
+        atomic_write_bytes(plain, blob)
         entries = load_entries(plain)
     return entries
 

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
+from xadv.errors import XadvError
+from xadv.io import atomic_write_text, read_regular_bytes
 from xadv.paths import cache_dir
 
 #: Tokenizer files that change tokenisation when present (those that do not exist are skipped).
@@ -31,20 +32,16 @@ def _memo_path() -> Path:
 
 def _load_memo() -> dict:
     try:
-        data = json.loads(_memo_path().read_text(encoding="utf-8"))
+        data = json.loads(read_regular_bytes(_memo_path(), "fingerprint memo").decode("utf-8"))
         return data if isinstance(data, dict) else {}
-    except (OSError, ValueError):
+    except (OSError, ValueError, XadvError):  # a memo xadv cannot read only costs re-hashing
         return {}
 
 
 def _save_memo(memo: dict) -> None:
-    path = _memo_path()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}")
-        tmp.write_text(json.dumps(memo, indent=0, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:  # a read-only cache only costs re-hashing next time
+        atomic_write_text(_memo_path(), json.dumps(memo, indent=0, sort_keys=True))
+    except (OSError, XadvError):  # a read-only (or full) cache only costs re-hashing next time
         pass
 
 

@@ -15,6 +15,13 @@ same model (and the fingerprint stays a faithful name for it).
 `name_or_path` is a local directory, the special name `me5-small` (imported offline on first use),
 `default` (me5-small + the QA adapter shipped with xadv, see `xadv.models.default`), or a
 Hugging Face hub id (fetched with huggingface_hub; with HF_HUB_OFFLINE=1 only the local HF cache is used).
+
+Path or hub id (`looks_like_path`): an existing path always wins. Otherwise a name is a path, and missing
+("no such checkpoint directory"), never looked up on the hub, when it starts with `./`, `../`, `/` or `~`
+(or is `.`/`..`), contains a backslash or more than one `/`, has a `/` after a first component that exists
+here (`runs/x` while `runs/` exists), or ends in a weight/config suffix (`.safetensors`, `.bin`, `.pt`,
+`.ckpt`, `.json`, ...). Hub ids are `name` or `owner/name`. Every hub request waits at most
+`xadv.paths.network_timeout()` seconds ($XADV_NET_TIMEOUT, default 30) per connect or read.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -29,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xadv.errors import ModelError
+from xadv.io import check_regular_file
 from xadv.models.default import ADAPTER_FILES, DEFAULT_BASE, DEFAULT_NAME, default_adapter_dir
 from xadv.models.fingerprint import TOKENIZER_FILES, checkpoint_fingerprint
 
@@ -40,6 +49,8 @@ OTHER_FRAMEWORK_PATTERNS = ("tf_model*.h5", "flax_model*.msgpack", "*.onnx", "*.
 HEAD_PREFIX = "qa_outputs."
 UNTRAINED_HEAD_SEED = 0
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+CHECKPOINT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".json", ".h5",
+                       ".msgpack", ".onnx", ".gguf", ".model", ".zip", ".tar", ".gz")
 
 
 class UntrainedHeadWarning(UserWarning):
@@ -105,10 +116,19 @@ def resolve_checkpoint(name_or_path: str | Path, *, allow_pickle: bool = False) 
         from xadv.models.me5 import me5_small_path
 
         return me5_small_path(ensure=True)
-    looks_like_path = name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
-    if looks_like_path or not _HUB_ID.match(name):
-        raise ModelError(f"checkpoint directory {name} does not exist")
+    if looks_like_path(name) or not _HUB_ID.match(name):
+        raise ModelError(f"no such checkpoint directory: {name} does not exist (hub ids are owner/name)")
     return _fetch_from_hub(name, allow_pickle=allow_pickle)
+
+
+def looks_like_path(name: str) -> bool:
+    """Whether a name that does not exist locally must still be a path, never a hub id (module docstring)."""
+    if name in (".", "..") or name.startswith(("./", "../", "/", "~")) or "\\" in name or name.count("/") > 1:
+        return True
+    if name.lower().endswith(CHECKPOINT_SUFFIXES):
+        return True
+    first, sep, _ = name.partition("/")
+    return bool(sep) and os.path.lexists(first)
 
 
 def _fetch_from_hub(repo_id: str, *, allow_pickle: bool) -> Path:
@@ -116,9 +136,13 @@ def _fetch_from_hub(repo_id: str, *, allow_pickle: bool) -> Path:
     from huggingface_hub import snapshot_download
     from huggingface_hub.utils import HfHubHTTPError, LocalEntryNotFoundError
 
+    from xadv.paths import network_timeout
+
     patterns = ["*.json", "*.safetensors", "*.model", "*.txt"] + (list(PICKLE_PATTERNS) if allow_pickle else [])
+    timeout = network_timeout()
+    _hub_requests_time_out(timeout)
     try:
-        return Path(snapshot_download(repo_id, allow_patterns=patterns))
+        return Path(snapshot_download(repo_id, allow_patterns=patterns, etag_timeout=timeout))
     except LocalEntryNotFoundError:
         raise ModelError(f"{repo_id!r} is not a local directory and is not in the Hugging Face cache, and the hub "
                          f"cannot be reached (offline?): pass a checkpoint directory, or download it first "
@@ -126,6 +150,22 @@ def _fetch_from_hub(repo_id: str, *, allow_pickle: bool) -> Path:
     except (HfHubHTTPError, OSError, ValueError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"cannot fetch {repo_id!r} from the Hugging Face hub: {first}") from None
+
+
+def _hub_requests_time_out(seconds: float) -> None:
+    """Make every huggingface_hub request time out: snapshot_download's own `repo_info` call passes no
+    timeout (requests then waits forever on an endpoint that accepts and never answers), so the sessions
+    it uses get `seconds` as their default for connect and read."""
+    import requests
+    from huggingface_hub import configure_http_backend
+
+    class _TimeoutSession(requests.Session):
+        def request(self, method, url, *args, **kwargs):  # type: ignore[override]
+            if kwargs.get("timeout") is None:
+                kwargs["timeout"] = seconds
+            return super().request(method, url, *args, **kwargs)
+
+    configure_http_backend(backend_factory=_TimeoutSession)
 
 
 def read_config(path: Path) -> dict:
@@ -153,7 +193,8 @@ def safetensors_keys(files: list[Path]) -> set[str]:
             with safe_open(str(f), framework="numpy") as fh:
                 keys.update(fh.keys())
         except Exception as exc:  # noqa: BLE001 - any parse failure means a corrupt file
-            raise ModelError(f"{f} is not a valid safetensors file: {exc}") from None
+            first = " ".join(str(exc).split()) or type(exc).__name__
+            raise ModelError(f"{f} is not a valid safetensors file (corrupt or truncated): {first}") from None
     return keys
 
 
@@ -193,10 +234,13 @@ def load_tokenizer(path: Path) -> "PreTrainedTokenizerFast":
     if not any((path / f).is_file() for f in TOKENIZER_FILES):
         raise ModelError(f"{path} has no tokenizer files (tokenizer.json / tokenizer_config.json): "
                          f"save the tokenizer with the model")
+    for name in TOKENIZER_FILES:  # a FIFO or device named tokenizer.json would hang or flood the parser
+        if os.path.lexists(path / name):
+            check_regular_file(path / name, "tokenizer")
     try:
         with _quiet_transformers():
             tokenizer = AutoTokenizer.from_pretrained(str(path), use_fast=True, trust_remote_code=False)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - untrusted files: the tokenizers library raises plain Exception
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"cannot load the tokenizer of {path}: {first}") from None
     if not getattr(tokenizer, "is_fast", False):
@@ -233,14 +277,15 @@ def load_qa_model(name_or_path: str | Path, *, allow_pickle: bool = False, allow
     name = str(name_or_path)
     if name == "default" and not Path(name).exists():  # the embedded default: me5-small + shipped adapter
         return load_default_model(device=device)
+    path = resolve_checkpoint(name_or_path, allow_pickle=allow_pickle)  # before the heavy imports: fail fast
     import torch
     from transformers import AutoModelForQuestionAnswering
 
-    path = resolve_checkpoint(name_or_path, allow_pickle=allow_pickle)
     config = read_config(path)
     fmt, weights = _choose_weights(path, allow_pickle)
-    if fmt == "safetensors" and not allow_untrained_head:  # fail fast, before loading anything heavy
-        if not any(k.split(".")[-2:-1] == ["qa_outputs"] for k in safetensors_keys(weights)):
+    if fmt == "safetensors":  # fail fast, before loading anything heavy: a corrupt file, or no QA head
+        keys = safetensors_keys(weights)
+        if not allow_untrained_head and not any(k.split(".")[-2:-1] == ["qa_outputs"] for k in keys):
             raise _no_head_error(path)
     tokenizer = load_tokenizer(path)
     try:
@@ -264,9 +309,9 @@ def load_qa_model(name_or_path: str | Path, *, allow_pickle: bool = False, allow
             raise ModelError(f"{path}: model type {config.get('model_type')!r} is unknown to transformers "
                              f"{transformers.__version__}") from None
         raise ModelError(f"cannot load {path}: {msg}") from None
-    except (OSError, RuntimeError, KeyError, TypeError) as exc:
+    except Exception as exc:  # noqa: BLE001 - untrusted files: any failure to parse them is the checkpoint's
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"cannot load {path}: {msg}") from None
+        raise ModelError(f"cannot load {path}: {type(exc).__name__}: {msg}") from None
 
     missing = [k for k in info.get("missing_keys", []) if not k.endswith("position_ids")]
     head_missing = [k for k in missing if k.startswith(HEAD_PREFIX)]

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from xadv.errors import ModelError
+from xadv.io import atomic_copy, atomic_write_bytes, atomic_write_text, check_output_dir, staged_dir
 from xadv.models.e5bin import E5Bin, read_e5_bin
 from xadv.models.tokenizer import (
     TOKENIZER_DIST,
@@ -230,28 +231,29 @@ def import_me5_small(out: str | os.PathLike | None = None, *, force: bool = Fals
     state = bert_state_dict(e5)
     n_params = int(sum(a.size for a in state.values()))
 
-    from safetensors.numpy import save_file
+    from safetensors.numpy import save
 
+    check_output_dir(out.parent, size_hint=4 * n_params)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
         say("writing the checkpoint")
-        save_file(state, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        atomic_write_bytes(tmp / "model.safetensors", save(state, metadata={"format": "pt"}))
         del state
-        (tmp / "config.json").write_text(json.dumps(bert_config(e5, tokenizer.pad_token_id), indent=2) + "\n",
-                                         encoding="utf-8")
+        atomic_write_text(tmp / "config.json", json.dumps(bert_config(e5, tokenizer.pad_token_id), indent=2) + "\n")
         shutil.copymode(tmp / "config.json", tmp / "model.safetensors")  # safetensors writes 0600
-        tokenizer.save_pretrained(str(tmp))
+        with staged_dir(tmp) as stage:
+            tokenizer.save_pretrained(str(stage))
         notice = me5_notice_file()
         if notice:
-            shutil.copyfile(notice, tmp / "NOTICE")
-        (tmp / "README.md").write_text(_README.format(
+            atomic_copy(notice, tmp / "NOTICE")
+        atomic_write_text(tmp / "README.md", _README.format(
             upstream=UPSTREAM, wd=WEIGHTS_DIST, wv=WEIGHTS_VERSION, wf=WEIGHTS_RELPATH, ws=WEIGHTS_SHA256,
-            td=TOKENIZER_DIST, tv=TOKENIZER_VERSION, tf=TOKENIZER_RELPATH, ts=TOKENIZER_SHA256), encoding="utf-8")
+            td=TOKENIZER_DIST, tv=TOKENIZER_VERSION, tf=TOKENIZER_RELPATH, ts=TOKENIZER_SHA256))
         prov = _provenance(n_params)
-        (tmp / PROVENANCE_FILE).write_text(json.dumps(prov, indent=2) + "\n", encoding="utf-8")
+        atomic_write_text(tmp / PROVENANCE_FILE, json.dumps(prov, indent=2) + "\n")
         if out.exists():
             shutil.rmtree(out)
         try:

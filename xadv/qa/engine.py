@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import numpy as np
 
-from xadv.errors import DataError, XadvError
+from xadv.errors import DataError, ModelError, XadvError
 from xadv.progress import Bar
 from xadv.qa.cache import PredictionCache, gold_key, prediction_key
 from xadv.qa.decode import Window, best_spans, gold_logprob
@@ -177,7 +177,7 @@ class QAEngine:
     """
 
     def __init__(self, model: "torch.nn.Module", tokenizer: "PreTrainedTokenizerFast", fingerprint: str,
-                 config: EngineConfig = EngineConfig()):
+                 config: EngineConfig = EngineConfig(), name: str | None = None):
         if config.batch_size < 1:
             raise XadvError(f"batch size must be >= 1, got {config.batch_size}")
         if config.chunk_examples < 1:
@@ -190,6 +190,7 @@ class QAEngine:
         self.config = config
         self.tokenizer = tokenizer
         self.fingerprint = fingerprint
+        self.name = name or f"model {fingerprint[:12]}"  # for messages
         self.num_threads = configure_threads(config.num_threads)
         model.eval()
         self.device = _device_of(model)
@@ -204,7 +205,7 @@ class QAEngine:
     @classmethod
     def from_loaded(cls, loaded: Any, config: EngineConfig = EngineConfig()) -> "QAEngine":
         """From an `xadv.models` LoadedModel (model, tokenizer, name, fingerprint)."""
-        return cls(loaded.model, loaded.tokenizer, loaded.fingerprint, config)
+        return cls(loaded.model, loaded.tokenizer, loaded.fingerprint, config, name=loaded.name)
 
     # --- public -------------------------------------------------------------------------------
 
@@ -316,6 +317,7 @@ class QAEngine:
                 out = self.model(**inputs)
                 self.stats.forward_seconds += time.perf_counter() - t0
                 start, end = (x.float().cpu().numpy() for x in _start_end(out))
+                self._check_finite(start, end, inputs["attention_mask"])
                 for r, i in enumerate(idx):
                     n = len(feats[i])
                     results[i] = (start[r, :n].copy(), end[r, :n].copy())
@@ -325,6 +327,15 @@ class QAEngine:
                 self.stats.padded_tokens += inputs["input_ids"].numel()
                 advance(len(idx))
         return results  # type: ignore[return-value]
+
+    def _check_finite(self, start: np.ndarray, end: np.ndarray, mask: "torch.Tensor") -> None:
+        """NaN/inf logits (NaN or overflowing weights) would decode to empty answers and score a silent
+        F1 of 0: an error instead, before anything is cached. One pass over the batch's real tokens."""
+        real = mask.cpu().numpy().astype(bool)
+        if np.isfinite(start[real]).all() and np.isfinite(end[real]).all():
+            return
+        raise ModelError(f"{self.name} ({self.fingerprint[:12]}) produced non-finite (NaN/inf) logits: its weights "
+                         f"are corrupt or diverged; refusing to score it")
 
     def _progress(self, todo: list[_Example]) -> "_Bar":
         return _Bar(len(todo), enabled=self.config.progress and bool(todo))

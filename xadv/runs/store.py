@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 
 from xadv.errors import XadvError
-from xadv.io import atomic_open, read_json
+from xadv.io import atomic_open, file_kind, read_json
 from xadv.runs.record import RUN_SCHEMA, AttackRecord, CellKey, check_schema, read_record
 from xadv.runs.verify import FAILING, check_record
 
@@ -54,10 +55,21 @@ class ResultsStore:
         return path
 
     def records(self) -> list[tuple[Path, dict]]:
-        """Every record under the directory; XadvError for a corrupt or foreign JSON file."""
+        """Every record under the directory; XadvError for a corrupt or foreign JSON file, and for a `*.json`
+        that is not a regular file (a FIFO would hang the reader, a device flood it): named, never read."""
         if not self.root.is_dir():
             raise XadvError(f"{self.root}: no such results directory")
-        return [(p, read_record(p)) for p in sorted(self.root.rglob("*.json"))]
+        paths = sorted(self.root.rglob("*.json"))
+        for p in paths:
+            try:
+                mode = os.stat(p).st_mode
+            except OSError as exc:
+                raise XadvError(f"{p}: cannot read it ({exc.strerror or exc}; a dangling link?): remove it from "
+                                f"the results directory") from None
+            if not stat.S_ISREG(mode):
+                raise XadvError(f"{p} is {file_kind(mode)}, not a record file: a results directory holds regular "
+                                f"files only (remove it)")
+        return [(p, read_record(p)) for p in paths]
 
 
 def write_run_file(records: Iterable[AttackRecord | dict], path: str | os.PathLike) -> Path:

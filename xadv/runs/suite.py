@@ -41,6 +41,7 @@ from attacks.search import SearchSpec
 from attacks.spec import AttackSpec
 from xadv.data import load_qa
 from xadv.errors import XadvError
+from xadv.io import check_output_dir
 from xadv.langs import TYDI_LANGS
 from xadv.models import loading
 from xadv.paths import data_dir as resolve_data_dir
@@ -300,6 +301,9 @@ def run_suite(suite: EvalSuite, *, data_dir: str | os.PathLike | None = None,
     records written to `suite.results` as they finish (cells already there are reused).
     `rows` replaces the suite's data (the experiment passes its fixed sample)."""
     results_key()  # a set but unusable XADV_RESULTS_KEY is an error before any model is loaded
+    for folder in (suite.results, suite.write_adversarial):  # a bad output folder fails now, not after computing
+        if folder is not None:
+            check_output_dir(folder)
     rows = list(rows) if rows is not None else suite_rows(suite, data_dir)
     store = ResultsStore(suite.results)
     params = {"data_dir": str(resolve_data_dir(data_dir))}

@@ -56,8 +56,11 @@ def tiny_qa_model(seed: int = 0, hidden: int = 32, layers: int = 2, heads: int =
 
 def tiny_checkpoint(directory: str | Path, seed: int = 0) -> Path:
     """`tiny_qa_model(seed)` saved as a Hugging Face checkpoint directory (what `--model DIR` loads)."""
+    from xadv.io import staged_dir
+
     model, tok = tiny_qa_model(seed=seed)
     directory = Path(directory)
-    model.save_pretrained(directory)
-    tok.save_pretrained(directory)
+    with staged_dir(directory) as stage:
+        model.save_pretrained(stage)
+        tok.save_pretrained(stage)
     return directory

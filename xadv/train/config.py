@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -130,6 +131,8 @@ class TrainConfig:
 
     def check(self) -> "TrainConfig":
         """Raise ConfigError (one line) for values that would fail later or train nonsense."""
+        if self.seed < 0:
+            raise ConfigError(f"seed must be a whole number >= 0, got {self.seed}")
         if self.mix not in MIXES:
             raise ConfigError(f"unknown mix {self.mix!r}: choose one of {', '.join(MIXES)}")
         if not 0.0 < self.en_share < 1.0:
@@ -220,6 +223,8 @@ def _coerce(value: Any, f: dataclasses.Field, where: str) -> Any:
             raise ConfigError(f"{where} cannot be empty")
         return None
     if kind.startswith("float") and isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value):  # TOML (and --set) read nan and inf as floats: never a setting
+            raise ConfigError(f"{where} must be a finite number, got {value!r}")
         return float(value)
     if kind.startswith("int") and isinstance(value, int) and not isinstance(value, bool):
         return value

@@ -17,6 +17,7 @@ import shutil
 from pathlib import Path
 
 from xadv.errors import XadvError
+from xadv.io import atomic_copy, atomic_write_bytes, atomic_write_text
 from xadv.models.card import evaluation_summary, read_card, write_card
 from xadv.train.loop import ADAPTER_DIR
 
@@ -63,10 +64,10 @@ def readme(card: dict) -> str:
 
 
 def _to_half(path: Path) -> None:
-    from safetensors.torch import load_file, save_file
+    from safetensors.torch import load_file, save
 
     state = {k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in load_file(str(path)).items()}
-    save_file(state, str(path), metadata={"format": "pt"})
+    atomic_write_bytes(path, save(state, metadata={"format": "pt"}))
 
 
 def export_adapter(run_dir: str | Path, dest: str | Path, *, half: bool = False, evaluate: bool = False,
@@ -80,7 +81,7 @@ def export_adapter(run_dir: str | Path, dest: str | Path, *, half: bool = False,
         raise XadvError(f"{run_dir} is not a finished xadv training run with a LoRA adapter (no card or adapter)")
     dest.mkdir(parents=True, exist_ok=True)
     for name in ADAPTER_FILES:
-        shutil.copyfile(run_dir / ADAPTER_DIR / name, dest / name)
+        atomic_copy(run_dir / ADAPTER_DIR / name, dest / name)
     if half:
         _to_half(dest / "adapter_model.safetensors")
     shutil.copymode(dest / "adapter_config.json", dest / "adapter_model.safetensors")  # safetensors writes 0600
@@ -89,7 +90,7 @@ def export_adapter(run_dir: str | Path, dest: str | Path, *, half: bool = False,
     if evaluate:
         card["evaluation"] = evaluate_adapter(dest, card, data_dir=data_dir, progress=progress)
     write_card(dest, card)
-    (dest / "README.md").write_text(readme(card), encoding="utf-8")
+    atomic_write_text(dest / "README.md", readme(card))
     return dest
 
 

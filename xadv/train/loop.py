@@ -135,18 +135,20 @@ def _optimizer(model, settings: "PhaseSettings"):
 def _save_resume(resume: Path, model, optimizer, scheduler, state: dict) -> None:
     """Write the resume point to a sibling temp dir and swap it in (never a half-written resume/)."""
     import torch
-    from safetensors.torch import save_file
+    from safetensors.torch import save
+
+    from xadv.io import atomic_open, atomic_write_bytes, atomic_write_text
 
     tmp = resume.with_name(f".{resume.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    save_file(model.trainable_state(), str(tmp / "trainable.safetensors"))
+    atomic_write_bytes(tmp / "trainable.safetensors", save(model.trainable_state()))
     rng = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         rng["cuda"] = torch.cuda.get_rng_state_all()
-    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng},
-               tmp / "optim.pt")
-    (tmp / "state.json").write_text(json.dumps(state), encoding="utf-8")
+    with atomic_open(tmp / "optim.pt", "wb") as fh:
+        torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng}, fh)
+    atomic_write_text(tmp / "state.json", json.dumps(state))
     old = resume.with_name(f".{resume.name}.old")
     shutil.rmtree(old, ignore_errors=True)
     if resume.exists():
@@ -295,7 +297,10 @@ def run_phase(accelerator: "Accelerator", phase: PhaseInput, start: str | Path |
     seconds = time.perf_counter() - t0
     accelerator.wait_for_everyone()
     if accelerator.is_main_process and save_adapter and inner.is_lora:
-        inner.qa.save_pretrained(str(out_dir / ADAPTER_DIR))
+        from xadv.io import staged_dir
+
+        with staged_dir(out_dir / ADAPTER_DIR) as stage:
+            inner.qa.save_pretrained(str(stage))
     inner.merge_lora()  # on every process: each keeps the merged model for the next phase
     if accelerator.is_main_process:
         inner.save_checkpoint(out_dir, tokenizer)

@@ -92,17 +92,19 @@ class MultiTaskModel(nn.Module):
 
     def save_checkpoint(self, out: Path, tokenizer) -> None:
         """A plain HF QA checkpoint (safetensors) + tokenizer; pair heads in their own file."""
-        from safetensors.torch import save_file
+        from safetensors.torch import save
+
+        from xadv.io import atomic_write_bytes, atomic_write_text, staged_dir
 
         self.merge_lora()
-        out.mkdir(parents=True, exist_ok=True)
-        self.qa.save_pretrained(str(out), safe_serialization=True)
-        tokenizer.save_pretrained(str(out))
+        with staged_dir(out) as stage:  # transformers writes into a folder; xadv.io moves the files into place
+            self.qa.save_pretrained(str(stage), safe_serialization=True)
+            tokenizer.save_pretrained(str(stage))
         if len(self.heads):
             state = {k: v.detach().cpu().contiguous() for k, v in self.heads.state_dict().items()}
-            save_file(state, str(out / HEADS_FILE))
+            atomic_write_bytes(out / HEADS_FILE, save(state))
             labels = {t: head[1].out_features for t, head in self.heads.items()}
-            (out / HEADS_CONFIG).write_text(json.dumps(labels, indent=2) + "\n", encoding="utf-8")
+            atomic_write_text(out / HEADS_CONFIG, json.dumps(labels, indent=2) + "\n")
 
     def trainable_state(self) -> dict[str, "torch.Tensor"]:
         return {n: p.detach().cpu().contiguous() for n, p in self.named_parameters() if p.requires_grad}

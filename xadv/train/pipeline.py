@@ -244,7 +244,9 @@ def _tidy_adapter(adapter: Path, applies_to: str) -> None:
     cfg_file = adapter / "adapter_config.json"
     cfg = json.loads(cfg_file.read_text(encoding="utf-8"))
     cfg["base_model_name_or_path"] = applies_to
-    cfg_file.write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    from xadv.io import atomic_write_text
+
+    atomic_write_text(cfg_file, json.dumps(cfg, indent=2, sort_keys=True) + "\n")
 
 
 def adapter_info(folder: Path, names: tuple[str, ...] | None = None) -> dict[str, Any]:
