@@ -8,6 +8,7 @@ Tests that read it carry `@pytest.mark.needs_data` (or a module-level `pytestmar
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,21 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 def _no_results_key(monkeypatch):
     """Tests run without the leaderboard owner's sealing key unless they set one (`XADV_RESULTS_KEY`)."""
     monkeypatch.delenv("XADV_RESULTS_KEY", raising=False)
+
+
+_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+@pytest.fixture(autouse=True)
+def _torch_threads_given_back():
+    """torch's thread count is process-wide: a test whose engine runs on one thread (`num_threads=1`, tiny
+    models) must not leave every later test, training included, on one of the machine's cores."""
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else _CPUS
+    yield
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != before:
+        torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

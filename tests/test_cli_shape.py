@@ -80,3 +80,27 @@ def test_help_imports_no_heavy_library():
             "print(' '.join(m for m in heavy if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+USAGE_ERRORS = [
+    (["--bogus"], "No such option: --bogus", "xadv --help"),
+    (["nosuch"], "No such command 'nosuch'", "xadv --help"),
+    (["attack", "--bogus"], "No such option: --bogus", "xadv attack --help"),
+    (["attack", "--seed", "abc"], "Invalid value for '--seed'", "xadv attack --help"),
+    (["data", "nosuch"], "No such command 'nosuch'", "xadv data --help"),
+    (["models", "import"], "Missing argument", "xadv models import --help"),
+]
+
+
+@pytest.mark.parametrize("args,message,help_hint", USAGE_ERRORS,
+                         ids=lambda v: " ".join(v) if isinstance(v, list) else None)
+def test_usage_errors_are_one_line_and_exit_2(args, message, help_hint):
+    """The real console entry point: an unknown option or a mistyped value is one `error:` line naming the
+    help to read, exit 2; never click's usage banner and boxed message."""
+    proc = subprocess.run([sys.executable, "-c", "import cli; cli.app(prog_name='xadv')", *args],
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: ") and message in lines[0] and f"(see '{help_hint}')" in lines[0], lines[0]
+    assert proc.stdout == ""

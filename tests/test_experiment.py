@@ -85,7 +85,7 @@ def test_every_cell_trains_the_same_budget_and_base_flows_through():
     for cid, cfg in configs.items():
         assert cfg.target == "tydiqa:en:train" and cfg.seed == 13 and cfg.base == "me5-small"
         assert cfg.target_phase.max_steps == int(sets["phases.target.max_steps"]) > 0
-        assert cfg.budget.mixed_precision == "bf16"
+        assert cfg.budget.mixed_precision == "auto"  # bf16 where the CPU has it natively (xadv.device)
         assert cfg.intermediate_phase.lr == 5e-4  # the cpu preset's (2e-3 collapsed the encoder)
         if cid != "baseline-s13":
             assert cfg.intermediate_phase.max_steps == int(sets["phases.intermediate.max_steps"]) > 0

@@ -78,3 +78,46 @@ def test_digest_names_what_shapes_the_weights():
     assert same.digest() == base.digest()
     for change in ("seed=14", "mix=en", "phases.target.lr=1e-4", "budget.lora_r=8", "en_share=0.25"):
         assert load_config("smoke", sets=[change]).digest() != base.digest(), change
+
+
+# --- precision: `auto` is bf16 only where the hardware computes it natively -----------------------------------
+
+AMX_FLAGS = "processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n"
+EPYC_FLAGS = "processor\t: 0\nflags\t\t: fpu sse2 fma avx avx2 sha_ni\n"
+
+
+def test_native_bf16_is_read_from_the_cpu_flags_not_from_substrings():
+    from xadv.device import cpu_has_native_bf16
+
+    assert cpu_has_native_bf16(AMX_FLAGS)
+    assert cpu_has_native_bf16("flags\t: avx512f avx512_bf16\n")
+    assert not cpu_has_native_bf16(EPYC_FLAGS)
+    assert not cpu_has_native_bf16("model name\t: amx_bf16 lookalike\nflags\t: avx2\n")  # a flag, not any text
+
+
+@pytest.mark.parametrize("device, bf16, expected", [("cpu", True, "bf16"), ("cpu", False, "no"),
+                                                    ("cuda", True, "bf16"), ("cuda", False, "fp16")])
+def test_auto_precision_per_device(device, bf16, expected):
+    from xadv.device import training_precision
+
+    chosen = training_precision("auto", device=device, bf16=bf16)
+    assert chosen.name == expected and chosen.why.startswith("auto: ")
+    assert training_precision("bf16", device=device, bf16=bf16).name == "bf16"  # explicit wins, anywhere
+
+
+def test_auto_digest_is_the_digest_of_the_precision_that_runs(monkeypatch):
+    """auto resolves before hashing: on a bf16 machine it trains (and hashes) exactly as an explicit bf16
+    config, elsewhere as fp32, so a run is never resumed in another precision's weights."""
+    import xadv.device
+
+    auto = load_config("cpu")
+    assert auto.budget.mixed_precision == "auto" and load_config("smoke").budget.mixed_precision == "no"
+    explicit = {p: load_config("cpu", sets=[f"budget.mixed_precision={p}"]).digest() for p in ("bf16", "no")}
+    assert explicit["bf16"] != explicit["no"]
+    for native, expected in ((True, "bf16"), (False, "no")):
+        monkeypatch.setattr(xadv.device, "cpu_has_native_bf16", lambda cpuinfo=None, n=native: n)
+        monkeypatch.setattr(xadv.device, "training_device", lambda: "cpu")
+        assert auto.precision().name == expected
+        assert auto.digest() == explicit[expected]
+    with pytest.raises(ConfigError, match="mixed_precision must be one of auto, no, bf16, fp16"):
+        load_config("smoke", sets=["budget.mixed_precision=fp8"]).check()

@@ -402,7 +402,7 @@ def ckpts(tmp_path_factory):
     root = tmp_path_factory.mktemp("ckpts")
     good = tiny_checkpoint(root / "good")
     out = {"good": good}
-    for name in ("nan", "inf", "truncated", "garbage", "badtok"):
+    for name in ("nan", "inf", "truncated", "garbage", "badtok", "deepcfg", "dupcfg", "badcard"):
         out[name] = Path(shutil.copytree(good, root / name))
     state = load_file(str(good / "model.safetensors"))
     for name, value in (("nan", float("nan")), ("inf", float("inf"))):
@@ -413,6 +413,10 @@ def ckpts(tmp_path_factory):
     (out["truncated"] / "model.safetensors").write_bytes(blob[: len(blob) // 2])
     (out["garbage"] / "model.safetensors").write_bytes(b"\xff" * 4096)
     (out["badtok"] / "tokenizer.json").write_text("{garbage", encoding="utf-8")
+    (out["deepcfg"] / "config.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    cfg = (good / "config.json").read_text(encoding="utf-8")
+    (out["dupcfg"] / "config.json").write_text(cfg.replace("{", '{"model_type": "gpt2",', 1), encoding="utf-8")
+    (out["badcard"] / "xadv_card.json").write_text('{"schema": ' * 50_000, encoding="utf-8")
     assert torch.isnan(load_file(str(out["nan"] / "model.safetensors"))
                        ["bert.encoder.layer.0.attention.self.query.weight"]).all()
     return out
@@ -453,7 +457,10 @@ def test_a_good_checkpoint_still_evaluates(ckpts, squad, one_thread):
 
 @pytest.mark.parametrize("name, needle", [("truncated", "not a valid safetensors file"),
                                           ("garbage", "not a valid safetensors file"),
-                                          ("badtok", "cannot load the tokenizer")])
+                                          ("badtok", "cannot load the tokenizer"),
+                                          ("deepcfg", "nested too deeply"),
+                                          ("dupcfg", "appears twice"),
+                                          ("badcard", "model card")])
 def test_corrupt_checkpoint_files_are_one_line(ckpts, squad, one_thread, name, needle):
     assert_one_error(run("models", "info", ckpts[name]), needle)
     assert_one_error(run("eval", "--model", ckpts[name], "--data", squad, "--allow-untrained-head",

@@ -9,16 +9,22 @@ import warnings
 from pathlib import Path
 from typing import Optional
 
+import click
 import typer
 from typer.core import TyperGroup
 
 from xadv.errors import XadvError, XadvWarning
 from xadv.progress import track
 
+# typer >= 0.24 vendors click as `typer._click`: its usage errors are not `click.UsageError`, so catch both.
+_VENDORED = getattr(getattr(typer.core, "_click", None), "exceptions", None)
+_USAGE_ERRORS = (click.UsageError, getattr(_VENDORED, "UsageError", click.UsageError))
+
 
 class _Group(TyperGroup):
     """Turns `XadvError` anywhere below into one line on stderr and exit code 2, and an `XadvWarning`
-    into one `warning: ...` line."""
+    into one `warning: ...` line. Usage errors (unknown option, a value of the wrong type) are one line
+    and exit 2 too, instead of click's usage banner and boxed message."""
 
     def invoke(self, ctx):  # noqa: D401
         show = warnings.showwarning
@@ -35,8 +41,24 @@ class _Group(TyperGroup):
         except XadvError as exc:
             typer.echo(f"error: {exc}", err=True)
             ctx.exit(2)
+        except _USAGE_ERRORS as exc:
+            _usage_error(exc, ctx)
         finally:
             warnings.showwarning = show
+
+    def parse_args(self, ctx, args):  # the group's own options (`xadv --bogus`) are parsed here
+        try:
+            return super().parse_args(ctx, args)
+        except _USAGE_ERRORS as exc:
+            _usage_error(exc, ctx)
+
+
+def _usage_error(exc, ctx) -> None:
+    """One line for a usage error, naming the help to read; exit 2."""
+    where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
+    message = " ".join(exc.format_message().split())
+    typer.echo(f"error: {message} (see '{where} --help')", err=True)
+    raise typer.Exit(2)
 
 
 def _typer(help: str) -> typer.Typer:

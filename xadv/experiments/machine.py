@@ -7,8 +7,8 @@ import platform
 import time
 from typing import Any
 
+from xadv.device import cpu_has_native_bf16
 from xadv.provenance import cpu_model, usable_cpus
-from xadv.train.pipeline import cpu_has_bf16
 
 cpus = usable_cpus  # one definition of "CPUs this run may use" and of the CPU's name: xadv.provenance
 
@@ -21,7 +21,7 @@ def device_info() -> dict[str, Any]:
         n = torch.cuda.device_count()
         return {"type": "cuda", "name": torch.cuda.get_device_name(0), "count": n,
                 "torch": torch.__version__, "cuda": torch.version.cuda}
-    return {"type": "cpu", "name": cpu_model(), "count": cpus(), "bf16_native": cpu_has_bf16(),
+    return {"type": "cpu", "name": cpu_model(), "count": cpus(), "bf16_native": cpu_has_native_bf16(),
             "torch": torch.__version__}
 
 

@@ -10,8 +10,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from xadv.errors import XadvError
 from xadv.experiments.spec import ExperimentError, GridCell
 from xadv.io import atomic_open, atomic_write_bytes, read_regular_bytes
+from xadv.io import read_json as io_read_json
 from xadv.langs import TYDI_LANGS
 from xadv.leaderboard.entries import Entry, load_entries
 
@@ -28,8 +30,8 @@ READING_PLACEHOLDER = ("(to be written from the real run: what the numbers say a
 def read_json(path: Path, default: Any) -> Any:
     """The JSON at `path`, or `default` when it is missing or unreadable."""
     try:
-        return json.loads(read_regular_bytes(path, "experiment state").decode("utf-8"))
-    except (OSError, ValueError):
+        return io_read_json(path, "experiment state")
+    except XadvError:
         return default
 
 

@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
-from xadv.io import atomic_open
+from xadv.errors import ModelError
+from xadv.io import atomic_open, read_json
 from xadv.langs import TYDI_LANGS
 from xadv.provenance import software_versions
 
@@ -135,11 +136,13 @@ def write_card(directory: str | os.PathLike, card: dict) -> Path:
 
 
 def read_card(directory: str | os.PathLike) -> dict | None:
-    """The card of a checkpoint directory, or None when it has none (not trained by xadv)."""
-    try:
-        card = json.loads((Path(directory) / CARD_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    """The card of a checkpoint directory, or None when it has none (not trained by xadv). A card that is
+    there but unreadable is an error: it says which languages were seen in training, and ignoring it would
+    count them as zero-shot."""
+    path = Path(directory) / CARD_FILE
+    if not path.exists():
         return None
+    card = read_json(path, "model card", error=ModelError)
     return card if isinstance(card, dict) and card.get("schema") == CARD_SCHEMA else None
 
 

@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 from xadv.errors import XadvError
-from xadv.io import atomic_write_text, read_regular_bytes
+from xadv.io import atomic_write_text, read_json
 from xadv.paths import cache_dir
 
 #: Tokenizer files that change tokenisation when present (those that do not exist are skipped).
@@ -32,7 +32,7 @@ def _memo_path() -> Path:
 
 def _load_memo() -> dict:
     try:
-        data = json.loads(read_regular_bytes(_memo_path(), "fingerprint memo").decode("utf-8"))
+        data = read_json(_memo_path(), "fingerprint memo")
         return data if isinstance(data, dict) else {}
     except (OSError, ValueError, XadvError):  # a memo xadv cannot read only costs re-hashing
         return {}

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import re
 import warnings
@@ -37,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xadv.errors import ModelError
-from xadv.io import check_regular_file
+from xadv.io import check_regular_file, read_json
 from xadv.models.default import ADAPTER_FILES, DEFAULT_BASE, DEFAULT_NAME, default_adapter_dir
 from xadv.models.fingerprint import TOKENIZER_FILES, checkpoint_fingerprint
 
@@ -174,10 +173,7 @@ def read_config(path: Path) -> dict:
         raise ModelError(f"{path} is an empty directory, not a checkpoint")
     if not cfg_file.is_file():
         raise ModelError(f"{path} is not a Hugging Face checkpoint (no config.json)")
-    try:
-        config = json.loads(cfg_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{cfg_file} is not valid JSON: {exc}") from None
+    config = read_json(cfg_file, "model config", error=ModelError)
     if not isinstance(config, dict) or "model_type" not in config:
         raise ModelError(f"{cfg_file} has no model_type: not a transformers model config")
     return config

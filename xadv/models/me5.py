@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from xadv.errors import ModelError
-from xadv.io import atomic_copy, atomic_write_bytes, atomic_write_text, check_output_dir, staged_dir
+from xadv.errors import ModelError, XadvError
+from xadv.io import atomic_copy, atomic_write_bytes, atomic_write_text, check_output_dir, read_json, staged_dir
 from xadv.models.e5bin import E5Bin, read_e5_bin
 from xadv.models.tokenizer import (
     TOKENIZER_DIST,
@@ -168,9 +168,9 @@ def _provenance(n_params: int) -> dict:
 
 
 def read_provenance(path: Path) -> dict | None:
-    try:
-        data = json.loads((Path(path) / PROVENANCE_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    try:  # an unreadable provenance file means "not a complete import": it is imported again
+        data = read_json(Path(path) / PROVENANCE_FILE, "import provenance")
+    except XadvError:
         return None
     return data if isinstance(data, dict) else None
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xadv.device import TRAINING_PRECISIONS, Precision, training_precision
 from xadv.errors import XadvError
 
 TASKS: dict[str, str] = {"qa": "qa", "xnli": "pairs", "pawsx": "pairs"}  # task -> kind
@@ -62,7 +63,7 @@ class Budget:
     freeze_embeddings: bool = True
     dropout: float | None = None
     threads: int = 0  # 0: all usable cores (or $XADV_NUM_THREADS / $OMP_NUM_THREADS)
-    mixed_precision: str = "no"  # no | bf16 | fp16 (accelerate; GPUs)
+    mixed_precision: str = "auto"  # auto | no | bf16 | fp16 (accelerate); auto: xadv.device.training_precision
 
 
 @dataclass
@@ -154,8 +155,9 @@ class TrainConfig:
             raise ConfigError("budget.lora_r, train_top_layers and threads must be >= 0")
         if b.dropout is not None and not 0.0 <= b.dropout < 1.0:
             raise ConfigError(f"budget.dropout must be in [0, 1), got {b.dropout}")
-        if b.mixed_precision not in ("no", "bf16", "fp16"):
-            raise ConfigError(f"budget.mixed_precision must be no, bf16 or fp16, got {b.mixed_precision!r}")
+        if b.mixed_precision not in TRAINING_PRECISIONS:
+            raise ConfigError(f"budget.mixed_precision must be one of {', '.join(TRAINING_PRECISIONS)}, "
+                              f"got {b.mixed_precision!r}")
         for name, p in (("intermediate", self.intermediate_phase), ("target", self.target_phase)):
             where = f"phases.{name}"
             if p.no_answer not in NO_ANSWER_POLICIES:
@@ -183,12 +185,23 @@ class TrainConfig:
         d["phases"] = {"intermediate": d.pop("intermediate_phase"), "target": d.pop("target_phase")}
         return d
 
+    def replace_budget(self, **changes: Any) -> "TrainConfig":
+        """A copy with some budget settings changed."""
+        return dataclasses.replace(self, budget=dataclasses.replace(self.budget, **changes))
+
+    def precision(self) -> Precision:
+        """The mixed precision this config trains in on this machine (`auto` resolved), with the reason."""
+        return training_precision(self.budget.mixed_precision)
+
     def digest(self) -> str:
         """sha256 of everything that shapes the trained weights (not the preset's name, not eval)."""
         d = self.to_dict()
         d.pop("preset", None)
         d.pop("eval", None)
         d["budget"].pop("threads", None)
+        # the precision that will run here (auto resolved): it shapes the weights, and a run resumed on a
+        # machine that resolves auto differently must not continue another precision's weights
+        d["budget"]["mixed_precision"] = self.precision().name
         for phase in d["phases"].values():
             phase.pop("save_every", None)
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()

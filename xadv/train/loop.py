@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import numpy as np
 
 from xadv.errors import XadvError
+from xadv.io import atomic_open, atomic_write_bytes, atomic_write_text, read_json, staged_dir
 from xadv.progress import Bar
 from xadv.train.batching import TaskStream, collate, shard, task_for_step, task_probabilities
 
@@ -137,8 +138,6 @@ def _save_resume(resume: Path, model, optimizer, scheduler, state: dict) -> None
     import torch
     from safetensors.torch import save
 
-    from xadv.io import atomic_open, atomic_write_bytes, atomic_write_text
-
     tmp = resume.with_name(f".{resume.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -158,10 +157,11 @@ def _save_resume(resume: Path, model, optimizer, scheduler, state: dict) -> None
 
 
 def read_resume_state(resume: Path) -> dict | None:
-    try:
-        return json.loads((resume / "state.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    try:  # no readable state: nothing to resume from
+        state = read_json(resume / "state.json", "training state")
+    except XadvError:
         return None
+    return state if isinstance(state, dict) else None
 
 
 def _load_resume(resume: Path, model, optimizer, scheduler) -> None:
@@ -297,8 +297,6 @@ def run_phase(accelerator: "Accelerator", phase: PhaseInput, start: str | Path |
     seconds = time.perf_counter() - t0
     accelerator.wait_for_everyone()
     if accelerator.is_main_process and save_adapter and inner.is_lora:
-        from xadv.io import staged_dir
-
         with staged_dir(out_dir / ADAPTER_DIR) as stage:
             inner.qa.save_pretrained(str(stage))
     inner.merge_lora()  # on every process: each keeps the merged model for the next phase

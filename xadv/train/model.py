@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from xadv.errors import ModelError
+from xadv.io import atomic_write_bytes, atomic_write_text, staged_dir
 from xadv.models.me5 import mean_pool
 from xadv.train.config import PAIR_POOLING
 
@@ -93,8 +94,6 @@ class MultiTaskModel(nn.Module):
     def save_checkpoint(self, out: Path, tokenizer) -> None:
         """A plain HF QA checkpoint (safetensors) + tokenizer; pair heads in their own file."""
         from safetensors.torch import save
-
-        from xadv.io import atomic_write_bytes, atomic_write_text, staged_dir
 
         self.merge_lora()
         with staged_dir(out) as stage:  # transformers writes into a folder; xadv.io moves the files into place

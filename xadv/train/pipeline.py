@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from xadv.device import cpu_has_native_bf16
 from xadv.errors import XadvError
+from xadv.io import atomic_open, atomic_write_text, read_json, sha256_file
 from xadv.models.card import CARD_FILE, build_card, evaluation_summary, read_card, task_summary, write_card
 from xadv.train.config import TrainConfig
 from xadv.train.data import TaskData, check_no_leak, load_target, load_task
@@ -49,8 +51,8 @@ def _prepare_out(out: Path, digest: str, fresh: bool) -> dict:
     record = None
     if run_file.is_file():
         try:
-            record = json.loads(run_file.read_text(encoding="utf-8"))
-        except ValueError:
+            record = read_json(run_file, "training run record")
+        except XadvError:
             record = None
     if out.is_dir() and any(out.iterdir()):
         if record is None:
@@ -69,8 +71,6 @@ def _prepare_out(out: Path, digest: str, fresh: bool) -> dict:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    from xadv.io import atomic_open
-
     with atomic_open(path) as fh:
         json.dump(obj, fh, ensure_ascii=False, indent=1)
 
@@ -125,6 +125,8 @@ def train(config: TrainConfig, out: str | os.PathLike, *, data_dir: str | os.Pat
 
     out = Path(out).expanduser()
     config.check()
+    precision = config.precision()
+    config = config.replace_budget(mixed_precision=precision.name)  # what runs, in the card and the digest
     digest = config.digest()
     import torch
 
@@ -141,14 +143,15 @@ def train(config: TrainConfig, out: str | os.PathLike, *, data_dir: str | os.Pat
         configure_threads(config.budget.threads or None)
     if not accelerator.is_main_process:
         log = lambda _m: None  # noqa: E731 - one voice per run
-    if config.budget.mixed_precision == "bf16" and accelerator.device.type == "cpu" and not cpu_has_bf16():
+    log(f"precision: {'fp32' if precision.name == 'no' else precision.name} ({precision.why})")
+    if precision.name == "bf16" and accelerator.device.type == "cpu" and not cpu_has_native_bf16():
         log("note: this CPU has no native bf16 (AMX / AVX512-BF16): bf16 autocast will be slow here; "
             "consider --set budget.mixed_precision=no")
     if accelerator.is_main_process:
         record = _prepare_out(out, digest, fresh)
     accelerator.wait_for_everyone()
     if not accelerator.is_main_process:
-        record = json.loads((out / RUN_FILE).read_text(encoding="utf-8"))
+        record = read_json(out / RUN_FILE, "training run record")
 
     t_start = time.perf_counter()
     inter, target = load_phase_data(config, data_dir)
@@ -229,30 +232,17 @@ def train(config: TrainConfig, out: str | os.PathLike, *, data_dir: str | os.Pat
     return TrainResult(out, card, phases, accelerator.is_main_process)
 
 
-def cpu_has_bf16() -> bool:
-    """Whether the CPU computes bf16 natively (where bf16 autocast speeds training up, ~2-3x on GEMMs)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
-
-
 def _tidy_adapter(adapter: Path, applies_to: str) -> None:
     """peft writes a template README and the base's absolute local path; keep the adapter self-describing."""
     (adapter / "README.md").unlink(missing_ok=True)
     cfg_file = adapter / "adapter_config.json"
-    cfg = json.loads(cfg_file.read_text(encoding="utf-8"))
+    cfg = read_json(cfg_file, "adapter config")
     cfg["base_model_name_or_path"] = applies_to
-    from xadv.io import atomic_write_text
-
     atomic_write_text(cfg_file, json.dumps(cfg, indent=2, sort_keys=True) + "\n")
 
 
 def adapter_info(folder: Path, names: tuple[str, ...] | None = None) -> dict[str, Any]:
     """Format, files (bytes, sha256) and total size of an adapter folder."""
-    from xadv.io import sha256_file
-
     files = sorted(p for p in folder.iterdir() if p.is_file() and (names is None or p.name in names))
     return {"path": ADAPTER_DIR, "format": "peft-lora",
             "files": {p.name: {"bytes": p.stat().st_size, "sha256": sha256_file(p)} for p in files},
