@@ -94,7 +94,7 @@ def test_fingerprint_follows_content_not_location(tiny_ckpts, tmp_path):
     ("empty", "empty directory"),
     ("no_config", r"not a Hugging Face checkpoint \(no config.json\)"),
     ("file", "is a file"),
-    ("bad_json", "is not valid JSON"),
+    ("bad_json", r"config.json: not a JSON model config \(malformed JSON"),
     ("no_weights", "no weights file"),
 ])
 def test_not_a_checkpoint(tmp_path, case, message):
