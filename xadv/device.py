@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from xadv.errors import XadvError
+
 #: What `budget.mixed_precision` accepts: accelerate's names, plus `auto`.
 TRAINING_PRECISIONS = ("auto", "no", "bf16", "fp16")
 
@@ -73,3 +75,92 @@ def training_precision(requested: str, *, device: str | None = None, bf16: bool 
     if has_bf16:
         return Precision("bf16", "auto: CPU with native bf16 (AMX / AVX512-BF16)")
     return Precision("no", "auto: CPU without native bf16, where bf16 would be slower than fp32")
+
+
+# --- inference ------------------------------------------------------------------------------------------------
+
+#: What `--precision` accepts for inference (the QA engine).
+INFERENCE_PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
+
+#: Precisions whose F1 cost on all of TyDi QA GoldP dev (5,077 questions, default model) was measured and
+#: found within the bounds below, so that `auto` may pick them: {precision: benchmark result file}. Empty
+#: until `benchmarks/precision_cost.py` has been run on all of dev (it needs a machine where bf16 is fast:
+#: AMX / AVX512-BF16 or a GPU). `tests/test_device.py` re-checks every entry against its recorded file.
+ACCEPTED: dict[str, str] = {}
+MAX_OVERALL_F1_COST = 0.3  # F1 points, all questions
+MAX_LANGUAGE_F1_COST = 1.0  # F1 points, any one language
+
+TYDI_DEV_QUESTIONS = 5077
+_DEVICE_KINDS = ("cpu", "cuda", "mps")
+
+
+def cost_violations(result: dict) -> list[str]:
+    """Why a measured precision may not be picked by `auto` ([] when it may): `result` is one precision's
+    entry of `benchmarks/results/precision_cost.json` (n, overall_f1_cost, language_f1_cost: fp32 F1
+    minus this precision's F1, in points; negative = better than fp32)."""
+    out = []
+    if result.get("n") != TYDI_DEV_QUESTIONS:
+        out.append(f"measured on {result.get('n')} questions, not all {TYDI_DEV_QUESTIONS} of TyDi dev")
+    overall = result.get("overall_f1_cost")
+    if not isinstance(overall, (int, float)) or not overall <= MAX_OVERALL_F1_COST:
+        out.append(f"overall F1 cost {overall} > {MAX_OVERALL_F1_COST}")
+    worse = {lang: c for lang, c in (result.get("language_f1_cost") or {}).items()
+             if not (isinstance(c, (int, float)) and c <= MAX_LANGUAGE_F1_COST)}
+    if worse or not result.get("language_f1_cost"):
+        out.append(f"language F1 cost over {MAX_LANGUAGE_F1_COST} (or missing): {worse}")
+    return out
+
+
+def check_device(requested: str) -> str:
+    """`requested` if it names a device xadv can run on (auto, cpu, cuda, cuda:N, mps), else XadvError."""
+    kind, colon, index = requested.partition(":")
+    if requested == "auto" or (kind in _DEVICE_KINDS and not colon) or (kind == "cuda" and index.isdigit()):
+        return requested
+    raise XadvError(f"unknown device {requested!r} (use auto, cpu, cuda, cuda:N or mps)")
+
+
+def resolve_device(requested: str = "auto") -> str:
+    """The device to run on: `auto` is the first CUDA GPU, else Apple's mps, else the CPU. A device that is
+    asked for but absent is an error (one line), never a silent fall-back to the CPU."""
+    requested = check_device(requested)
+    if requested == "cpu":
+        return "cpu"
+    import torch
+
+    has_cuda = torch.cuda.is_available()
+    mps = getattr(torch.backends, "mps", None)
+    has_mps = bool(mps is not None and mps.is_available())
+    if requested == "auto":
+        return "cuda" if has_cuda else "mps" if has_mps else "cpu"
+    if requested.startswith("cuda"):
+        if not has_cuda:
+            raise XadvError(f"--device {requested}: torch sees no CUDA GPU here (use --device cpu or auto)")
+        index = int(requested.partition(":")[2] or 0)
+        if index >= torch.cuda.device_count():
+            raise XadvError(f"--device {requested}: only {torch.cuda.device_count()} CUDA device(s) here")
+        return requested
+    if not has_mps:
+        raise XadvError("--device mps: torch sees no Apple GPU here (use --device cpu or auto)")
+    return "mps"
+
+
+def inference_precision(requested: str, device_kind: str, *, bf16: bool | None = None,
+                        accepted: dict[str, str] | None = None) -> Precision:
+    """The precision the QA engine runs in (`auto` resolved) on a device of `device_kind` (cpu | cuda | mps).
+
+    auto picks bf16 (or fp16 on a GPU without bf16) only where the device computes it natively AND its
+    F1 cost was measured within bounds (`ACCEPTED`); otherwise fp32, and the reason says why."""
+    if requested not in INFERENCE_PRECISIONS:
+            raise XadvError(f"unknown precision {requested!r} (use {', '.join(INFERENCE_PRECISIONS)})")
+    if requested != "auto":
+        return Precision(requested, "as asked")
+    accepted = ACCEPTED if accepted is None else accepted
+    has_bf16 = (native_bf16(device_kind) if device_kind in ("cpu", "cuda") else False) if bf16 is None else bf16
+    wanted = "bf16" if has_bf16 else ("fp16" if device_kind != "cpu" else None)
+    if wanted is None:
+        return Precision("fp32", "auto: this CPU has no native bf16 (AMX / AVX512-BF16)")
+    if wanted not in accepted:
+        return Precision("fp32", f"auto: {wanted}'s F1 cost is not yet measured on all of TyDi dev "
+                                 f"(benchmarks/precision_cost.py)")
+    return Precision(wanted, f"auto: {wanted} on {device_kind}, F1 cost measured within bounds "
+                             f"({accepted[wanted]})")

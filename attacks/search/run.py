@@ -101,7 +101,7 @@ def run_search(engine, rows: Iterable[Mapping[str, Any]], spec: SearchSpec = Sea
     config = {
         **spec.cell(), "transformation": [f.name for f in searchable_attacks(transformation)],
         "target": target, "seed": seed, "fingerprint": getattr(engine, "fingerprint", None),
-        "engine_settings": engine.config.settings_key() if hasattr(engine, "config") else None,
+        "engine_settings": engine.settings_key() if hasattr(engine, "settings_key") else None,
     }
     attack = build_attack(engine, spec, transformation=transformation, target=target, mode=mode, seed=seed,
                           attack_params=attack_params)

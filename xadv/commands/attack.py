@@ -10,7 +10,7 @@ import typer
 
 from attacks.spec import GRAMMAR
 from xadv.commands.common import check_out, fmt, fmt_asr, fmt_share, print_json, stdout_console
-from xadv.commands.options import DataDirOpt, Int8Opt, JsonOpt
+from xadv.commands.options import DEVICE_HELP, PRECISION_HELP, DataDirOpt, Int8Opt, JsonOpt
 from xadv.runs.suite import DEFAULT_ATTACKS, DEFAULT_SEARCH_ATTACKS
 
 _SEARCH = "Search (model in the loop)"
@@ -70,6 +70,8 @@ MaxWordsOpt = Annotated[Optional[int], _opt(
 CandidatesOpt = Annotated[Optional[int], _opt(
     "--candidates", panel=_SEARCH, help="Candidate edits per word and family. Default 4.")]
 BeamOpt = Annotated[Optional[int], _opt("--beam-width", panel=_SEARCH, help="Beam search only. Default 4.")]
+PrecisionOpt = Annotated[Optional[str], _opt("--precision", help=PRECISION_HELP + " Default: auto.")]
+DeviceOpt = Annotated[Optional[str], _opt("--device", help=DEVICE_HELP + " Default: auto.")]
 BatchOpt = Annotated[Optional[int], _opt("--batch-size", min=1, help="Windows per forward pass. Default: 8.")]
 PickleOpt = Annotated[bool, typer.Option(
     "--allow-pickle", help="Allow pickled (.bin) weights: only for checkpoints you trust.")]
@@ -81,7 +83,8 @@ def attack_command(
     mode: ModeOpt = None, f1_threshold: F1Opt = None, data: DataOpt = None, results: ResultsOpt = None,
     out: OutOpt = None, write_adversarial: AdvOpt = None, search: SearchOpt = None, goal: GoalOpt = None,
     budget: BudgetOpt = None, max_words: MaxWordsOpt = None, candidates: CandidatesOpt = None,
-    beam_width: BeamOpt = None, int8: Int8Opt = False, batch_size: BatchOpt = None, allow_pickle: PickleOpt = False,
+    beam_width: BeamOpt = None, int8: Int8Opt = False, precision: PrecisionOpt = None, device: DeviceOpt = None,
+    batch_size: BatchOpt = None, allow_pickle: PickleOpt = False,
     data_dir: DataDirOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """Attack a QA model: clean vs adversarial F1/EM and attack success rate, per language and attack.
@@ -97,10 +100,10 @@ def attack_command(
 
     flags = {"models": model, "langs": lang, "attacks": attack, "targets": target, "strength": strength, "n": n,
              "seeds": seed, "mode": mode, "f1_threshold": f1_threshold, "data": data, "results": results,
-             "write_adversarial": write_adversarial, "allow_pickle": allow_pickle or None,
+             "write_adversarial": write_adversarial, "allow_pickle": allow_pickle or None, "device": device,
              "search": {"search": search, "goal": goal, "budget": budget, "max_words": max_words,
                         "candidates": candidates, "beam_width": beam_width, "max_share": strength},
-             "engine": {"int8": int8 or None, "batch_size": batch_size}}
+             "engine": {"int8": int8 or None, "precision": precision, "batch_size": batch_size}}
     file_layer = EvalSuite.from_toml(suite) if suite is not None else {}
     if search is None and file_layer.get("search") is None:
         _check_no_search_flags(flags.pop("search"))

@@ -8,7 +8,17 @@ from typing import Annotated, Optional
 import typer
 
 from xadv.commands.common import check_out, print_json
-from xadv.commands.options import AllowPickleOpt, DataDirOpt, EvalModeOpt, Int8Opt, JsonOpt, ScoreMode
+from xadv.commands.options import (
+    DEVICE_HELP,
+    PRECISION_HELP,
+    AllowPickleOpt,
+    DataDirOpt,
+    EvalModeOpt,
+    Int8Opt,
+    JsonOpt,
+    ScoreMode,
+)
+from xadv.device import resolve_device
 
 ModelOpt = Annotated[str, typer.Option(
     "--model", metavar="CKPT", show_default=False,
@@ -47,6 +57,8 @@ def eval_command(
     mode: EvalModeOpt = ScoreMode.squad,
     n: NOpt = None,
     int8: Int8Opt = False,
+    precision: Annotated[str, typer.Option("--precision", help=PRECISION_HELP)] = "auto",
+    device: Annotated[str, typer.Option("--device", help=DEVICE_HELP)] = "auto",
     batch_size: BatchSizeOpt = 8,
     max_seq_length: MaxSeqLengthOpt = 384,
     doc_stride: DocStrideOpt = 128,
@@ -73,13 +85,16 @@ def eval_command(
     from xadv.qa.evaluation import evaluate, write_predictions
 
     check_out(out)
+    device = resolve_device(device)
+    config = EngineConfig(max_seq_length=max_seq_length, doc_stride=doc_stride, int8=int8, precision=precision,
+                          batch_size=batch_size,
+                          num_threads=threads, cache_path=None if no_cache else default_cache_path(),
+                          progress=not quiet)
     dataset = load_qa(data, data_dir=data_dir)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UntrainedHeadWarning)  # said below, in the output itself
-        loaded = load_qa_model(model, allow_pickle=allow_pickle, allow_untrained_head=allow_untrained_head)
-    config = EngineConfig(max_seq_length=max_seq_length, doc_stride=doc_stride, int8=int8, batch_size=batch_size,
-                          num_threads=threads, cache_path=None if no_cache else default_cache_path(),
-                          progress=not quiet)
+        loaded = load_qa_model(model, allow_pickle=allow_pickle, allow_untrained_head=allow_untrained_head,
+                               device=device)
     report = evaluate(loaded, dataset, data_name=data, mode=mode.value, config=config, n_per_lang=n)
     if out is not None:
         write_predictions(report.predictions, out)
@@ -117,7 +132,7 @@ def _print_eval_table(report, out: Optional[Path]) -> None:
     cached = f", {eng['cache_hits']} from cache" if eng["cache_hits"] else ""
     speed = f" ({eng['tokens_per_second']:,.0f} tokens/s)" if eng.get("tokens_per_second") else ""
     console.print(f"{report.overall.n} questions in {report.seconds:.1f}s{cached}: {eng['features']} windows, "
-                  f"batch {eng['batch_size']}{', int8' if eng['int8'] else ''}, {eng['threads']} threads{speed}  ·  "
+                  f"batch {eng['batch_size']}, {eng['precision']} on {eng['device']}, {eng['threads']} threads{speed}  ·  "
                   f"model {report.fingerprint[:12]}", style="dim")
     if out is not None:
         console.print(f"predictions written to {out}", style="dim")

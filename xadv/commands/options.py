@@ -30,7 +30,11 @@ INT8_HELP = ("Dynamic int8 quantisation of the Linear layers (the feed-forward d
              "on the default model TyDi dev F1 56.2 -> 55.1 (-1.1, ru/te -2.5; benchmarks/results/int8_f1_cost.json), "
              "and on a 2-core CPU only 4 % faster than fp32 (2,952 vs 2,846 tokens/s, "
              "benchmarks/results/bench_eval_*_idle.json). Cached and recorded separately from fp32.")
-Int8Opt = Annotated[bool, typer.Option("--int8", help=INT8_HELP)]
+Int8Opt = Annotated[bool, typer.Option("--int8", help=INT8_HELP + " The same as --precision int8.")]
+PRECISION_HELP = ("auto | fp32 | bf16 | fp16 | int8. auto: bf16 where the device computes it natively (AMX / "
+                  "AVX512-BF16 CPUs, GPUs) once its F1 cost is measured within bounds (xadv.device.ACCEPTED), "
+                  "else fp32. Part of the cache and cell keys: precisions never mix.")
+DEVICE_HELP = "auto | cpu | cuda | cuda:N | mps. auto: the first CUDA GPU, else mps, else the CPU."
 AllowPickleOpt = Annotated[bool, typer.Option(
     "--allow-pickle", help="Also load pickled weights (pytorch_model.bin), which can run code: "
                            "only for checkpoints you trust.")]

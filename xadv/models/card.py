@@ -124,6 +124,7 @@ def evaluation_summary(report: Any, seen_qa: list[str]) -> dict[str, Any]:
                   if d["macro"] else None),
         "zero_shot_macro_f1": round(sum(v["f1"] for v in zs) / len(zs), 2) if zs else None,
         "seconds": d["seconds"], "fingerprint": d["fingerprint"],
+        "precision": d.get("engine", {}).get("precision"), "device": d.get("engine", {}).get("device"),
     }
 
 

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 import numpy as np
 
-from xadv.errors import DataError, ModelError, XadvError
+from xadv.device import cpu_has_native_bf16, inference_precision
+from xadv.errors import DataError, ModelError, XadvError, XadvWarning
 from xadv.progress import Bar
 from xadv.qa.cache import PredictionCache, gold_key, prediction_key
 from xadv.qa.decode import Window, best_spans, gold_logprob
@@ -41,7 +42,10 @@ class EngineConfig:
     doc_stride: int = 128  # overlap between windows, tokens
     max_query_length: int = 64
     max_answer_length: int = 30  # tokens
-    int8: bool = False  # dynamic int8 quantisation of the nn.Linear layers (not the FFN down-projections)
+    # auto | fp32 | bf16 | fp16 | int8 (`xadv.device.inference_precision`); int8 is dynamic quantisation of the
+    # nn.Linear layers but the FFN down-projections; bf16/fp16 run a copy of the model cast to that dtype
+    precision: str = "auto"
+    int8: bool = False  # the older spelling of precision="int8"
     # run-time only:
     batch_size: int = 8
     chunk_examples: int = 1024  # examples tokenised, run and decoded together
@@ -50,17 +54,35 @@ class EngineConfig:
     cache_path: str | Path | None = None  # optional sqlite store (see `xadv.qa.cache.default_cache_path`)
     progress: bool = False  # rich progress bar on stderr
 
+    def __post_init__(self) -> None:
+        if self.int8:
+            if self.precision not in ("auto", "fp32", "int8"):
+                raise XadvError(f"int8 and precision {self.precision} contradict each other: give one precision")
+            object.__setattr__(self, "precision", "int8")
+        inference_precision(self.precision, "cpu", bf16=False)  # an unknown name is an error here, not later
+
     @property
     def features(self) -> FeatureConfig:
         return FeatureConfig(self.max_seq_length, self.doc_stride, self.max_query_length)
 
-    def settings_key(self) -> str:
-        """The settings that change a prediction, as a stable string (batch size does not)."""
+    def settings_key(self, precision: str | None = None, device_kind: str = "cpu") -> str:
+        """The settings that change a prediction, as a stable string (batch size does not).
+
+        `precision` is the resolved one (`auto` never appears in a key; the engine passes what it runs);
+        bf16/fp16 and a non-CPU device are named, fp32 on the CPU keeps the key it always had."""
+        precision = precision or self.precision
+        if precision == "auto":
+            raise XadvError("settings_key needs the resolved precision, not auto")
         keep = ("max_seq_length", "doc_stride", "max_query_length", "max_answer_length")
         # int8 names its scheme, so predictions cached (or attack cells recorded) under the earlier
         # all-Linear scheme are never reused for this one
-        return json.dumps({"engine": ENGINE_VERSION, **{k: getattr(self, k) for k in keep},
-                           "int8": INT8_SCHEME if self.int8 else False}, sort_keys=True)
+        key: dict[str, Any] = {"engine": ENGINE_VERSION, **{k: getattr(self, k) for k in keep},
+                               "int8": INT8_SCHEME if precision == "int8" else False}
+        if precision in ("bf16", "fp16"):
+            key["precision"] = precision
+        if device_kind != "cpu":
+            key["device"] = device_kind
+        return json.dumps(key, sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -194,13 +216,16 @@ class QAEngine:
         self.num_threads = configure_threads(config.num_threads)
         model.eval()
         self.device = _device_of(model)
-        if config.int8 and self.device.type != "cpu":
-            raise XadvError(f"int8 dynamic quantisation runs on CPU only; the model is on {self.device}")
-        self.model = quantize_int8(model) if config.int8 else model
+        self.precision = inference_precision(config.precision, self.device.type)
+        self.model = _in_precision(model, self.precision.name, self.device)
         self.cache = PredictionCache(config.cache_path) if config.cache else None
         self.stats = EngineStats()
-        self._settings = config.settings_key()
+        self._settings = config.settings_key(self.precision.name, self.device.type)
         self._pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    def settings_key(self) -> str:
+        """What changes this engine's predictions (resolved precision and device kind included)."""
+        return self._settings
 
     @classmethod
     def from_loaded(cls, loaded: Any, config: EngineConfig = EngineConfig()) -> "QAEngine":
@@ -393,6 +418,28 @@ def collate(feats: list[Feature], pad_id: int, device: Any = None) -> dict[str, 
     if device is not None and getattr(device, "type", str(device)) != "cpu":
         inputs = {k: v.to(device) for k, v in inputs.items()}
     return inputs
+
+
+def _in_precision(model: "torch.nn.Module", precision: str, device: "torch.device") -> "torch.nn.Module":
+    """The model to run for `precision`: itself (fp32), an int8-quantised copy, or a copy cast to bf16/fp16
+    (a copy, so that a caller's model, e.g. one a suite shares between cells, is never changed)."""
+    import copy
+
+    import torch
+
+    if precision == "fp32":
+        return model
+    if precision == "int8":
+        if device.type != "cpu":
+            raise XadvError(f"int8 dynamic quantisation runs on CPU only; the model is on {device}")
+        return quantize_int8(model)
+    if precision == "fp16" and device.type == "cpu":
+        raise XadvError("fp16 runs on GPUs only; on a CPU use bf16 (fast with AMX / AVX512-BF16) or fp32")
+    if precision == "bf16" and device.type == "cpu" and not cpu_has_native_bf16():
+        warnings.warn(XadvWarning("bf16 on a CPU without native bf16 (AMX / AVX512-BF16) is much slower "
+                                  "than fp32 here"), stacklevel=3)
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    return copy.deepcopy(model).to(dtype).eval()
 
 
 def _device_of(model: "torch.nn.Module") -> "torch.device":

@@ -149,7 +149,9 @@ def evaluate(loaded: Any, dataset: Any, *, data_name: str, mode: str = "squad",
         notes.append("the QA head of this checkpoint is UNTRAINED (a seeded random layer): its answers are "
                      "meaningless and near-zero F1/EM is expected; fine-tune it before reading these numbers")
     engine_info = {
-        **stats.as_dict(), "batch_size": config.batch_size, "int8": config.int8, "threads": engine.num_threads,
+        **stats.as_dict(), "batch_size": config.batch_size, "int8": engine.precision.name == "int8",
+        "precision": engine.precision.name, "precision_why": engine.precision.why, "device": str(engine.device),
+        "threads": engine.num_threads,
         "max_seq_length": config.max_seq_length, "doc_stride": config.doc_stride,
         "tokens_per_second": round(stats.tokens / seconds, 1) if seconds > 0 and stats.tokens else None,
     }

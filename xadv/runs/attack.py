@@ -176,7 +176,7 @@ class _Job:
         return CellKey(self.loaded.fingerprint, lang, res.spec.name, params_key, target, s.effective_strength,
                        int(s.seed), data_sha, s.mode, s.criterion.format(),
                        search=s.search.cell() if s.search is not None else None,
-                       engine=self.engine.config.settings_key())
+                       engine=self.engine.settings_key())
 
     def refusal(self, res: _Resolved, lang: str, target: str) -> str:
         try:

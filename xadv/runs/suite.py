@@ -40,6 +40,7 @@ from typing import Any
 from attacks.search import SearchSpec
 from attacks.spec import AttackSpec
 from xadv.data import load_qa
+from xadv.device import INFERENCE_PRECISIONS, check_device, resolve_device
 from xadv.errors import XadvError
 from xadv.io import check_output_dir
 from xadv.langs import TYDI_LANGS
@@ -57,8 +58,8 @@ from xadv.types import Target, parse_items
 
 DEFAULT_ATTACKS = "keyboard,char-noise,homoglyph,codemix,distractor"
 DEFAULT_SEARCH_ATTACKS = "keyboard"
-ENGINE_KEYS = ("max_seq_length", "doc_stride", "max_query_length", "max_answer_length", "int8", "batch_size",
-               "num_threads")
+ENGINE_KEYS = ("max_seq_length", "doc_stride", "max_query_length", "max_answer_length", "precision", "int8",
+               "batch_size", "num_threads")
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ class EvalSuite:
     write_adversarial: Path | None = None
     bootstrap: int = 1000
     allow_pickle: bool = False
-    device: str = "cpu"
+    device: str = "auto"  # auto | cpu | cuda | cuda:N | mps (`xadv.device.resolve_device`)
 
     def __post_init__(self) -> None:
         if not self.attacks:
@@ -213,6 +214,9 @@ def _engine(value: Any) -> EngineConfig:
             _int(f"engine {k}", 1)(value[k])
     if "int8" in value and not isinstance(value["int8"], bool):
         raise XadvError(f"engine int8 must be true or false, got {value['int8']!r}")
+    if "precision" in value and not isinstance(value["precision"], str):
+        raise XadvError(f"engine precision must be a string ({', '.join(INFERENCE_PRECISIONS)}), "
+                        f"got {value['precision']!r}")
     return EngineConfig(**value)
 
 
@@ -263,7 +267,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "write_adversarial": Path,
     "bootstrap": lambda v: check_resamples(v, "bootstrap (resamples)"),
     "allow_pickle": bool,
-    "device": str,
+    "device": lambda v: check_device(v) if isinstance(v, str) else check_device(repr(v)),
 }
 
 
@@ -307,9 +311,10 @@ def run_suite(suite: EvalSuite, *, data_dir: str | os.PathLike | None = None,
     rows = list(rows) if rows is not None else suite_rows(suite, data_dir)
     store = ResultsStore(suite.results)
     params = {"data_dir": str(resolve_data_dir(data_dir))}
+    device = resolve_device(suite.device)  # an absent GPU is an error now, not after the data is read
     run = SuiteRun()
     for ref in suite.models:
-        loaded = loading.load_qa_model(ref.path, allow_pickle=suite.allow_pickle, device=suite.device)
+        loaded = loading.load_qa_model(ref.path, allow_pickle=suite.allow_pickle, device=device)
         if ref.name:
             loaded.name = ref.name  # records name the model as the suite does; the fingerprint names the weights
         if on_model:

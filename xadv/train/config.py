@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xadv.device import TRAINING_PRECISIONS, Precision, training_precision
+from xadv.device import INFERENCE_PRECISIONS, TRAINING_PRECISIONS, Precision, training_precision
 from xadv.errors import XadvError
 
 TASKS: dict[str, str] = {"qa": "qa", "xnli": "pairs", "pawsx": "pairs"}  # task -> kind
@@ -109,6 +109,7 @@ class EvalSettings:
     mode: str = "squad"
     batch_size: int = 16
     int8: bool = False
+    precision: str = "auto"  # of the evaluation engine: auto | fp32 | bf16 | fp16 | int8 (xadv.device)
 
 
 @dataclass
@@ -176,6 +177,9 @@ class TrainConfig:
                 raise ConfigError(f"{where}: lr and temperature must be > 0 and warmup in [0, 1)")
             if p.max_seq_length < 32 or p.max_examples < 0 or p.save_every < 0:
                 raise ConfigError(f"{where}: max_seq_length >= 32, max_examples and save_every >= 0")
+        if self.eval.precision not in INFERENCE_PRECISIONS:
+            raise ConfigError(f"eval.precision must be one of {', '.join(INFERENCE_PRECISIONS)}, "
+                              f"got {self.eval.precision!r}")
         if self.eval.n_per_lang < 0:
             raise ConfigError("eval.n_per_lang must be >= 0")
         return self

@@ -259,7 +259,7 @@ def run_evaluation(out: Path, config: TrainConfig, seen_qa: list[str], data_dir,
     ev = config.eval
     loaded = load_qa_model(out)
     dataset = load_qa(ev.data, data_dir=data_dir)
-    engine = EngineConfig(batch_size=ev.batch_size, int8=ev.int8, progress=progress,
+    engine = EngineConfig(batch_size=ev.batch_size, int8=ev.int8, precision=ev.precision, progress=progress,
                           num_threads=config.budget.threads or None)
     report = evaluate(loaded, dataset, data_name=ev.data, mode=ev.mode, config=engine,
                       n_per_lang=ev.n_per_lang or None)
