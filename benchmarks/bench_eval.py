@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--langs", default="all", help="comma list of TyDi languages (default: all 9)")
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: the engine's choice)")
-    ap.add_argument("--precisions", default="fp32,int8")
+    ap.add_argument("--precisions", default="fp32,int8", help="comma-separated: fp32, bf16, fp16 (GPU), int8")
     ap.add_argument("--data-dir", type=Path, default=REPO.parent / "shared" / "data")
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "bench_eval.json")
     args = ap.parse_args(argv)
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> dict:
     }
     preds = {}
     for precision in args.precisions.split(","):
-        config = EngineConfig(batch_size=args.batch_size, num_threads=threads, cache=False, int8=precision == "int8")
+        config = EngineConfig(batch_size=args.batch_size, num_threads=threads, cache=False, precision=precision)
         engine = QAEngine(loaded.model, tok, loaded.fingerprint, config)
         with torch.inference_mode():  # warm-up: first-call allocations and kernel selection
             engine.model(**collate(feats[:args.batch_size], tok.pad_token_id))
