@@ -199,19 +199,21 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def parse_json(raw: bytes | str, where: str, what: str = "JSON file",
-               error: type[XadvError] = XadvError) -> Any:
+               error: type[XadvError] = XadvError, unicode_only: bool = False) -> Any:
     """Parse JSON text (bytes must be UTF-8) strictly, or raise `error` with one line naming `where`.
 
     Strict: a key given twice in one object is an error, not "the last one wins"; input nested too deeply
     for the parser (RecursionError), bytes that are not UTF-8 and malformed JSON are errors too. `what`
-    names the kind of file in messages ("dataset", "predictions file", "attack record").
+    names the kind of file in messages ("dataset", "predictions file", "attack record"). `unicode_only`:
+    also refuse lone surrogates (JSON's `\\ud800` escape), which no UTF-8 file, digest or terminal can hold;
+    the data layer checks them itself, per example, to name the example.
     """
     try:
         text = raw.decode("utf-8") if isinstance(raw, (bytes, bytearray)) else raw
     except UnicodeDecodeError as exc:
         raise error(f"{where}: not a JSON {what} (not UTF-8 text: byte {exc.start})") from None
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
+        obj = json.loads(text, object_pairs_hook=_unique_keys)
     except _DuplicateKey as exc:
         raise error(f"{where}: not a JSON {what} (key {one_line(exc.key)} appears twice in one object)") from None
     except json.JSONDecodeError as exc:
@@ -221,10 +223,33 @@ def parse_json(raw: bytes | str, where: str, what: str = "JSON file",
         raise error(f"{where}: not a JSON {what} (nested too deeply to read)") from None
     except ValueError as exc:  # e.g. an integer literal longer than Python's int_max_str_digits
         raise error(f"{where}: not a JSON {what} ({one_line(str(exc), 100)})") from None
+    if unicode_only:
+        bad = _first_lone_surrogate(obj)
+        if bad is not None:
+            raise error(f"{where}: not a JSON {what} (a lone surrogate in {bad}: not valid Unicode)")
+    return obj
+
+
+def _first_lone_surrogate(obj: Any, at: str = "$") -> str | None:
+    """Where the first string (or key) holding a lone surrogate is, as a JSON path; None if none does."""
+    stack = [(obj, at)]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if lone_surrogate(value) is not None:
+                return path
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if lone_surrogate(key) is not None:
+                    return f"a key of {path}"
+                stack.append((item, f"{path}.{key}" if key.isidentifier() else f"{path}[{one_line(key, 30)}]"))
+        elif isinstance(value, list):
+            stack.extend((item, f"{path}[{i}]") for i, item in enumerate(value))
+    return None
 
 
 def read_json(path: str | os.PathLike, what: str = "JSON file", error: type[XadvError] = XadvError,
-              missing: str | None = None) -> Any:
+              missing: str | None = None, unicode_only: bool = False) -> Any:
     """Read and parse one JSON file strictly (`parse_json`); every failure is one line naming the file.
 
     missing: the message when the file does not exist (default `<path>: no such <what> file`)."""
@@ -235,7 +260,7 @@ def read_json(path: str | os.PathLike, what: str = "JSON file", error: type[Xadv
         raise error(missing or f"{path}: no such {what} file") from None
     except XadvError as exc:
         raise error(str(exc)) from None
-    return parse_json(raw, str(path), what, error)
+    return parse_json(raw, str(path), what, error, unicode_only)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

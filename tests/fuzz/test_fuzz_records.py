@@ -67,6 +67,9 @@ class FakeEngine:
     config = EngineConfig(num_threads=1)
     num_threads = 1
 
+    def settings_key(self) -> str:
+        return self.config.settings_key("fp32", "cpu")
+
     def __init__(self, rows: list[dict], steady: bool):
         self.steady = steady
         self.by_q = {(r["question"], r["context"]): r["answers"]["text"][0] for r in rows}
@@ -451,6 +454,30 @@ def test_a_summary_that_is_a_string_is_one_line(runs, tmp_path):
                  ("regress", "--baseline", baseline, "--current", root), ("report", root)):
         line = one_error(cli(*args))
         assert "malformed summary" in line and path.name in line
+
+
+@pytest.mark.parametrize("field", ["adv_pred", "id"])
+def test_a_lone_surrogate_in_a_record_run_file_or_baseline_is_one_line(runs, tmp_path, field):
+    """JSON's `\\ud800` escape smuggles in text no digest can hash (it crashed leaderboard, report and
+    regress with a UnicodeEncodeError): every reader refuses it in one line naming the file and the field."""
+    root, path, rec = copy_run(runs, "echo", tmp_path)
+    baseline = baseline_of(runs, "echo", tmp_path)
+    raw = json.dumps(rec, indent=1)  # ASCII-escaped, so the surrogate goes in as the escape a file would hold
+    value = json.dumps(rec["examples"][0][field])
+    write_raw = raw.replace(value, value[:-1] + '\\ud800"', 1)
+    path.write_text(write_raw, encoding="utf-8")
+    for args in (("leaderboard", "--results", root, "--strict"), ("report", root),
+                 ("regress", "--baseline", baseline, "--current", root)):
+        line = one_error(cli(*args))
+        assert "lone surrogate" in line and path.name in line and field in line, line
+    run_file = tmp_path / "run.json"
+    run_file.write_text('{"schema": "xadv.attack-run/1", "records": [' + write_raw + "]}", encoding="utf-8")
+    assert "lone surrogate" in one_error(cli("leaderboard", "--results", run_file))
+    bad_base = tmp_path / "bad-baseline.json"
+    text = baseline.read_text(encoding="utf-8")
+    assert '"mode": "squad"' in text
+    bad_base.write_text(text.replace('"mode": "squad"', '"mode": "squad\\udc00"', 1), encoding="utf-8")
+    assert "lone surrogate" in one_error(cli("regress", "--baseline", bad_base, "--current", runs["echo"]))
 
 
 # --- 5. fuzz: any mutation of a record is a verdict or one line, never a traceback ---------------------------

@@ -445,7 +445,7 @@ def record_digest(obj: dict) -> str:
 
 
 def _read_json(path: Path, what: str, missing_hint: str = "") -> Any:
-    return read_json(path, what, missing=f"{path}: no such {what} file{missing_hint}")
+    return read_json(path, what, missing=f"{path}: no such {what} file{missing_hint}", unicode_only=True)
 
 
 def load_versioned_json(path: str | os.PathLike, schema: str, what: str, missing_hint: str = "") -> dict:

@@ -32,7 +32,11 @@ UNSEALED_FIELDS = ("digest", "seal")  # what neither the digest nor the seal cov
 
 def canonical_json(obj: Any) -> bytes:
     """The bytes digests and seals are computed over: sorted keys, no whitespace, UTF-8."""
-    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+    text = json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # readers refuse these first; a record built in memory may still hold one
+        raise XadvError("the record holds a lone surrogate (not valid Unicode): it cannot be hashed") from None
 
 
 def sealed_content(obj: Mapping[str, Any]) -> dict:

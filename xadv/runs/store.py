@@ -85,7 +85,7 @@ def read_records_file(path: str | os.PathLike) -> list[tuple[Path, dict]]:
     """The records of a run file, or of a single record file, each checked as `read_record` checks a file;
     `(path#k, record)` pairs so messages name the record. XadvError for anything else."""
     path = Path(path)
-    obj = read_json(path, "run file")
+    obj = read_json(path, "run file", unicode_only=True)
     if isinstance(obj, dict) and str(obj.get("schema", "")).startswith("xadv.attack-record/"):
         AttackRecord.from_dict(obj, str(path))
         return [(path, obj)]
