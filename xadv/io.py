@@ -28,6 +28,7 @@ import os
 import shutil
 import stat
 import subprocess
+import tomllib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -261,6 +262,27 @@ def read_json(path: str | os.PathLike, what: str = "JSON file", error: type[Xadv
     except XadvError as exc:
         raise error(str(exc)) from None
     return parse_json(raw, str(path), what, error, unicode_only)
+
+
+def read_toml(path: str | os.PathLike, what: str = "TOML file", error: type[XadvError] = XadvError,
+              missing: str | None = None) -> dict[str, Any]:
+    """Read and parse one TOML file; every failure is one line naming the file (a FIFO or device is refused
+    unopened, nesting too deep for the parser is an error, not a RecursionError)."""
+    path = Path(path)
+    try:
+        raw = read_regular_bytes(path, what)
+    except FileNotFoundError:
+        raise error(missing or f"{path}: no such {what}") from None
+    except XadvError as exc:
+        raise error(str(exc)) from None
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not a {what} (not UTF-8 text: byte {exc.start})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: not a {what} ({one_line(str(exc), 120)})") from None
+    except RecursionError:
+        raise error(f"{path}: not a {what} (nested too deeply to read)") from None
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from attacks import get_attack
 from xadv.errors import XadvError
+from xadv.io import read_toml
 from xadv.train import TrainConfig, load_config
 from xadv.train import pipeline as train_pipeline
 
@@ -96,12 +96,8 @@ def read_settings(path: str | os.PathLike) -> Settings:
 
     The package has no default file: the command line passes the repository's `benchmarks/experiment.toml`."""
     path = Path(path)
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ExperimentError(f"{path}: experiment config not found") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ExperimentError(f"{path}: invalid TOML ({exc})") from None
+    raw = read_toml(path, "TOML experiment config", error=ExperimentError,
+                    missing=f"{path}: experiment config not found")
     where = path.name
     task_names = _need(raw, "task_names", dict, where)
     for name, tasks in task_names.items():

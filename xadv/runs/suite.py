@@ -31,7 +31,6 @@ A suite file (every key optional; see docs/suite-example.toml):
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -42,7 +41,7 @@ from attacks.spec import AttackSpec
 from xadv.data import load_qa
 from xadv.device import INFERENCE_PRECISIONS, check_device, resolve_device
 from xadv.errors import XadvError
-from xadv.io import check_output_dir
+from xadv.io import check_output_dir, one_line, read_toml
 from xadv.langs import TYDI_LANGS
 from xadv.models import loading
 from xadv.paths import data_dir as resolve_data_dir
@@ -124,7 +123,12 @@ class EvalSuite:
                 if v is None:
                     continue
                 if k in ("search", "engine") and isinstance(v, Mapping):
-                    raw[k] = {**raw.get(k, {}), **{kk: vv for kk, vv in v.items() if vv is not None}}
+                    given = {kk: vv for kk, vv in v.items() if vv is not None}
+                    before = raw.get(k, {})
+                    if isinstance(before, Mapping):
+                        raw[k] = {**before, **given}
+                    elif given:  # flags replace a malformed file value; else it stays, to be reported
+                        raw[k] = given
                 else:
                     raw[k] = v
         return cls.from_mapping(raw, where)
@@ -132,14 +136,7 @@ class EvalSuite:
     @classmethod
     def from_toml(cls, path: str | os.PathLike) -> dict[str, Any]:
         """The raw layer of a suite file (for `build`); XadvError naming the file when unreadable."""
-        path = Path(path)
-        try:
-            with open(path, "rb") as fh:
-                return tomllib.load(fh)
-        except FileNotFoundError:
-            raise XadvError(f"{path}: no such suite file") from None
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise XadvError(f"{path}: not a TOML suite file ({exc})") from None
+        return read_toml(path, "TOML suite file", missing=f"{path}: no such suite file")
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], where: str = "suite") -> EvalSuite:
@@ -151,7 +148,11 @@ class EvalSuite:
         kw: dict[str, Any] = {"search": search, "criterion": _criterion(raw, search)}
         for name, parse in _PARSERS.items():
             if name in raw:
-                kw[name] = parse(raw[name])
+                try:
+                    kw[name] = parse(raw[name])
+                except (TypeError, AttributeError, ValueError) as exc:  # a value of the wrong type
+                    raise XadvError(f"{where}: {name}: {one_line(repr(raw[name]))} is not a valid value "
+                                    f"({one_line(str(exc), 80)})") from None
         return cls(**kw)
 
     def override(self, **changes: Any) -> EvalSuite:

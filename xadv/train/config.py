@@ -34,6 +34,8 @@ from typing import Any
 
 from xadv.device import INFERENCE_PRECISIONS, TRAINING_PRECISIONS, Precision, training_precision
 from xadv.errors import XadvError
+from xadv.io import one_line
+from xadv.io import read_toml as io_read_toml
 
 TASKS: dict[str, str] = {"qa": "qa", "xnli": "pairs", "pawsx": "pairs"}  # task -> kind
 MIXES: tuple[str, ...] = ("en", "multi", "mixed")
@@ -288,15 +290,7 @@ def from_dict(raw: dict, preset: str | None = None) -> TrainConfig:
 
 
 def read_toml(path: str | os.PathLike) -> dict:
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text") from None
+    return io_read_toml(path, "TOML training config", error=ConfigError, missing=f"{path}: config file not found")
 
 
 def preset_names() -> list[str]:
@@ -320,6 +314,8 @@ def parse_override(text: str) -> dict:
         parsed = tomllib.loads(f"v = {value.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         parsed = value.strip()  # a bare string such as tydiqa:en:train
+    except RecursionError:
+        raise ConfigError(f"bad override {one_line(text)}: the value is nested too deeply") from None
     table: dict = {}
     node = table
     parts = key.split(".")

@@ -1,0 +1,87 @@
+"""Hostile configuration files: suite files (`xadv attack --suite`), training configs and `--set` values,
+experiment configs. Each is one `error:` line and exit 2 (or a ConfigError naming the file), never a
+traceback or a hang; found by a second, independent fuzzing pass (2026-12-01)."""
+
+from __future__ import annotations
+
+import os
+import signal
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import cli
+from xadv.errors import XadvError
+
+runner = CliRunner()
+DEEP = "a = " + "[" * 5000 + "]" * 5000 + "\n"
+
+
+@contextmanager
+def deadline(seconds: float = 20.0):
+    """A FIFO read would block forever: fail the test instead of hanging the suite."""
+    def _raise(*_):
+        raise TimeoutError(f"still running after {seconds} s: a hang")
+
+    old = signal.signal(signal.SIGALRM, _raise)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def one_error(args) -> str:
+    with deadline():
+        result = runner.invoke(cli.app, [str(a) for a in args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("text, needle", [
+    (DEEP, "nested too deeply"),
+    ('engine = "x"\n', "engine: expected a table of settings, got 'x'"),
+    ('search = "greedy"\n', "search: expected a table of settings, got 'greedy'"),
+    ("langs = [5]\n", "langs: '[5]' is not a valid value"),
+    ("attacks = 3\n", "attacks: '3' is not a valid value"),
+    ("n = 2\n[engine]\nprecision = 16\n", "engine precision must be a string"),
+    ('device = "gpu"\n', "unknown device 'gpu'"),
+    ("n = \"\\ud800\"\n", "not a TOML suite file"),
+    (b"\xff\xfe n = 1\n", "not UTF-8"),
+])
+def test_malformed_suite_files_are_one_line(tmp_path, text, needle):
+    suite = tmp_path / "suite.toml"
+    suite.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    line = one_error(["attack", "--suite", suite])
+    assert needle in line, line
+
+
+def test_a_fifo_as_suite_file_is_refused_unopened(tmp_path):
+    fifo = tmp_path / "suite.toml"
+    os.mkfifo(fifo)
+    assert "FIFO" in one_error(["attack", "--suite", fifo])
+
+
+def test_training_and_experiment_configs_nested_too_deeply(tmp_path):
+    from xadv.experiments.spec import ExperimentError, read_settings
+    from xadv.train.config import ConfigError, load_config, parse_override
+
+    deep = tmp_path / "deep.toml"
+    deep.write_text(DEEP, encoding="utf-8")
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        load_config(config_file=deep)
+    with pytest.raises(ExperimentError, match="nested too deeply"):
+        read_settings(deep)
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        parse_override("phases.target.lr=" + "[" * 5000 + "]" * 5000)
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    with deadline(), pytest.raises(XadvError, match="FIFO"):
+        load_config(config_file=fifo)
+    assert issubclass(ConfigError, XadvError) and Path(deep).exists()
