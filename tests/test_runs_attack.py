@@ -164,3 +164,37 @@ def test_engine_settings_are_part_of_the_cell(sw_rows, oracle_engine, tmp_path):
     [b] = run_attacks(loaded, sw_rows[:3], engine=other, **kw)
     assert (a.status, b.status) == ("computed", "computed")
     assert a.record.cell.key != b.record.cell.key
+
+
+def test_a_no_op_cell_is_warned_about_and_its_changed_share_reported(data_dir, tmp_path):
+    """`diacritics` on Russian questions mostly without ё or stress marks changes (almost) nothing: ASR 0.0
+    [0, 0] read as "robust". The run warns in one line, and --json reports the changed share (counted here
+    independently by perturbing the same rows) and ASR over changed examples; an attack that changes every
+    question is not flagged."""
+    from attacks.run import perturb_rows
+    from xadv.data import load_qa
+    from xadv.testing import tiny_checkpoint
+
+    rows = [dict(r) for r in load_qa("tydiqa:ru:dev", data_dir=data_dir)][:6]
+    expected = sum(p.example["question"] != r["question"]
+                   for p, r in zip(perturb_rows(rows, "diacritics", "question", 0.2, 0), rows))
+    assert expected < 3  # the premise: a no-op cell on real Russian questions
+    ckpt = tiny_checkpoint(tmp_path / "tiny", seed=1)
+    args = ["attack", "--model", str(ckpt), "--lang", "ru", "--attack", "diacritics,char-noise", "--n", "6",
+            "--strength", "0.2", "--seed", "0", "--data-dir", str(data_dir), "--results", str(tmp_path / "res"),
+            "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    warns = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warns) == 1 and "ru/diacritics/question" in warns[0], warns
+    assert f"changed only {expected} of 6" in warns[0], warns
+    cells = {c["attack"]: c for c in json.loads(result.stdout)["cells"]}
+    noop, real = cells["diacritics"]["changed"], cells["char-noise"]["changed"]
+    assert noop["n"] == 6 and noop["changed"] == expected and noop["noop"]
+    assert noop["share"] == round(expected / 6, 4)
+    assert noop["asr_changed_denominator"] <= cells["diacritics"]["summary"]["asr_denominator"]
+    assert real["changed"] >= 4 and not real["noop"]
+    assert real["asr_changed_denominator"] <= cells["char-noise"]["summary"]["asr_denominator"]
+    assert real["asr_changed_successes"] <= cells["char-noise"]["summary"]["asr_successes"]
+    again = runner.invoke(app, args)  # a cached no-op cell is still a no-op cell
+    assert again.exit_code == 0 and f"changed only {expected} of 6" in again.stderr

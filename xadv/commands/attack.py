@@ -11,6 +11,7 @@ import typer
 from attacks.spec import GRAMMAR
 from xadv.commands.common import check_out, fmt, fmt_asr, fmt_share, print_json, stdout_console
 from xadv.commands.options import DEVICE_HELP, PRECISION_HELP, DataDirOpt, Int8Opt, JsonOpt
+from xadv.runs.changed import changed_stats
 from xadv.runs.suite import DEFAULT_ATTACKS, DEFAULT_SEARCH_ATTACKS
 
 _SEARCH = "Search (model in the loop)"
@@ -147,7 +148,8 @@ def _run_json(spec, run) -> dict:
                        "search": o.record.cell.search if o.record else None, "reason": o.reason or None,
                        "path": str(o.path) if o.path else None,
                        "adversarial": str(o.adversarial) if o.adversarial else None,
-                       "summary": o.record.summary.to_dict() if o.record else None} for o in run.outcomes]}
+                       "summary": o.record.summary.to_dict() if o.record else None,
+                       "changed": changed_stats(o.record).to_dict() if o.record else None} for o in run.outcomes]}
 
 
 def _attack_label(record) -> str:

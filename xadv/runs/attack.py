@@ -13,6 +13,7 @@ that hold a loaded model already.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,9 +24,10 @@ from attacks.run import iter_perturbed, write_perturbed
 from attacks.search import SearchSpec, run_search
 from attacks.search.families import searchable_attacks
 from attacks.spec import AttackSpec
-from xadv.errors import XadvError
+from xadv.errors import XadvError, XadvWarning
 from xadv.provenance import Provenance
 from xadv.qa.engine import QAEngine
+from xadv.runs.changed import changed_stats
 from xadv.runs.record import (
     AttackRecord,
     CellKey,
@@ -111,6 +113,14 @@ def resolve_attack(spec: AttackSpec, params: Mapping[str, Any], search: SearchSp
     return _Resolved(spec, families, mine, targets)
 
 
+def _warn_if_noop(out: CellOutcome) -> None:
+    """One warning for a cell where the attack changed fewer than half the examples (`xadv.runs.changed`)."""
+    assert out.record is not None
+    message = changed_stats(out.record).warning(f"{out.lang}/{out.attack}/{out.target}")
+    if message:
+        warnings.warn(XadvWarning(message), stacklevel=2)
+
+
 def run_attacks(loaded: Any, rows: Sequence[Mapping], settings: CellSettings, *,
                 attack_params: Mapping[str, Any] | None = None, store: ResultsStore | None = None,
                 engine: QAEngine | None = None, on_cell: Callable[[CellOutcome], None] | None = None,
@@ -134,6 +144,8 @@ def run_attacks(loaded: Any, rows: Sequence[Mapping], settings: CellSettings, *,
     for lang, lang_rows in by_lang.items():
         for out in job.language(lang, lang_rows, resolved):
             outcomes.append(out)
+            if out.record is not None:
+                _warn_if_noop(out)
             if on_cell:
                 on_cell(out)
     if all(o.status == "skipped" for o in outcomes):
