@@ -85,3 +85,20 @@ def test_training_and_experiment_configs_nested_too_deeply(tmp_path):
     with deadline(), pytest.raises(XadvError, match="FIFO"):
         load_config(config_file=fifo)
     assert issubclass(ConfigError, XadvError) and Path(deep).exists()
+
+
+@pytest.mark.parametrize("setting, needle", [
+    ("budget.lora_dropout=1.5", "lora_dropout must be in [0, 1)"),
+    ("eval.mode=x", "eval.mode must be one of squad, multilingual"),
+    ("eval.batch_size=-1", "eval.batch_size must be >= 1"),
+    ("phases.target.doc_stride=1000", "doc_stride must be > 0 and below max_seq_length"),
+    ("phases.target.weight_decay=-1", "weight_decay must be >= 0"),
+    ("eval.precision=fp8", "eval.precision must be one of"),
+])
+def test_training_settings_that_fail_later_are_refused_before_training(setting, needle):
+    """These used to be accepted and fail after minutes of training (eval.mode) or train nonsense."""
+    from xadv.train.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError) as err:
+        load_config("smoke", sets=[setting]).check()
+    assert needle in str(err.value)

@@ -36,6 +36,7 @@ from xadv.device import INFERENCE_PRECISIONS, TRAINING_PRECISIONS, Precision, tr
 from xadv.errors import XadvError
 from xadv.io import one_line
 from xadv.io import read_toml as io_read_toml
+from xadv.score.normalize import MODES
 
 TASKS: dict[str, str] = {"qa": "qa", "xnli": "pairs", "pawsx": "pairs"}  # task -> kind
 MIXES: tuple[str, ...] = ("en", "multi", "mixed")
@@ -156,6 +157,8 @@ class TrainConfig:
         b = self.budget
         if b.lora_r < 0 or b.train_top_layers < 0 or b.threads < 0:
             raise ConfigError("budget.lora_r, train_top_layers and threads must be >= 0")
+        if not 0.0 <= b.lora_dropout < 1.0:
+            raise ConfigError(f"budget.lora_dropout must be in [0, 1), got {b.lora_dropout}")
         if b.dropout is not None and not 0.0 <= b.dropout < 1.0:
             raise ConfigError(f"budget.dropout must be in [0, 1), got {b.dropout}")
         if b.mixed_precision not in TRAINING_PRECISIONS:
@@ -179,11 +182,20 @@ class TrainConfig:
                 raise ConfigError(f"{where}: lr and temperature must be > 0 and warmup in [0, 1)")
             if p.max_seq_length < 32 or p.max_examples < 0 or p.save_every < 0:
                 raise ConfigError(f"{where}: max_seq_length >= 32, max_examples and save_every >= 0")
+            if p.weight_decay < 0 or p.max_grad_norm <= 0:
+                raise ConfigError(f"{where}: weight_decay must be >= 0 and max_grad_norm > 0")
+            if not 0 < p.max_query_length < p.max_seq_length or not 0 < p.doc_stride < p.max_seq_length:
+                raise ConfigError(f"{where}: max_query_length and doc_stride must be > 0 and below max_seq_length "
+                                  f"({p.max_seq_length}), got {p.max_query_length} and {p.doc_stride}")
         if self.eval.precision not in INFERENCE_PRECISIONS:
             raise ConfigError(f"eval.precision must be one of {', '.join(INFERENCE_PRECISIONS)}, "
                               f"got {self.eval.precision!r}")
         if self.eval.n_per_lang < 0:
             raise ConfigError("eval.n_per_lang must be >= 0")
+        if self.eval.batch_size < 1:
+            raise ConfigError(f"eval.batch_size must be >= 1, got {self.eval.batch_size}")
+        if self.eval.mode not in MODES:
+            raise ConfigError(f"eval.mode must be one of {', '.join(MODES)}, got {self.eval.mode!r}")
         return self
 
     def to_dict(self) -> dict[str, Any]:
