@@ -102,3 +102,29 @@ def test_training_settings_that_fail_later_are_refused_before_training(setting, 
     with pytest.raises(ConfigError) as err:
         load_config("smoke", sets=[setting]).check()
     assert needle in str(err.value)
+
+
+def test_fresh_never_follows_a_link_and_a_failed_delete_is_one_line(tmp_path, monkeypatch):
+    """`train --fresh` deletes the earlier run: through a symbolic link it crashed (rmtree refuses links)
+    and an undeletable folder gave a traceback."""
+    import json
+    import shutil
+
+    from xadv.train import pipeline
+
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / pipeline.RUN_FILE).write_text(json.dumps({"digest": "d", "done": {}}), encoding="utf-8")
+    (real / "model.safetensors").write_bytes(b"x")
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    with pytest.raises(XadvError, match="is a symbolic link: --fresh deletes"):
+        pipeline._prepare_out(link, "d", fresh=True)
+    assert (real / "model.safetensors").exists()
+
+    def refuse(path, *a, **k):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(shutil, "rmtree", refuse)
+    with pytest.raises(XadvError, match="--fresh: cannot delete the earlier run .*Operation not permitted"):
+        pipeline._prepare_out(real, "d", fresh=True)

@@ -58,7 +58,12 @@ def _prepare_out(out: Path, digest: str, fresh: bool) -> dict:
         if record is None:
             raise XadvError(f"{out} is not empty and holds no xadv training run: choose another --out")
         if fresh:
-            shutil.rmtree(out)
+            if out.is_symlink():
+                raise XadvError(f"{out} is a symbolic link: --fresh deletes the run folder, so give its real path")
+            try:
+                shutil.rmtree(out)
+            except OSError as exc:
+                raise XadvError(f"--fresh: cannot delete the earlier run in {out} ({exc.strerror or exc})") from None
             record = None
         elif record.get("digest") != digest:
             raise XadvError(f"{out} holds a run with a different config (digest {record.get('digest', '?')[:12]}, "
