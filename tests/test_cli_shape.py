@@ -104,3 +104,10 @@ def test_usage_errors_are_one_line_and_exit_2(args, message, help_hint):
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("error: ") and message in lines[0] and f"(see '{help_hint}')" in lines[0], lines[0]
     assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("group", ["data", "models", "attacks", "experiment"])
+def test_a_group_without_a_command_shows_its_help_and_no_empty_error(group):
+    proc = subprocess.run([sys.executable, "-c", "import cli; cli.app(prog_name='xadv')", group],
+                          capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert "Usage: xadv " + group in proc.stdout and "error:" not in proc.stderr, proc.stderr

@@ -115,3 +115,27 @@ def test_missing_files_exit_2(tmp_path, bn_file):
 def test_bad_mode_is_rejected(tmp_path, bn_file):
     result = score("--gold", str(bn_file), "--pred", write(tmp_path, {}), "--mode", "strict")
     assert result.exit_code == 2 and "strict" in result.output
+
+
+def test_ids_in_warnings_are_quoted_so_a_newline_cannot_forge_a_line(tmp_path):
+    """An id holding a newline or carriage return printed raw split the warning (or overwrote the line on a
+    terminal, e.g. into a fake `error:`): ids are shown quoted, one line per warning."""
+    import json as _json
+
+    from typer.testing import CliRunner as _Runner
+
+    import cli as _cli
+
+    context = "Nairobi is the capital of Kenya."
+    gold = tmp_path / "gold.json"
+    gold.write_text(_json.dumps({"data": [{"title": "t", "paragraphs": [{"context": context, "qas": [
+        {"id": "a\nerror: forged", "question": "Capital?", "answers": [{"text": "Nairobi", "answer_start": 0}]},
+        {"id": "b", "question": "Country?", "answers": [{"text": "Kenya", "answer_start": 26}]}]}]}]}),
+        encoding="utf-8")
+    pred = tmp_path / "pred.json"
+    pred.write_text(_json.dumps({"b": "Kenya", "c\r": "x"}), encoding="utf-8")
+    result = _Runner().invoke(_cli.app, ["score", "--gold", str(gold), "--pred", str(pred), "--json"])
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2 and all(line.startswith("warning: ") for line in lines), lines
+    assert "'a\\nerror: forged'" in lines[0] and "'c\\r'" in lines[1]

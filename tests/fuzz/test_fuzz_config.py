@@ -114,12 +114,13 @@ def test_fresh_never_follows_a_link_and_a_failed_delete_is_one_line(tmp_path, mo
 
     real = tmp_path / "real"
     real.mkdir()
-    (real / pipeline.RUN_FILE).write_text(json.dumps({"digest": "d", "done": {}}), encoding="utf-8")
+    digest = "d" * 64
+    (real / pipeline.RUN_FILE).write_text(json.dumps({"digest": digest, "done": {}}), encoding="utf-8")
     (real / "model.safetensors").write_bytes(b"x")
     link = tmp_path / "link"
     link.symlink_to(real)
     with pytest.raises(XadvError, match="is a symbolic link: --fresh deletes"):
-        pipeline._prepare_out(link, "d", fresh=True)
+        pipeline._prepare_out(link, digest, fresh=True)
     assert (real / "model.safetensors").exists()
 
     def refuse(path, *a, **k):
@@ -127,4 +128,18 @@ def test_fresh_never_follows_a_link_and_a_failed_delete_is_one_line(tmp_path, mo
 
     monkeypatch.setattr(shutil, "rmtree", refuse)
     with pytest.raises(XadvError, match="--fresh: cannot delete the earlier run .*Operation not permitted"):
-        pipeline._prepare_out(real, "d", fresh=True)
+        pipeline._prepare_out(real, digest, fresh=True)
+
+
+@pytest.mark.parametrize("run_record", ["[]", "{}", '{"digest": "x"}', '{"digest": 5, "done": {}}', "null"])
+def test_fresh_deletes_only_a_folder_holding_a_real_run_record(tmp_path, run_record):
+    """A run file that any JSON made look like xadv's let `--fresh` delete a user's folder (thesis.tex)."""
+    from xadv.train import pipeline
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / pipeline.RUN_FILE).write_text(run_record, encoding="utf-8")
+    (folder / "thesis.tex").write_text("important", encoding="utf-8")
+    with pytest.raises(XadvError, match="holds no xadv training run"):
+        pipeline._prepare_out(folder, "d" * 64, fresh=True)
+    assert (folder / "thesis.tex").read_text(encoding="utf-8") == "important"

@@ -54,9 +54,12 @@ class _Group(TyperGroup):
 
 
 def _usage_error(exc, ctx) -> None:
-    """One line for a usage error, naming the help to read; exit 2."""
+    """One line for a usage error, naming the help to read; exit 2. A group called without a command has
+    already printed its help: nothing more to say."""
     where = exc.ctx.command_path if exc.ctx is not None else ctx.command_path
     message = " ".join(exc.format_message().split())
+    if not message:
+        raise typer.Exit(exc.exit_code)
     typer.echo(f"error: {message} (see '{where} --help')", err=True)
     raise typer.Exit(2)
 

@@ -9,6 +9,7 @@ import typer
 
 from xadv.commands.common import print_json
 from xadv.commands.options import DataDirOpt, JsonOpt, ScoreMode, ScoreModeOpt
+from xadv.io import one_line
 
 GoldOpt = Annotated[str, typer.Option(
     "--gold", metavar="FILE_OR_NAME", show_default=False,
@@ -44,10 +45,10 @@ def score_command(
     result = score_files(gold, pred, mode=mode.value, data_dir=data_dir)
     if result.missing:
         typer.echo(f"warning: {len(result.missing)} of {result.n} gold questions have no prediction "
-                   f"in {pred} (first: {result.missing[0]}); counted as wrong (EM 0, F1 0)", err=True)
+                   f"in {pred} (first: {one_line(str(result.missing[0]))}); counted as wrong (EM 0, F1 0)", err=True)
     if result.unknown:
         typer.echo(f"warning: {len(result.unknown)} predictions are for ids not in {gold} "
-                   f"(first: {result.unknown[0]}); ignored", err=True)
+                   f"(first: {one_line(str(result.unknown[0]))}); ignored", err=True)
     ci = result_ci(result, n_resamples=resamples) if resamples and result.n else {}
     if json_out:
         out = {"gold": gold, "pred": str(pred), **result.to_dict()}

@@ -54,6 +54,9 @@ def _prepare_out(out: Path, digest: str, fresh: bool) -> dict:
             record = read_json(run_file, "training run record")
         except XadvError:
             record = None
+        if not (isinstance(record, dict) and isinstance(record.get("digest"), str) and len(record["digest"]) == 64
+                and isinstance(record.get("done"), dict)):
+            record = None  # not a run record xadv wrote: the folder is not ours to resume, nor to delete
     if out.is_dir() and any(out.iterdir()):
         if record is None:
             raise XadvError(f"{out} is not empty and holds no xadv training run: choose another --out")
@@ -68,11 +71,15 @@ def _prepare_out(out: Path, digest: str, fresh: bool) -> dict:
         elif record.get("digest") != digest:
             raise XadvError(f"{out} holds a run with a different config (digest {record.get('digest', '?')[:12]}, "
                             f"now {digest[:12]}): pass --fresh to start over there, or choose another --out")
+    return record if record is not None else {"digest": digest, "done": {}}
+
+
+def _start_record(out: Path, record: dict) -> None:
+    """Create `out` and its run record (once the data and the base model have loaded: a bad --base or
+    --target leaves nothing behind)."""
     out.mkdir(parents=True, exist_ok=True)
-    if record is None:
-        record = {"digest": digest, "done": {}}
-        _write_json(run_file, record)
-    return record
+    if not (out / RUN_FILE).is_file():
+        _write_json(out / RUN_FILE, record)
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -148,19 +155,21 @@ def train(config: TrainConfig, out: str | os.PathLike, *, data_dir: str | os.Pat
         configure_threads(config.budget.threads or None)
     if not accelerator.is_main_process:
         log = lambda _m: None  # noqa: E731 - one voice per run
-    log(f"precision: {'fp32' if precision.name == 'no' else precision.name} ({precision.why})")
-    if precision.name == "bf16" and accelerator.device.type == "cpu" and not cpu_has_native_bf16():
-        log("note: this CPU has no native bf16 (AMX / AVX512-BF16): bf16 autocast will be slow here; "
-            "consider --set budget.mixed_precision=no")
     if accelerator.is_main_process:
         record = _prepare_out(out, digest, fresh)
-    accelerator.wait_for_everyone()
-    if not accelerator.is_main_process:
-        record = read_json(out / RUN_FILE, "training run record")
 
     t_start = time.perf_counter()
     inter, target = load_phase_data(config, data_dir)
     base, loaded = _load_base(config.base)
+    if accelerator.is_main_process:
+        _start_record(out, record)
+    accelerator.wait_for_everyone()
+    if not accelerator.is_main_process:
+        record = read_json(out / RUN_FILE, "training run record")
+    log(f"precision: {'fp32' if precision.name == 'no' else precision.name} ({precision.why})")
+    if precision.name == "bf16" and accelerator.device.type == "cpu" and not cpu_has_native_bf16():
+        log("note: this CPU has no native bf16 (AMX / AVX512-BF16): bf16 autocast will be slow here; "
+            "consider --set budget.mixed_precision=no")
     tokenizer = loaded.tokenizer
     summaries: list[dict] = []
     phases: list[dict] = []
