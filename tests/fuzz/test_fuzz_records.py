@@ -539,3 +539,29 @@ def test_fuzzed_records_never_crash_the_leaderboard_or_resume(fuzz_source, tmp_p
         ResultsStore(root).get(cell)
     except XadvError as exc:
         assert "\n" not in str(exc)
+
+
+@pytest.mark.parametrize("edit, needle", [
+    (lambda d, ex: ex.update(adv_f1=[float("nan")] * len(ex["ids"])), "finite and in [0, 1]"),
+    (lambda d, ex: ex.update(clean_f1=[-1.0] * len(ex["ids"])), "finite and in [0, 1]"),
+    (lambda d, ex: ex.update(adv_f1=[5.0] * len(ex["ids"])), "finite and in [0, 1]"),
+    (lambda d, ex: ex.update(right=[0] * len(ex["ids"]), flipped=[1] * len(ex["ids"])), "not right on clean"),
+    (lambda d, ex: ex.update(right=[2] * len(ex["ids"])), "must be 0 or 1"),
+    (lambda d, ex: [ex.update({k: ex[k] + ex[k][:1] * 5}) for k in ("ids", "right", "flipped", "adv_f1", "clean_f1")],
+     "appears twice"),
+    (lambda d, ex: d.update(cells=[]), "no cells"),
+    (lambda d, ex: d["cells"].append(copy.deepcopy(d["cells"][0])), "the same cell appears twice"),
+])
+def test_a_baseline_with_impossible_numbers_is_refused_even_with_a_recomputed_digest(runs, tmp_path, edit, needle):
+    """Without the key only the digest guards a baseline, and anyone can recompute it: an ASR of 200 %, NaN
+    or out-of-range F1, a question weighted six times or no cells at all made every run pass (exit 0)."""
+    from xadv.runs.record import stable_hash
+    from xadv.runs.seal import sealed_content
+
+    baseline = baseline_of(runs, "echo", tmp_path)
+    d = json.loads(baseline.read_text(encoding="utf-8"))
+    edit(d, d["cells"][0]["examples"])
+    d["digest"] = stable_hash(sealed_content(d))
+    baseline.write_text(json.dumps(d), encoding="utf-8")
+    line = one_error(cli("regress", "--baseline", baseline, "--current", runs["echo"]))
+    assert needle in line and baseline.name in line, line

@@ -146,20 +146,43 @@ def read_baseline(path: str | os.PathLike) -> list[Cell]:
                             "`xadv regress --update-baseline` with XADV_RESULTS_KEY set")
     cells = []
     try:
+        if not isinstance(obj["cells"], list) or not obj["cells"]:
+            raise ValueError("no cells: a baseline that checks nothing would pass every run")
         for c in obj["cells"]:
-            ex = c["examples"]
-            n = len(ex["ids"])
-            arrays = [np.asarray(ex[k], dtype=float) for k in ("right", "flipped", "adv_f1", "clean_f1")]
-            if any(a.shape != (n,) for a in arrays):
-                raise ValueError("example columns of different lengths")
-            slot = {k: c["slot"][k] for k in SLOT_FIELDS}
-            if c["slot"].get("search"):
-                slot["search"] = c["slot"]["search"]
-            cells.append(Cell(slot, str(c["model_fingerprint"]),
-                              tuple(ex["ids"]), arrays[0] > 0, arrays[1] > 0, arrays[2], arrays[3]))
+            cells.append(_baseline_cell(c))
     except (KeyError, TypeError, ValueError) as exc:
         raise XadvError(f"{path}: malformed baseline cell ({type(exc).__name__}: {exc})") from None
+    keys = [c.slot_key for c in cells]
+    if len(set(keys)) != len(keys):
+        raise XadvError(f"{path}: malformed baseline (the same cell appears twice)")
     return cells
+
+
+def _baseline_cell(c: dict) -> Cell:
+    """One baseline cell, its example columns checked as `update_baseline` writes them: unique ids, 0/1
+    flags with `flipped` only where `right`, F1 in [0, 1]. Without a keyed seal the digest is all that
+    stands between an edit and the gate, so impossible numbers (an ASR of 200 %, NaN) are refused here."""
+    ex = c["examples"]
+    ids = ex["ids"]
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise ValueError("ids must be a non-empty list of strings")
+    if len(set(ids)) != len(ids):
+        raise ValueError("an example id appears twice")
+    n = len(ids)
+    arrays = [np.asarray(ex[k], dtype=float) for k in ("right", "flipped", "adv_f1", "clean_f1")]
+    if any(a.shape != (n,) for a in arrays):
+        raise ValueError("example columns of different lengths")
+    right, flipped, adv_f1, clean_f1 = arrays
+    if not all(np.isin(a, (0.0, 1.0)).all() for a in (right, flipped)):
+        raise ValueError("right and flipped must be 0 or 1")
+    if (flipped > right).any():
+        raise ValueError("an example flipped that was not right on clean input")
+    if not all(np.isfinite(a).all() and ((a >= 0) & (a <= 1)).all() for a in (adv_f1, clean_f1)):
+        raise ValueError("F1 scores must be finite and in [0, 1]")
+    slot = {k: c["slot"][k] for k in SLOT_FIELDS}
+    if c["slot"].get("search"):
+        slot["search"] = c["slot"]["search"]
+    return Cell(slot, str(c["model_fingerprint"]), tuple(ids), right > 0, flipped > 0, adv_f1, clean_f1)
 
 
 # --- the gate ---------------------------------------------------------------------------------
