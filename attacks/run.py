@@ -49,11 +49,13 @@ def write_perturbed(results: list[PerturbedExample], out: str | Path) -> tuple[P
     The SQuAD file can be scored or attacked again like any dataset; the log says, per example,
     which attack touched which characters and the strength requested vs applied."""
     from xadv.data import write_squad
-    from xadv.io import atomic_open
+    from xadv.io import atomic_open, check_output_path
 
     out = Path(out)
-    write_squad([r.example for r in results], out)
     log = edit_log_path(out)
+    for path in (out, log):  # both refused before either is written: never half a pair
+        check_output_path(path)
+    write_squad([r.example for r in results], out)
     with atomic_open(log) as fh:
         for r in results:
             rec = r.to_dict()

@@ -541,3 +541,35 @@ def test_cache_dir_that_is_a_file_is_one_line(tmp_path, monkeypatch, squad, sub)
     assert_one_error(run("eval", "--model", "me5-small", "--data", squad), "XADV_CACHE_DIR", "not a directory")
     assert_one_error(run("models", "info", "me5-small"), "XADV_CACHE_DIR", "not a directory")
     assert (tmp_path / "afile").read_text() == "x"
+
+
+def test_write_adversarial_pair_is_checked_before_the_cell_is_computed(ckpts, squad, one_thread, tmp_path):
+    """A FIFO (or folder) where a cell's edit log goes used to be found only after the model ran and the
+    adversarial JSON was written: half a pair on disk, and the computed record never saved."""
+    adv, res = tmp_path / "adv", tmp_path / "res"
+    args = ("attack", "--model", ckpts["good"], "--data", squad, "--lang", "sw", "--attack", "keyboard", "--n", "2",
+            "--results", res, "--write-adversarial", adv)
+    first = run(*args)
+    assert first.exit_code == 0, first.output
+    [json_file] = adv.glob("*.json")
+    log = json_file.with_name(json_file.name.removesuffix(".json") + ".edits.jsonl")
+    assert log.is_file()
+    shutil.rmtree(adv)
+    shutil.rmtree(res)
+    adv.mkdir()
+    os.mkfifo(log)
+    assert_one_error(run(*args, seconds=60), log.name, "FIFO")
+    assert sorted(p.name for p in adv.iterdir()) == [log.name]  # no adversarial JSON without its log
+    assert not res.exists() or not list(res.glob("*.json"))  # and no record marks the cell done
+
+
+def test_write_perturbed_refuses_before_writing_either_file(tmp_path):
+    from attacks.run import perturb_rows, write_perturbed
+
+    rows = [{"id": "q1", "question": "Where is the red box kept?", "context": "The red box is kept in the hall.",
+             "answers": {"text": ["in the hall"], "answer_start": [20]}, "lang": "en"}]
+    out = tmp_path / "adv.json"
+    (tmp_path / "adv.edits.jsonl").mkdir()
+    with pytest.raises(XadvError, match="adv.edits.jsonl is a directory"):
+        write_perturbed(perturb_rows(rows, "keyboard", "question", 0.5, 0), out)
+    assert not out.exists()

@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from attacks.base import EditRecord, PerturbedExample
-from attacks.run import iter_perturbed, write_perturbed
+from attacks.run import edit_log_path, iter_perturbed, write_perturbed
 from attacks.search import SearchSpec, run_search
 from attacks.search.families import searchable_attacks
 from attacks.spec import AttackSpec
 from xadv.errors import XadvError, XadvWarning
+from xadv.io import check_output_path
 from xadv.provenance import Provenance
 from xadv.qa.engine import QAEngine
 from xadv.runs.changed import changed_stats
@@ -178,6 +179,10 @@ class _Job:
                 if self.store is not None and (found := self.store.get(cell, self.key)) is not None:
                     yield CellOutcome(lang, res.spec.name, target, "cached", found, self.store.path_for(cell))
                     continue
+                if self.write_adversarial is not None:  # both files of the cell, before any computing
+                    adv = Path(self.write_adversarial) / cell.filename()
+                    check_output_path(adv)
+                    check_output_path(edit_log_path(adv))
                 t0 = time.perf_counter()
                 clean = clean or _Clean.of(self.engine, rows, self.settings.mode)
                 yield self.compute(cell, res, rows, clean, t0)
