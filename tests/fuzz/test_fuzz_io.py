@@ -365,13 +365,17 @@ def test_hub_ids_stay_hub_ids(tmp_path, monkeypatch):
 
 
 def test_a_fifo_in_a_results_directory_is_named_not_read(tmp_path):
-    from xadv.leaderboard.regress import write_baseline
+    import numpy as np
+
+    from xadv.leaderboard.regress import SLOT_FIELDS, Cell, write_baseline
 
     results = tmp_path / "results"
     results.mkdir()
     os.mkfifo(results / "x.json")
     baseline = tmp_path / "baseline.json"
-    write_baseline([], baseline, source="test")
+    slot = {k: "x" for k in SLOT_FIELDS}
+    one = Cell(slot, "fp", ("q1",), np.array([True]), np.array([False]), np.array([1.0]), np.array([1.0]))
+    write_baseline([one], baseline, source="test")
     for args in (["leaderboard", "--results", results], ["report", results],
                  ["regress", "--baseline", baseline, "--current", results],
                  ["regress", "--baseline", tmp_path / "new.json", "--current", results, "--update-baseline"]):
