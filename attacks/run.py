@@ -7,6 +7,7 @@ other rows are perturbed with it or in which order.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -48,18 +49,24 @@ def write_perturbed(results: list[PerturbedExample], out: str | Path) -> tuple[P
 
     The SQuAD file can be scored or attacked again like any dataset; the log says, per example,
     which attack touched which characters and the strength requested vs applied."""
-    from xadv.data import write_squad
+    from xadv.data import to_squad
     from xadv.io import atomic_open, check_output_path
 
     out = Path(out)
     log = edit_log_path(out)
     for path in (out, log):  # both refused before either is written: never half a pair
         check_output_path(path)
-    write_squad([r.example for r in results], out)
-    with atomic_open(log) as fh:
+    obj = to_squad([r.example for r in results], version="1.1")
+    # Both temp files are written and synced before either is renamed into place, so a full disk (or any
+    # write error) leaves the old pair, not a new JSON beside an old edit log.
+    with atomic_open(out) as squad_fh, atomic_open(log) as log_fh:
+        json.dump(obj, squad_fh, ensure_ascii=False)
         for r in results:
             rec = r.to_dict()
             rec = {"id": r.example["id"], "lang": r.example.get("lang"),
                    **{k: v for k, v in rec.items() if k != "example"}}
-            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            log_fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        for fh in (squad_fh, log_fh):
+            fh.flush()
+            os.fsync(fh.fileno())
     return out, log

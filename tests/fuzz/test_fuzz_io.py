@@ -577,3 +577,33 @@ def test_write_perturbed_refuses_before_writing_either_file(tmp_path):
     with pytest.raises(XadvError, match="adv.edits.jsonl is a directory"):
         write_perturbed(perturb_rows(rows, "keyboard", "question", 0.5, 0), out)
     assert not out.exists()
+
+
+def test_a_disk_that_fills_while_writing_a_pair_leaves_the_old_pair(tmp_path, monkeypatch):
+    """The adversarial JSON and its edit log are one unit: a full disk while writing the second used to leave
+    the new JSON beside the old log while saying "nothing was replaced"."""
+    import errno
+
+    from attacks.run import perturb_rows, write_perturbed
+
+    rows = [{"id": "q1", "question": "Where is the red box kept?", "context": "The red box is kept in the hall.",
+             "answers": {"text": ["in the hall"], "answer_start": [20]}, "lang": "en", "title": "t"}]
+    out, log = tmp_path / "adv.json", tmp_path / "adv.edits.jsonl"
+    out.write_text("OLD", encoding="utf-8")
+    log.write_text("OLDLOG", encoding="utf-8")
+    real_fsync, calls = os.fsync, []
+
+    def fsync(fd):
+        calls.append(fd)
+        if len(calls) == 2:  # the second file's data reaching the disk
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    with pytest.raises((OSError, XadvError)):
+        write_perturbed(perturb_rows(rows, "keyboard", "question", 0.5, 0), out)
+    monkeypatch.undo()
+    assert out.read_text(encoding="utf-8") == "OLD" and log.read_text(encoding="utf-8") == "OLDLOG"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adv.edits.jsonl", "adv.json"]  # no .part left
+    write_perturbed(perturb_rows(rows, "keyboard", "question", 0.5, 0), out)  # and with room, both replaced
+    assert out.read_text(encoding="utf-8") != "OLD" and log.read_text(encoding="utf-8") != "OLDLOG"
