@@ -11,6 +11,7 @@ Core layer: torch is imported only when a decision needs it (CUDA queries), neve
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,15 +24,22 @@ TRAINING_PRECISIONS = ("auto", "no", "bf16", "fp16")
 def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
     """Whether the CPU computes bf16 natively (AMX or AVX512-BF16), from /proc/cpuinfo's flags."""
     if cpuinfo is None:
-        try:
-            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return False
+        return _this_cpu_has_native_bf16()
     flags = set()
     for line in cpuinfo.splitlines():
         if line.startswith("flags"):
             flags.update(line.partition(":")[2].split())
     return bool(flags & {"amx_bf16", "avx512_bf16"})
+
+
+@functools.cache
+def _this_cpu_has_native_bf16() -> bool:
+    """This machine's answer, read once (config digests ask for it per training cell)."""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return cpu_has_native_bf16(cpuinfo)
 
 
 @dataclass(frozen=True)

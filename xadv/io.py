@@ -255,13 +255,18 @@ def read_json(path: str | os.PathLike, what: str = "JSON file", error: type[Xadv
 
     missing: the message when the file does not exist (default `<path>: no such <what> file`)."""
     path = Path(path)
+    raw = _read_config_bytes(path, what, error, missing or f"{path}: no such {what} file")
+    return parse_json(raw, str(path), what, error, unicode_only)
+
+
+def _read_config_bytes(path: Path, what: str, error: type[XadvError], missing: str) -> bytes:
+    """The bytes of a regular file for `read_json` / `read_toml`, every failure raised as `error`."""
     try:
-        raw = read_regular_bytes(path, what)
+        return read_regular_bytes(path, what)
     except FileNotFoundError:
-        raise error(missing or f"{path}: no such {what} file") from None
+        raise error(missing) from None
     except XadvError as exc:
         raise error(str(exc)) from None
-    return parse_json(raw, str(path), what, error, unicode_only)
 
 
 def read_toml(path: str | os.PathLike, what: str = "TOML file", error: type[XadvError] = XadvError,
@@ -269,12 +274,7 @@ def read_toml(path: str | os.PathLike, what: str = "TOML file", error: type[Xadv
     """Read and parse one TOML file; every failure is one line naming the file (a FIFO or device is refused
     unopened, nesting too deep for the parser is an error, not a RecursionError)."""
     path = Path(path)
-    try:
-        raw = read_regular_bytes(path, what)
-    except FileNotFoundError:
-        raise error(missing or f"{path}: no such {what}") from None
-    except XadvError as exc:
-        raise error(str(exc)) from None
+    raw = _read_config_bytes(path, what, error, missing or f"{path}: no such {what}")
     try:
         return tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:

@@ -5,11 +5,10 @@ traceback or a hang; found by a second, independent fuzzing pass (2026-12-01).""
 from __future__ import annotations
 
 import os
-import signal
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from test_fuzz_io import deadline  # the one SIGALRM guard of the fuzz tests: a hang fails, never stalls
 from typer.testing import CliRunner
 
 import cli
@@ -19,23 +18,8 @@ runner = CliRunner()
 DEEP = "a = " + "[" * 5000 + "]" * 5000 + "\n"
 
 
-@contextmanager
-def deadline(seconds: float = 20.0):
-    """A FIFO read would block forever: fail the test instead of hanging the suite."""
-    def _raise(*_):
-        raise TimeoutError(f"still running after {seconds} s: a hang")
-
-    old = signal.signal(signal.SIGALRM, _raise)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
 def one_error(args) -> str:
-    with deadline():
+    with deadline(20):
         result = runner.invoke(cli.app, [str(a) for a in args])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     assert result.exit_code == 2, result.output
@@ -82,7 +66,7 @@ def test_training_and_experiment_configs_nested_too_deeply(tmp_path):
         parse_override("phases.target.lr=" + "[" * 5000 + "]" * 5000)
     fifo = tmp_path / "fifo.toml"
     os.mkfifo(fifo)
-    with deadline(), pytest.raises(XadvError, match="FIFO"):
+    with deadline(20), pytest.raises(XadvError, match="FIFO"):
         load_config(config_file=fifo)
     assert issubclass(ConfigError, XadvError) and Path(deep).exists()
 

@@ -9,6 +9,7 @@ memory stays bounded and the on-disk cache fills as it goes (an interrupted run 
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import time
@@ -423,8 +424,6 @@ def collate(feats: list[Feature], pad_id: int, device: Any = None) -> dict[str, 
 def _in_precision(model: "torch.nn.Module", precision: str, device: "torch.device") -> "torch.nn.Module":
     """The model to run for `precision`: itself (fp32), an int8-quantised copy, or a copy cast to bf16/fp16
     (a copy, so that a caller's model, e.g. one a suite shares between cells, is never changed)."""
-    import copy
-
     import torch
 
     if precision == "fp32":
