@@ -309,10 +309,10 @@ def run_suite(suite: EvalSuite, *, data_dir: str | os.PathLike | None = None,
     for folder in (suite.results, suite.write_adversarial):  # a bad output folder fails now, not after computing
         if folder is not None:
             check_output_dir(folder)
+    device = resolve_device(suite.device)  # an absent GPU is an error now, not after the data is read
     rows = list(rows) if rows is not None else suite_rows(suite, data_dir)
     store = ResultsStore(suite.results)
     params = {"data_dir": str(resolve_data_dir(data_dir))}
-    device = resolve_device(suite.device)  # an absent GPU is an error now, not after the data is read
     run = SuiteRun()
     for ref in suite.models:
         loaded = loading.load_qa_model(ref.path, allow_pickle=suite.allow_pickle, device=device)
