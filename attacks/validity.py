@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,9 +22,9 @@ from typing import Iterable
 from xadv.errors import XadvError
 from xadv.langs import TYDI_LANGS
 
-from .base import Attack, check_example
+from .base import Attack, PerturbedExample, check_example
 from .registry import get_attack
-from .text import text_problems
+from .text import LANG_SCRIPT, char_script, sentences, text_problems, words
 
 
 @dataclass
@@ -58,6 +59,66 @@ def char_edit_rate(before: str, after: str) -> float:
     from rapidfuzz.distance import Levenshtein
 
     return Levenshtein.distance(before, after) / max(1, len(before))
+
+
+@dataclass(frozen=True)
+class FieldValidity:
+    """What one attack did to one field of one example, measured without a model.
+
+    `foreign_letters`: letters in the output whose script is neither the language's nor one the input
+    already used (a homoglyph's Cyrillic in English text, codemix's Latin in Telugu; by design for
+    some attacks, which is why it is measured and not refused). `answer_sentence_touched` and
+    `inserted_with_gold` (None and 0 for questions): the sentence holding a gold answer was edited, and an
+    inserted sentence spells out a gold answer more often than the question does (a distractor that
+    answers the question; "Czech" in "... spoken in Czech Republic" comes from the question itself)."""
+
+    changed: bool
+    char_edit_rate: float
+    n_edits: int
+    foreign_letters: int
+    malformed: bool
+    answer_sentence_touched: bool | None = None
+    inserted_sentences: int = 0
+    inserted_with_gold: int = 0
+
+
+def foreign_letters(before: str, after: str, lang: str) -> int:
+    """Letters of `after` in a script that is neither `lang`'s nor any script `before` uses."""
+    allowed = {char_script(ch) for ch in before if unicodedata.category(ch).startswith("L")}
+    allowed.add(LANG_SCRIPT.get(lang, "Latin"))
+    return sum(1 for ch in after if unicodedata.category(ch).startswith("L") and char_script(ch) not in allowed)
+
+
+def field_validity(row: dict, result: PerturbedExample, field: str, expect_nfc: bool = True) -> FieldValidity:
+    """The model-free validity measures of one field of `result` (a perturbation of `row`)."""
+    lang = result.example["lang"]
+    before, after = row[field], result.example[field]
+    edits = [e for e in result.edits if e.field == field]
+    touched: bool | None = None
+    inserted = with_gold = 0
+    if field == "context":
+        golds = [g.casefold() for g in row["answers"]["text"] if g]
+        spans = [(s, s + len(t)) for t, s in zip(row["answers"]["text"], row["answers"]["answer_start"])]
+        answer_sents = [s for s in sentences(before) if any(s.start < b and a < s.end for a, b in spans)]
+        first_step = edits[0].attack if edits else None  # a composition's later offsets are in edited text
+        touched = any(_inside(e.start, e.end, s.start, s.end) for e in edits if e.attack == first_step
+                      for s in answer_sents) if edits else False
+        for e in edits:
+            if e.start == e.end and len(words(e.new)) >= 2:  # an inserted sentence, not a zero-width mark
+                inserted += 1
+                q = row["question"].casefold()  # a gold string the question itself holds is not an answer
+                with_gold += any(e.new.casefold().count(g) > q.count(g) for g in golds)
+    return FieldValidity(before != after, round(char_edit_rate(before, after), 6), len(edits),
+                         foreign_letters(before, after, lang),
+                         bool(text_problems(before, after, expect_nfc=expect_nfc)), touched, inserted, with_gold)
+
+
+def _inside(start: int, end: int, lo: int, hi: int) -> bool:
+    """Whether an edit of [start, end) changes text strictly inside [lo, hi) (an insertion at a sentence's
+    edge leaves the sentence as it was)."""
+    if start == end:
+        return lo < start < hi
+    return start < hi and lo < end
 
 
 def _fields(target: str) -> tuple[str, ...]:

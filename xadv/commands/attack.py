@@ -74,6 +74,10 @@ BeamOpt = Annotated[Optional[int], _opt("--beam-width", panel=_SEARCH, help="Bea
 PrecisionOpt = Annotated[Optional[str], _opt("--precision", help=PRECISION_HELP + " Default: auto.")]
 DeviceOpt = Annotated[Optional[str], _opt("--device", help=DEVICE_HELP + " Default: auto.")]
 BatchOpt = Annotated[Optional[int], _opt("--batch-size", min=1, help="Windows per forward pass. Default: 8.")]
+MinSimOpt = Annotated[Optional[float], _opt(
+    "--min-similarity", help="Static attacks: a perturbed question must keep at least this cosine similarity to the "
+    "original (multilingual-e5-small, offline; `xadv attacks validate` shows the distribution). Below it the "
+    "example is re-drawn up to 4 times, then left unchanged and counted. Part of the cell. Default: off.")]
 PickleOpt = Annotated[bool, typer.Option(
     "--allow-pickle", help="Allow pickled (.bin) weights: only for checkpoints you trust.")]
 
@@ -85,7 +89,7 @@ def attack_command(
     out: OutOpt = None, write_adversarial: AdvOpt = None, search: SearchOpt = None, goal: GoalOpt = None,
     budget: BudgetOpt = None, max_words: MaxWordsOpt = None, candidates: CandidatesOpt = None,
     beam_width: BeamOpt = None, int8: Int8Opt = False, precision: PrecisionOpt = None, device: DeviceOpt = None,
-    batch_size: BatchOpt = None, allow_pickle: PickleOpt = False,
+    batch_size: BatchOpt = None, min_similarity: MinSimOpt = None, allow_pickle: PickleOpt = False,
     data_dir: DataDirOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """Attack a QA model: clean vs adversarial F1/EM and attack success rate, per language and attack.
@@ -102,6 +106,7 @@ def attack_command(
     flags = {"models": model, "langs": lang, "attacks": attack, "targets": target, "strength": strength, "n": n,
              "seeds": seed, "mode": mode, "f1_threshold": f1_threshold, "data": data, "results": results,
              "write_adversarial": write_adversarial, "allow_pickle": allow_pickle or None, "device": device,
+             "min_similarity": min_similarity,
              "search": {"search": search, "goal": goal, "budget": budget, "max_words": max_words,
                         "candidates": candidates, "beam_width": beam_width, "max_share": strength},
              "engine": {"int8": int8 or None, "precision": precision, "batch_size": batch_size}}

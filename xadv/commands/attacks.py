@@ -1,4 +1,4 @@
-"""`xadv attacks list` and `xadv perturb` (library: attacks)."""
+"""`xadv attacks list`, `xadv attacks validate` and `xadv perturb` (library: attacks, xadv.runs.validate)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,100 @@ def attacks_list_command(json_out: JsonOpt = False) -> None:
                       " ".join(info["languages"]))
     Console().print(table)
     typer.echo("Compose with '+', e.g. --attack keyboard+word-swap. Seeded: the same seed gives the same output.")
+
+
+@app.command("validate")
+def attacks_validate_command(
+    data: DataOpt,
+    attack: Annotated[str, typer.Option("--attack", help="Attacks, comma-separated (a+b composes), or 'all'.")] = "all",
+    target: Annotated[str, typer.Option("--target", help="question, context, both, or all (each target an attack serves).")] = "all",
+    n: Annotated[Optional[int], typer.Option("--n", min=1, help="The first N examples of each language.")] = None,
+    strength: StrengthOpt = 0.2,
+    seed: SeedOpt = 0,
+    threshold: Annotated[float, typer.Option("--threshold", help="Similarity below which a perturbed question counts as drifted (0, 1].")] = 0.85,
+    no_similarity: Annotated[bool, typer.Option("--no-similarity", help="Skip the similarity measure (no encoder is loaded).")] = False,
+    out: Annotated[Optional[Path], typer.Option("--out", metavar="FILE", show_default=False, help="Also write the table as JSON (with the command and settings) to FILE.")] = None,
+    data_dir: DataDirOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Measure attack validity on a data sample: changed share, edit size, question similarity (me5-small), foreign-script letters, language ID kept, answer sentence untouched, gold answers in inserted sentences.
+
+    Perturbs exactly as `xadv attack` does (same seed and strength); no QA model is run.
+
+    Example: xadv attacks validate --data tydiqa:sw:dev --attack keyboard,codemix --target question --n 100
+    """
+    import shlex
+
+    from attacks import list_attacks
+    from attacks.spec import AttackSpec
+    from xadv.data import load_qa
+    from xadv.io import atomic_write_text
+    from xadv.models.similarity import ENCODER_ID, check_threshold
+    from xadv.paths import data_dir as resolve_data_dir
+    from xadv.runs.validate import TARGETS, validate_attacks
+
+    if target not in (*TARGETS, "all"):
+        raise XadvError(f"unknown target {target!r} (question, context, both or all)")
+    if seed < 0:
+        raise XadvError(f"a seed must be a whole number >= 0, got {seed}")
+    threshold = check_threshold(threshold, "--threshold") or 0.85
+    check_out(out)
+    specs = (tuple(AttackSpec.parse(a.name) for a in list_attacks()) if attack.strip() == "all"
+             else AttackSpec.parse_list(attack))
+    params = {"data_dir": str(resolve_data_dir(data_dir))}
+    for spec in specs:  # unknown names are one line before any data is read
+        spec.build(spec.params_for(params))
+    ds = load_qa(data, data_dir)
+    rows: list[dict] = []
+    seen: dict[str, int] = {}
+    for r in ds:
+        if n is None or seen.get(r["lang"], 0) < n:
+            seen[r["lang"]] = seen.get(r["lang"], 0) + 1
+            rows.append(dict(r))
+    encoder = None
+    if not no_similarity:
+        from xadv.models.similarity import SentenceEncoder
+
+        encoder = SentenceEncoder.load()
+    cells = validate_attacks(rows, specs, target, strength=strength, seed=seed, params=params, encoder=encoder,
+                             encoder_id=ENCODER_ID if encoder else "", threshold=threshold)
+    if not cells:
+        raise XadvError(f"no attack of {attack!r} serves the languages of {data} with target {target!r}")
+    command = shlex.join(["xadv", "attacks", "validate", "--data", data, "--attack", attack, "--target", target,
+                          *(["--n", str(n)] if n is not None else []), "--strength", f"{strength:g}",
+                          "--seed", str(seed), *(["--threshold", f"{threshold:g}"] if encoder else ["--no-similarity"])])
+    doc = {"command": command,
+           "data": data, "n_per_language": n, "strength": strength, "seed": seed, "target": target,
+           "similarity": {"encoder": ENCODER_ID, "threshold": threshold} if encoder else None,
+           "cells": [c.to_dict() for c in cells]}
+    if out is not None:
+        import json
+
+        atomic_write_text(out, json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
+    if json_out:
+        print_json(doc)
+        return
+    _print_validity(cells, threshold)
+
+
+def _print_validity(cells, threshold: float) -> None:
+    from rich.table import Table
+
+    from xadv.commands.common import fmt_share, stdout_console
+
+    table = Table(title="attack validity (model-free; similarity: me5-small cosine of the questions)")
+    for col in ("attack", "lang", "target", "n", "changed", "edits", "char edit", "sim mean",
+                f"sim<{threshold:g}", "foreign script", "langid kept", "answer sent. touched", "gold in inserted"):
+        table.add_column(col, justify="left" if col in ("attack", "lang", "target") else "right")
+    for c in cells:
+        sim = c.similarity
+        langid = "-" if c.langid_kept is None else fmt_share(c.langid_kept) + ("" if c.langid_reliable else " (unreliable)")
+        table.add_row(c.attack, c.lang, c.target, str(c.n), fmt_share(c.changed), f"{c.edits_mean:.1f}",
+                      fmt_share(c.char_edit_rate), "-" if sim is None or sim.mean is None else f"{sim.mean:.3f}",
+                      "-" if sim is None or sim.below is None else fmt_share(sim.below), fmt_share(c.foreign_script),
+                      langid, "-" if c.answer_sentence_touched is None else fmt_share(c.answer_sentence_touched),
+                      "-" if not c.inserted else f"{c.inserted_with_gold}/{c.inserted}")
+    stdout_console().print(table)
 
 
 def perturb_command(

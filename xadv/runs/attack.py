@@ -19,13 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from attacks.base import EditRecord, PerturbedExample
+from attacks.base import EditRecord, PerturbedExample, make_rng
 from attacks.run import edit_log_path, iter_perturbed, write_perturbed
 from attacks.search import SearchSpec, run_search
 from attacks.search.families import searchable_attacks
 from attacks.spec import AttackSpec
 from xadv.errors import XadvError, XadvWarning
 from xadv.io import check_output_path
+from xadv.models.similarity import ENCODER_ID, check_threshold
 from xadv.provenance import Provenance
 from xadv.qa.engine import QAEngine
 from xadv.runs.changed import changed_stats
@@ -77,9 +78,14 @@ class CellSettings:
     search: SearchSpec | None = None
     n_resamples: int = 1000
     data_name: str = ""
+    min_similarity: float | None = None  # static cells: re-draw, then leave unchanged, a question below it
 
     def __post_init__(self) -> None:
         check_resamples(self.n_resamples, "bootstrap resamples")
+        check_threshold(self.min_similarity)
+        if self.min_similarity is not None and self.search is not None:
+            raise XadvError("--min-similarity constrains static attacks; a search takes its constraints from the "
+                            "search settings")
         if self.search is not None and self.criterion != self.search.criterion:
             raise XadvError("with a search the goal sets the ASR criterion: use --goal f1-below:T instead of "
                             "--f1-threshold")
@@ -164,6 +170,7 @@ class _Job:
     write_adversarial: str | Path | None
     progress: bool
     key: bytes | None = None  # XADV_RESULTS_KEY: records are sealed with it, and reused only when their seal verifies
+    encoder: Any = None  # the similarity encoder, loaded on the first cell that needs it
 
     def language(self, lang: str, rows: list[Mapping], resolved: list[_Resolved]):
         """Yield the outcome of every cell of one language; the clean pass runs once, when first needed."""
@@ -190,6 +197,8 @@ class _Job:
     def cell_key(self, lang: str, res: _Resolved, target: str, data_sha: str) -> CellKey:
         s = self.settings
         params_key = {k: v for k, v in res.params.items() if k != "data_dir"}  # paths don't change a cell
+        if s.min_similarity is not None:  # a constraint is part of the attack (TextAttack's view): another cell
+            params_key.update(min_similarity=s.min_similarity, similarity_encoder=ENCODER_ID)
         return CellKey(self.loaded.fingerprint, lang, res.spec.name, params_key, target, s.effective_strength,
                        int(s.seed), data_sha, s.mode, s.criterion.format(),
                        search=s.search.cell() if s.search is not None else None,
@@ -205,7 +214,12 @@ class _Job:
 
     def compute(self, cell: CellKey, res: _Resolved, rows: list[Mapping], clean: _Clean, t0: float) -> CellOutcome:
         if self.settings.search is None:
-            summary, examples, perturbed = _static_cell(rows, res, cell, clean, self.engine, self.settings)
+            if self.settings.min_similarity is not None and self.encoder is None:
+                from xadv.models.similarity import SentenceEncoder
+
+                self.encoder = SentenceEncoder.load()
+            summary, examples, perturbed = _static_cell(rows, res, cell, clean, self.engine, self.settings,
+                                                        self.encoder)
         else:
             summary, examples, perturbed = _search_cell(rows, res, cell, clean, self.engine, self.settings,
                                                         self.params, self.progress)
@@ -240,21 +254,68 @@ class _Clean:
         return cls(gold, texts, score_predictions(gold, texts, mode=mode))
 
 
-def _outcomes(rows, adv_rows, clean: _Clean, adv_texts, scored, perturbed, searches=None) -> list[ExampleOutcome]:
+def _outcomes(rows, adv_rows, clean: _Clean, adv_texts, scored, perturbed, searches=None,
+              checks: list[_Constrained] | None = None) -> list[ExampleOutcome]:
     searches = searches or [None] * len(rows)
+    checks_: list[_Constrained | None] = list(checks) if checks else [None] * len(rows)
     return [ExampleOutcome.of(r, a, clean.texts[r["id"]], adv_texts[r["id"]], scored.clean[r["id"]],
-                              scored.adv[r["id"]], p.strength_applied, len(p.edits), search=x)
-            for r, a, p, x in zip(rows, adv_rows, perturbed, searches)]
+                              scored.adv[r["id"]], p.strength_applied, len(p.edits), search=x,
+                              similarity=c.similarity if c else None, reverted=c.reverted if c else None)
+            for r, a, p, x, c in zip(rows, adv_rows, perturbed, searches, checks_)]
 
 
-def _static_cell(rows, res: _Resolved, cell: CellKey, clean: _Clean, engine: QAEngine, s: CellSettings):
+MAX_REDRAWS = 4  # draws after the first before a question below --min-similarity is left unchanged
+
+
+@dataclass(frozen=True)
+class _Constrained:
+    """The question similarity of the kept perturbation (None: the question is unchanged) and whether
+    every draw fell below the threshold, so the example was left unchanged."""
+
+    similarity: float | None
+    reverted: bool
+
+
+def constrain(rows: Sequence[Mapping], perturbed: list[PerturbedExample], attack: Any, target: str,
+              strength: float, seed: int, threshold: float, encoder: Any,
+              ) -> tuple[list[PerturbedExample], list[_Constrained]]:
+    """Keep each perturbation whose question stays at least `threshold` similar to the original; re-draw
+    the others (streams `attack#redrawK`, so still per example and order-free) up to MAX_REDRAWS times,
+    then leave the example unchanged and say so. Similarities are computed in one batch per round."""
+    out = list(perturbed)
+    todo = [i for i, p in enumerate(out) if p.example["question"] != rows[i]["question"]]
+    sims: dict[int, float] = {}
+    for k in range(MAX_REDRAWS + 1):
+        if not todo:
+            break
+        if k:
+            for i in todo:
+                rng = make_rng(seed, rows[i]["id"], f"{attack.name}#redraw{k}")
+                out[i] = attack.perturb(dict(rows[i]), target, strength, rng)
+        values = encoder.similarities([rows[i]["question"] for i in todo], [out[i].example["question"] for i in todo])
+        sims.update(zip(todo, values))
+        todo = [i for i in todo if sims[i] < threshold]
+    for i in todo:  # still below after every draw: unchanged, counted
+        out[i] = PerturbedExample(dict(rows[i], lang=out[i].example["lang"]), out[i].attack, target,
+                                  out[i].strength_requested, 0.0, out[i].unit, [], [])
+    checks = [_Constrained(None if (i in todo or i not in sims) else sims[i], i in todo) for i in range(len(out))]
+    return out, checks
+
+
+def _static_cell(rows, res: _Resolved, cell: CellKey, clean: _Clean, engine: QAEngine, s: CellSettings,
+                 encoder: Any = None):
     """(summary, per-example outcomes, PerturbedExamples) of one seeded perturbation of every row."""
     perturbed = list(iter_perturbed(rows, res.families[0], cell.target, s.strength, s.seed))
+    checks = None
+    if s.min_similarity is not None:
+        perturbed, checks = constrain(rows, perturbed, res.families[0], cell.target, s.strength, s.seed,
+                                      s.min_similarity, encoder)
     adv_texts = {i: p.text for i, p in engine.predict([p.example for p in perturbed]).items()}
     scored = score_cell(clean.gold, clean.scores, adv_texts, criterion=s.criterion, n_resamples=s.n_resamples,
                         seed=s.seed)
     summary = Summary(scored.comparison.to_dict(), _mean_strength(perturbed))
-    return summary, _outcomes(rows, [p.example for p in perturbed], clean, adv_texts, scored, perturbed), perturbed
+    examples = _outcomes(rows, [p.example for p in perturbed], clean, adv_texts, scored, perturbed, checks=checks)
+    return summary, examples, perturbed
 
 
 def _mean_strength(perturbed: list[PerturbedExample]) -> float:

@@ -28,6 +28,8 @@ class ChangedStats:
     changed: int
     successes: int
     denominator: int
+    reverted: int = 0  # left unchanged because every draw fell below --min-similarity
+    similarity_mean: float | None = None  # mean question similarity where it was measured
 
     @property
     def share(self) -> float:
@@ -45,7 +47,8 @@ class ChangedStats:
     def to_dict(self) -> dict:
         return {"n": self.n, "changed": self.changed, "share": round(self.share, 4), "noop": self.noop,
                 "asr_changed": None if self.asr is None else round(self.asr, 4),
-                "asr_changed_successes": self.successes, "asr_changed_denominator": self.denominator}
+                "asr_changed_successes": self.successes, "asr_changed_denominator": self.denominator,
+                "reverted": self.reverted, "similarity_mean": self.similarity_mean}
 
     def warning(self, label: str) -> str | None:
         """The one-line warning for a no-op cell (None otherwise)."""
@@ -53,7 +56,8 @@ class ChangedStats:
             return None
         return (f"{label}: the attack changed only {self.changed} of {self.n} examples ({100 * self.share:.0f} %), "
                 f"so its ASR says little about robustness (ASR over the changed ones: "
-                f"{'n/a' if self.asr is None else f'{self.asr:.1f}'})")
+                f"{'n/a' if self.asr is None else f'{self.asr:.1f}'})"
+                + (f"; {self.reverted} left unchanged by --min-similarity" if self.reverted else ""))
 
 
 def changed_stats(record: AttackRecord) -> ChangedStats:
@@ -66,5 +70,7 @@ def changed_stats(record: AttackRecord) -> ChangedStats:
     right_adv = criterion.right(np.array([e.adv_em for e in ex], dtype=float),
                                 np.array([e.adv_f1 for e in ex], dtype=float))
     base = right_clean & changed
+    sims = [e.similarity for e in ex if e.similarity is not None]
     return ChangedStats(n=len(ex), changed=int(changed.sum()), successes=int((base & ~right_adv).sum()),
-                        denominator=int(base.sum()))
+                        denominator=int(base.sum()), reverted=sum(1 for e in ex if e.reverted),
+                        similarity_mean=round(float(np.mean(sims)), 4) if sims else None)

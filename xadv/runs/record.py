@@ -292,10 +292,13 @@ class ExampleOutcome:
     context_changed: bool
     context_snippet: dict | None
     search: ExampleSearch | None = None
+    similarity: float | None = None  # question similarity (xadv.models.similarity), where measured
+    reverted: bool | None = None  # True: every draw fell below --min-similarity, so left unchanged
 
     @classmethod
     def of(cls, row: Any, adv_row: Any, clean_pred: str, adv_pred: str, clean_s: tuple, adv_s: tuple,
-           strength_applied: float, n_edits: int, search: ExampleSearch | None = None) -> ExampleOutcome:
+           strength_applied: float, n_edits: int, search: ExampleSearch | None = None,
+           similarity: float | None = None, reverted: bool | None = None) -> ExampleOutcome:
         changed_q = adv_row["question"] != row["question"]
         return cls(id=row["id"], clean_pred=clean_pred, adv_pred=adv_pred,
                    clean_em=clean_s[0], clean_f1=clean_s[1], adv_em=adv_s[0], adv_f1=adv_s[1],
@@ -303,10 +306,13 @@ class ExampleOutcome:
                    adv_question=adv_row["question"] if changed_q else None,
                    question=row["question"] if changed_q else None,
                    context_changed=adv_row["context"] != row["context"],
-                   context_snippet=snippet(row["context"], adv_row["context"]), search=search)
+                   context_snippet=snippet(row["context"], adv_row["context"]), search=search,
+                   similarity=similarity, reverted=reverted)
 
     def to_dict(self) -> dict:
-        d = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "search"}
+        """Optional measures are written only when present: older records keep their bytes and digests."""
+        d = {f.name: getattr(self, f.name) for f in fields(self)
+             if f.name != "search" and not (f.name in _OPTIONAL_OUTCOME and getattr(self, f.name) is None)}
         return {**d, **self.search.to_dict()} if self.search is not None else d
 
     @classmethod
@@ -315,7 +321,14 @@ class ExampleOutcome:
             raise XadvError(f"malformed example outcome: expected an object, got {type(d).__name__}")
         search = ExampleSearch.from_dict(d) if "search_status" in d else None
         base = {k: v for k, v in d.items() if k not in ("search_status", *(f.name for f in fields(ExampleSearch)))}
-        return _build(cls, base, "example outcome", search=search)
+        return _checked(_build(cls, base, "example outcome", search=search), _OUTCOME_TYPES, "example outcome")
+
+
+_OPTIONAL_OUTCOME = ("similarity", "reverted")
+_OUTCOME_TYPES = (
+    ("similarity", _optional(lambda v: _is_number(v) and -1.0 <= v <= 1.0), "a number in [-1, 1] or absent"),
+    ("reverted", _optional(lambda v: isinstance(v, bool)), "true, false or absent"),
+)
 
 
 def snippet(clean: str, adv: str, pad: int = 80) -> dict | None:

@@ -44,6 +44,7 @@ from xadv.errors import XadvError
 from xadv.io import check_output_dir, one_line, read_toml
 from xadv.langs import TYDI_LANGS
 from xadv.models import loading
+from xadv.models.similarity import check_threshold
 from xadv.paths import data_dir as resolve_data_dir
 from xadv.qa.engine import EngineConfig, QAEngine
 from xadv.qa.evaluation import first_n_per_language
@@ -98,6 +99,7 @@ class EvalSuite:
     bootstrap: int = 1000
     allow_pickle: bool = False
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps (`xadv.device.resolve_device`)
+    min_similarity: float | None = None  # static attacks: question similarity floor (xadv.models.similarity)
 
     def __post_init__(self) -> None:
         if not self.attacks:
@@ -109,7 +111,8 @@ class EvalSuite:
     def cell_settings(self, seed: int) -> CellSettings:
         return CellSettings(attacks=self.attacks, targets=self.targets, strength=self.strength, seed=seed,
                             mode=self.mode, criterion=self.criterion, search=self.search,
-                            n_resamples=self.bootstrap, data_name=self.data or "tydiqa:<lang>:dev")
+                            n_resamples=self.bootstrap, data_name=self.data or "tydiqa:<lang>:dev",
+                            min_similarity=self.min_similarity)
 
     # --- building: defaults < file < flags ----------------------------------------------------------
 
@@ -269,6 +272,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "bootstrap": lambda v: check_resamples(v, "bootstrap (resamples)"),
     "allow_pickle": bool,
     "device": lambda v: check_device(v) if isinstance(v, str) else check_device(repr(v)),
+    "min_similarity": lambda v: check_threshold(v, "min_similarity"),
 }
 
 

@@ -1,0 +1,169 @@
+"""Attack validity measured: `xadv attacks validate`, the me5 similarity, and `--min-similarity`."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+
+import pytest
+from typer.testing import CliRunner
+
+from attacks import get_attack
+from attacks.base import EditRecord, PerturbedExample
+from attacks.spec import AttackSpec
+from attacks.validity import field_validity, foreign_letters
+from cli import app
+from xadv.data import load_qa
+from xadv.errors import XadvError
+from xadv.models.similarity import ENCODER_ID, SentenceEncoder, check_threshold
+from xadv.qa.engine import EngineConfig, QAEngine
+from xadv.runs import ResultsStore
+from xadv.runs.attack import MAX_REDRAWS, CellSettings, run_attacks
+from xadv.runs.changed import changed_stats
+from xadv.runs.record import AttackRecord
+from xadv.runs.validate import validate_attacks
+from xadv.runs.verify import check_record
+from xadv.testing import SpanOracle, StubModel
+from xadv.types import Target
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    return SentenceEncoder.load()
+
+
+def _rows(data_dir, lang, n):
+    return [dict(r) for r in list(load_qa(f"tydiqa:{lang}:dev", data_dir))[:n]]
+
+
+# --- model-free measures -----------------------------------------------------------------------------------
+
+def test_foreign_letters_counts_only_scripts_new_to_the_text():
+    assert foreign_letters("Paris is big", "Pаris is big", "en") == 1  # Cyrillic а
+    assert foreign_letters("Москва и Paris", "Москва и Pаris", "ru") == 0  # Cyrillic is the language's script
+    assert foreign_letters("నగరం ఏది", "city ఏది", "te") == 4  # codemix's Latin in Telugu
+    assert foreign_letters("Seoul 서울", "Seoul 서울", "ko") == 0
+
+
+def test_field_validity_sees_an_inserted_sentence_that_spells_out_the_gold_answer():
+    row = {"id": "x", "lang": "en", "title": "", "question": "When was it built?",
+           "context": "It is old. It was built in 1889. It is tall.",
+           "answers": {"text": ["1889"], "answer_start": [27]}}
+    bad = PerturbedExample(dict(row, context="It is old. It was built in 1889. In 1889 it was built. It is tall."),
+                           "distractor", "context", 0.3, 0.3, "sentences",
+                           [EditRecord("context", 33, 33, "", "In 1889 it was built. ", "distractor", "distractor")])
+    v = field_validity(row, bad, "context")
+    assert (v.inserted_sentences, v.inserted_with_gold, v.answer_sentence_touched) == (1, 1, False)
+    inside = PerturbedExample(dict(row, context="It is old. It was built nearly in 1889. It is tall."),
+                              "x", "context", 0.3, 0.3, "words",
+                              [EditRecord("context", 18, 18, "", "nearly ", "insert", "x")])
+    assert field_validity(row, inside, "context").answer_sentence_touched is True
+
+
+# --- the similarity encoder ----------------------------------------------------------------------------------
+
+def test_similarity_orders_paraphrase_typo_and_another_question(encoder):
+    q = "When was the Eiffel Tower built?"
+    same, typo, other = encoder.similarities([q, q, q], [q, "When was the Eifel Tower built?",
+                                                          "How many people live in Nairobi?"])
+    assert same == 1.0 and 0.85 < typo < 1.0 and other < typo - 0.1
+
+
+def test_thresholds_are_checked():
+    assert check_threshold(None) is None and check_threshold(0.9) == 0.9
+    for bad in (0, -0.1, 1.5, "0.9", True, float("nan")):
+        with pytest.raises(XadvError, match="min-similarity"):
+            check_threshold(bad)
+
+
+# --- validate on real data ------------------------------------------------------------------------------------
+
+@pytest.mark.needs_data
+def test_validate_on_real_questions(data_dir, encoder):
+    rows = _rows(data_dir, "ru", 40) + _rows(data_dir, "en", 40)
+    cells = validate_attacks(rows, AttackSpec.parse_list("diacritics,keyboard,homoglyph,distractor"), "all",
+                             strength=0.2, seed=0, encoder=encoder, encoder_id=ENCODER_ID)
+    by = {(c.attack, c.lang, c.target): c for c in cells}
+    # diacritics can only change the Russian questions that carry a stress mark or ё
+    marked = sum("\u0301" in unicodedata.normalize("NFD", r["question"]) or "ё" in r["question"].lower()
+                 for r in rows[:40]) / 40
+    assert 0 < by[("diacritics", "ru", "question")].changed <= marked < 0.9
+    kb = by[("keyboard", "en", "question")]
+    assert kb.changed > 0.8 and kb.similarity.n > 30 and 0.8 < kb.similarity.mean < 1.0
+    assert kb.foreign_script == 0.0 and kb.malformed == 0 and kb.langid_reliable
+    assert by[("homoglyph", "en", "question")].foreign_script > 0.9  # Cyrillic look-alikes in English
+    d = by[("distractor", "en", "context")]
+    assert d.inserted >= 40 and d.inserted_with_gold == 0 and d.answer_sentence_touched == 0.0
+    assert d.similarity is None  # the question is not edited
+    assert ("distractor", "en", "question") not in by  # a context-only attack has no question cell
+
+
+@pytest.mark.needs_data
+def test_validate_cli_json_and_out_file(data_dir, tmp_path):
+    out = tmp_path / "validity.json"
+    res = runner.invoke(app, ["attacks", "validate", "--data", "tydiqa:ru:dev", "--n", "15", "--attack",
+                              "diacritics,keyboard", "--target", "question", "--no-similarity", "--json",
+                              "--out", str(out), "--data-dir", str(data_dir)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert doc == json.loads(out.read_text(encoding="utf-8"))
+    assert doc["command"].startswith("xadv attacks validate --data tydiqa:ru:dev --attack diacritics,keyboard")
+    assert [(c["attack"], c["n"]) for c in doc["cells"]] == [("diacritics", 15), ("keyboard", 15)]
+    assert all(c["similarity"] is None for c in doc["cells"])
+    for args, msg in ((["--target", "title"], "unknown target"), (["--attack", "nope"], "unknown attack")):
+        bad = runner.invoke(app, ["attacks", "validate", "--data", "tydiqa:ru:dev", "--n", "3", "--no-similarity",
+                                  "--data-dir", str(data_dir), *args])
+        assert bad.exit_code == 2 and msg in bad.output and "Traceback" not in bad.output
+
+
+# --- --min-similarity in a cell --------------------------------------------------------------------------------
+
+@pytest.mark.needs_data
+def test_min_similarity_redraws_then_reverts_and_is_part_of_the_cell(data_dir, tok, tmp_path, encoder):
+    rows = _rows(data_dir, "sw", 30)
+    targets = {(r["question"], r["context"]): (r["answers"]["answer_start"][0],
+                                               r["answers"]["answer_start"][0] + len(r["answers"]["text"][0]))
+               for r in rows}
+    engine = QAEngine(SpanOracle(tok, targets), tok, "oracle-sw", EngineConfig(num_threads=1))
+    loaded = StubModel("oracle", "oracle-sw")
+    store = ResultsStore(tmp_path)
+
+    def cell(min_sim):
+        s = CellSettings(attacks=AttackSpec.parse_list("keyboard"), targets=(Target.parse("question"),),
+                         strength=0.5, seed=1, n_resamples=100, min_similarity=min_sim)
+        [out] = run_attacks(loaded, rows, s, engine=engine, store=store)
+        return out.record
+
+    free, strict = cell(None), cell(0.95)
+    assert strict.cell.params == {"min_similarity": 0.95, "similarity_encoder": ENCODER_ID}
+    assert free.cell.params == {} and strict.cell.key != free.cell.key
+    sims = [e.similarity for e in strict.examples if e.similarity is not None]
+    reverted = [e for e in strict.examples if e.reverted]
+    assert sims and min(sims) >= 0.95
+    assert reverted and all(e.adv_question is None and e.n_edits == 0 for e in reverted)
+    # re-drawn examples differ from the first draw: more questions kept than the first draw alone allows
+    first = encoder.similarities([e.question for e in free.examples if e.question],
+                                 [e.adv_question for e in free.examples if e.adv_question])
+    assert sum(s >= 0.95 for s in first) < len(sims)
+    stats = changed_stats(strict)
+    assert stats.reverted == len(reverted) and stats.similarity_mean >= 0.95
+    again = AttackRecord.from_dict(json.loads(json.dumps(strict.to_dict())))
+    assert again.to_dict() == strict.to_dict() and check_record(strict.to_dict(), key=None) == []
+    assert "similarity" not in free.to_dict()["examples"][0]  # absent measures keep old records' bytes
+    assert MAX_REDRAWS >= 1
+
+
+def test_min_similarity_is_refused_with_a_search_and_outside_0_1():
+    from attacks.search import SearchSpec
+
+    with pytest.raises(XadvError, match="min-similarity"):
+        CellSettings(attacks=AttackSpec.parse_list("keyboard"), search=SearchSpec(), min_similarity=0.9)
+    with pytest.raises(XadvError, match="min-similarity"):
+        CellSettings(attacks=AttackSpec.parse_list("keyboard"), min_similarity=2.0)
+
+
+def test_unknown_attack_in_validate_is_one_line():
+    with pytest.raises(XadvError):
+        get_attack("nope")
