@@ -120,6 +120,114 @@ def attacks_validate_command(
     _print_validity(cells, threshold)
 
 
+@app.command("audit")
+def attacks_audit_command(
+    lang: Annotated[Optional[str], typer.Option("--lang", help="TyDi language: the sheet draws from tydiqa:LANG:dev (or give --data).")] = None,
+    attack: Annotated[Optional[str], typer.Option("--attack", help="Attacks, comma-separated, or 'all' (those serving the language).")] = None,
+    n: Annotated[int, typer.Option("--n", min=1, help="Changed pairs per attack.")] = 50,
+    out: Annotated[Optional[Path], typer.Option("--out", metavar="FILE", show_default=False, help="The sheet: .csv (to fill in) or .html (to read).")] = None,
+    score: Annotated[Optional[Path], typer.Option("--score", metavar="SHEET", show_default=False, help="Score a filled .csv sheet instead: valid share (same meaning and same answer) with a 95% Wilson interval.")] = None,
+    data: Annotated[Optional[str], typer.Option("--data", help="Dataset name or SQuAD JSON (default: tydiqa:LANG:dev).")] = None,
+    target: Annotated[str, typer.Option("--target", help="question, context, both, or auto (the question where the attack edits it, else the context).")] = "auto",
+    strength: StrengthOpt = 0.2,
+    seed: SeedOpt = 0,
+    data_dir: DataDirOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write a seeded, stratified sheet of before/after pairs for people to judge, or score a filled one.
+
+    Example: xadv attacks audit --lang en --attack keyboard,distractor --n 50 --out en-audit.csv
+
+    Then fill in same_meaning, same_answer, fluent (y/n) and annotator, and: xadv attacks audit --score en-audit.csv
+    """
+    from attacks.audit import read_sheet, score_sheet
+
+    if score is not None:
+        if out is not None and out.suffix != ".json":
+            raise XadvError(f"with --score, --out writes the scores as .json: {out}")
+        check_out(out)
+        scores = score_sheet(read_sheet(score), str(score))
+        doc = {"sheet": str(score), "scores": [s.to_dict() for s in scores]}
+        if out is not None:
+            import json
+
+            from xadv.io import atomic_write_text
+
+            atomic_write_text(out, json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
+        if json_out:
+            print_json(doc)
+            return
+        _print_audit(scores)
+        return
+    _write_audit_sheet(lang, attack, n, out, data, target, strength, seed, data_dir, json_out)
+
+
+def _write_audit_sheet(lang, attack, n, out, data, target, strength, seed, data_dir, json_out) -> None:
+    from attacks import list_attacks
+    from attacks.audit import audit_sheet, write_sheet
+    from attacks.spec import AttackSpec
+    from xadv.data import load_qa
+    from xadv.paths import data_dir as resolve_data_dir
+    from xadv.types import Target
+
+    if out is None:
+        raise XadvError("give --out SHEET.csv (or .html) for a new sheet, or --score SHEET.csv to score one")
+    if out.suffix not in (".csv", ".html"):
+        raise XadvError(f"an audit sheet must end in .csv (to fill in) or .html (to read): {out}")
+    if not lang and not data:
+        raise XadvError("give --lang L (or --data NAME)")
+    if seed < 0:
+        raise XadvError(f"a seed must be a whole number >= 0, got {seed}")
+    wanted = Target.parse(target)
+    check_out(out)
+    params = {"data_dir": str(resolve_data_dir(data_dir))}
+    names = [a.name for a in list_attacks()] if (attack or "all").strip() == "all" else None
+    specs = AttackSpec.parse_list(",".join(names) if names else attack)
+    ds = load_qa(data or f"tydiqa:{lang}:dev", data_dir)
+    rows = [dict(r) for r in ds if not lang or r["lang"] == lang]
+    if not rows:
+        raise XadvError(f"no {lang} examples in {data}")
+    langs = sorted({r["lang"] for r in rows})
+    pairs = []
+    for spec in specs:
+        atk = spec.build(spec.params_for(params))
+        if any(atk.refusal(lg) for lg in langs):
+            if names:
+                continue  # 'all': the attacks that serve the language
+            atk.check(langs[0], "question" if "question" in atk.targets else "context", strength)
+        pairs.append((atk, wanted.resolve(tuple(atk.targets))))
+    items, unchanged = audit_sheet(rows, pairs, n=n, strength=strength, seed=seed)
+    if not items:
+        raise XadvError("no attack changed any example: nothing to audit")
+    write_sheet(items, out, header_note=f"xadv audit sheet: {len(items)} pairs, seed {seed}, strength {strength}")
+    per = {}
+    for it in items:
+        per[it.attack] = per.get(it.attack, 0) + 1
+    summary = {"out": str(out), "pairs": len(items), "per_attack": per, "unchanged": unchanged}
+    if json_out:
+        print_json(summary)
+    else:
+        typer.echo(f"wrote {len(items)} pairs ({', '.join(f'{k} {v}' for k, v in per.items())}) to {out}; fill in "
+                   f"same_meaning, same_answer, fluent (y/n) and annotator, then: xadv attacks audit --score {out}")
+
+
+def _print_audit(scores) -> None:
+    from rich.table import Table
+
+    from xadv.commands.common import fmt_share, stdout_console
+
+    table = Table(title="human validity (valid = same meaning and same answer; 95% Wilson interval)")
+    for col in ("attack", "lang", "target", "judged", "valid", "valid share [95% CI]", "same meaning",
+                "same answer", "fluent", "annotators"):
+        table.add_column(col)
+    for s in scores:
+        ci = f" [{100 * s.ci[0]:.1f}, {100 * s.ci[1]:.1f}]" if s.ci else ""
+        table.add_row(s.attack, s.lang, s.target, f"{s.judged}/{s.n}", str(s.valid), fmt_share(s.valid_share) + ci,
+                      fmt_share(s.same_meaning), fmt_share(s.same_answer), fmt_share(s.fluent),
+                      ", ".join(s.annotators) or "-")
+    stdout_console().print(table)
+
+
 def _print_validity(cells, threshold: float) -> None:
     from rich.table import Table
 
