@@ -17,8 +17,10 @@ BoardFormatOpt = Annotated[Optional[str], typer.Option(
     help="Write the leaderboard as Markdown, CSV, JSON or ONE self-contained HTML page (heat maps, "
          "per-model view). Default: tables on the terminal, or the --out file's suffix.")]
 SortOpt = Annotated[str, typer.Option(
-    "--sort", help="Order rows by model, lang, attack, or by robustness: asr, f1_drop (lowest first), "
-                   "adv_f1, robust_f1, clean_f1 (highest first).")]
+    "--sort", help="Order rows by model, lang, attack, or by robustness: asr, f1_drop, flip_rate (lowest first), "
+                   "adv_f1, robust_f1, clean_f1, worst_case, effective (highest first); robust_f1, flip_rate, "
+                   "worst_case and effective also rank the models table (default: by robust F1). "
+                   "`robust-f1` = `robust_f1`.")]
 BoardLangOpt = Annotated[Optional[str], typer.Option("--lang", show_default=False,
                                                      help="Only these languages, e.g. sw or 'sw,fi'.")]
 StrictOpt = Annotated[bool, typer.Option(
@@ -36,6 +38,11 @@ MaxAsrIncreaseOpt = Annotated[float, typer.Option(
                                "percentage points.")]
 MaxF1DropOpt = Annotated[float, typer.Option(
     "--max-f1-drop", help="Allowed fall of the adversarial F1, in F1 points (0-100).")]
+MaxFlipIncreaseOpt = Annotated[Optional[float], typer.Option(
+    "--max-flip-increase", metavar="FRACTION", show_default=False,
+    help="Opt-in: also fail when the flip rate on jointly-correct questions (right on clean input for both "
+         "baseline and current) rose by more than this fraction (0.02 = 2 percentage points). Shown always, "
+         "gated only with this option.")]
 PerLangOpt = Annotated[bool, typer.Option(
     "--per-lang", help="Check every language of every model on its own (attacks pooled), not only "
                        "each model overall.")]
@@ -72,7 +79,7 @@ def leaderboard_command(
     strict: StrictOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Rank models per language and attack: clean F1, adversarial F1, drop, robust F1 and ASR with 95% CIs.
+    """Rank models per language and attack: clean F1, adversarial F1, drop, robust F1 and ASR with 95% CIs, plus the flip rate on jointly-correct questions, worst case over attacks and effective robustness (docs/robustness-gate.md).
 
     Entries are checked, not trusted: every number is recomputed from the per-example outcomes in each record, and a record is [red]flagged[/] when its stored summary disagrees, when its file was edited after it was written, or when its clean outcomes differ from the other records of the same model and data. Seeds of one cell are pooled. Languages are marked zero-shot (or seen) from the model card; the scorer mode is shown.
 
@@ -126,6 +133,7 @@ def regress_command(
     per_lang: PerLangOpt = False,
     per_cell: PerCellOpt = False,
     significance: SignificanceOpt = None,
+    max_flip_increase: MaxFlipIncreaseOpt = None,
     update: UpdateBaselineOpt = False,
     bootstrap: BootstrapOpt = 1000,
     json_out: JsonOpt = False,
@@ -147,7 +155,7 @@ def regress_command(
         raise XadvError("choose one of --per-lang and --per-cell")
     level = "cell" if per_cell else "lang" if per_lang else "model"
     kwargs = dict(max_asr_increase=max_asr_increase, max_f1_drop=max_f1_drop, level=level,
-                  significance=significance, n_resamples=bootstrap)
+                  significance=significance, n_resamples=bootstrap, max_flip_increase=max_flip_increase)
     if update:
         _update_baseline(baseline, current, kwargs, json_out)
         return

@@ -7,6 +7,10 @@ sampled in. With one seed a row's numbers equal `xadv.score.compare` on that rec
 
 Models are ranked on the cells they all share (same language, attack, parameters, target, strength,
 search settings, data, scorer mode and criterion): a macro mean over different cells would compare unlike with unlike.
+
+Beside robust F1 (which mostly follows clean F1 across models), every row carries the flip rate on the
+questions all models of its cell answer right, the effective robustness against the cell's fit across
+models, and its model's worst case over the attacks of its language (`xadv.leaderboard.metrics`).
 """
 
 from __future__ import annotations
@@ -14,13 +18,14 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from xadv.errors import XadvError
 from xadv.leaderboard.entries import DUPLICATE, FAILING, Entry, Flag, keep_langs, load_entries
+from xadv.leaderboard.metrics import Fit, JointFlip, WorstCase, effective, fit_line, joint_flips, worst_cases
 from xadv.runs.record import search_tag
 from xadv.score.bootstrap import DEFAULT_LEVEL, bootstrap_means, check_resamples, percentile_interval
 from xadv.score.compare import stats_from_means
@@ -32,7 +37,18 @@ SORTS: dict[str, tuple[str, bool]] = {
     "model": ("model", False), "lang": ("lang", False), "attack": ("attack", False),
     "asr": ("asr", False), "f1_drop": ("f1_drop", False), "adv_f1": ("adv_f1", True),
     "robust_f1": ("robust_f1", True), "clean_f1": ("clean_f1", True),
+    "flip_rate": ("flip_rate", False), "worst_case": ("worst_case_f1", True), "effective": ("effective", True),
 }
+# --sort keys that also rank the models table (any other sort ranks models by robust F1)
+MODEL_SORTS = ("robust_f1", "flip_rate", "worst_case", "effective")
+
+
+def sort_key(key: str) -> str:
+    """`--sort` as given (`robust-f1` and `robust_f1` are one key); XadvError naming the choices."""
+    name = str(key).strip().replace("-", "_")
+    if name not in SORTS:
+        raise XadvError(f"unknown sort key {key!r} (choose one of: {', '.join(SORTS)})")
+    return name
 
 
 def columns_of(entries: list[Entry]) -> np.ndarray:
@@ -84,6 +100,22 @@ class Row:
     flags: list[tuple[str, Flag]] = field(default_factory=list)  # (file name, flag)
     label: str = ""         # the attack as a heat-map column: name, plus target/strength where needed
     search: dict | None = None  # a search cell's settings; None: a static attack
+    ids: tuple[str, ...] = field(default=(), repr=False)          # question ids, the order of `columns`
+    columns: np.ndarray | None = field(default=None, repr=False)  # (n, 7) per-question columns (`columns_of`)
+    joint: JointFlip | None = None       # flip rate on the questions every model of the cell gets right
+    fit: Fit | None = None               # adv F1 on clean F1 across the cell's models
+    effective: float | None = None       # adv F1 minus the fit's prediction
+    worst_case: WorstCase | None = None  # the model's worst case over the attacks of this language
+
+    def metric(self, name: str) -> float | None:
+        """A number to sort by: a `stats` entry, `flip_rate`, `worst_case_f1` or `effective`."""
+        if name == "flip_rate":
+            return self.joint.rate if self.joint else None
+        if name == "worst_case_f1":
+            return self.worst_case.f1 if self.worst_case else None
+        if name == "effective":
+            return self.effective
+        return self.stats[name]
 
     @property
     def cell(self) -> tuple:
@@ -105,6 +137,13 @@ class Row:
             "n": self.n, "seeds": list(self.seeds), **self.stats,
             "asr_successes": self.asr_successes, "asr_denominator": self.asr_denominator,
             "ci": {k: list(v) for k, v in self.ci.items()},
+            "flip_rate": self.metric("flip_rate"), "flip_rate_ci": list(self.joint.ci) if self.joint else [None, None],
+            "joint": self.joint.to_dict() if self.joint else None,
+            "effective": self.effective, "adv_f1_predicted": self.fit.predict(self.stats["clean_f1"])
+            if self.fit and self.stats["clean_f1"] is not None else None,
+            "fit": self.fit.to_dict() if self.fit else None,
+            "worst_case_f1": self.metric("worst_case_f1"),
+            "worst_case_accuracy": self.worst_case.accuracy if self.worst_case else None,
             "flags": [{"file": f, **flag.to_dict()} for f, flag in self.flags],
         }
 
@@ -126,6 +165,13 @@ class ModelSummary:
     asr: float | None
     flagged: int
     rank: int | None = None
+    flip_rate: float | None = None      # macro over common cells: flips among jointly-correct questions
+    worst_case_f1: float | None = None  # macro over languages: worst case over the common attacks
+    worst_case_accuracy: float | None = None
+    effective: float | None = None      # macro over common cells with a fit: effective robustness
+
+    def metric(self, name: str) -> float | None:
+        return getattr(self, {"worst_case": "worst_case_f1"}.get(name, name))
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
@@ -138,6 +184,10 @@ class Leaderboard:
     models: list[ModelSummary]
     entries: list[Entry]
     bootstrap: dict
+    worst_cases: list[WorstCase] = field(default_factory=list)
+    fits: list[Fit] = field(default_factory=list)          # per cell (language x attack column)
+    overall_fit: Fit | None = None                         # macro adv F1 on macro clean F1 across models
+    rank_by: str = "robust_f1"
 
     @property
     def langs(self) -> list[str]:
@@ -155,8 +205,12 @@ class Leaderboard:
         return {
             "schema": "xadv.leaderboard/1", "source": self.source, "bootstrap": self.bootstrap,
             "scorer_modes": self.modes, "languages": self.langs,
+            "rank_by": self.rank_by,
             "models": [m.to_dict() for m in self.models],
             "rows": [r.to_dict() for r in self.rows],
+            "worst_case": [w.to_dict() for w in self.worst_cases],
+            "fits": [f.to_dict() for f in self.fits],
+            "overall_fit": self.overall_fit.to_dict() if self.overall_fit else None,
             "entries": [{"file": str(e.path), "model": e.model, "lang": e.lang, "attack": e.attack,
                          "target": e.target, "seed": e.seed, "flags": [f.to_dict() for f in e.flags]}
                         for e in self.entries],
@@ -194,7 +248,8 @@ def build_rows(entries: list[Entry], *, n_resamples: int = 1000, seed: int = 0,
             seeds=tuple(e.seed for e in used), stats=point, ci=ci,
             asr_successes=int(sum(int((e.right() & ~e.right(adv=True)).sum()) for e in used)),
             asr_denominator=int(sum(int(e.right().sum()) for e in used)),
-            flags=[(e.path.name, f) for e in members for f in e.flags], search=e0.search))
+            flags=[(e.path.name, f) for e in members for f in e.flags], search=e0.search,
+            ids=e0.ids, columns=cols))
     _label_columns(rows)
     return rows
 
@@ -233,9 +288,11 @@ def _label_columns(rows: list[Row]) -> None:
         r.label = " ".join(parts)
 
 
-def summarise_models(rows: list[Row]) -> list[ModelSummary]:
+def summarise_models(rows: list[Row], worst: list[WorstCase] | None = None,
+                     rank_by: str = "robust_f1") -> list[ModelSummary]:
     """Per model: languages with zero-shot marks, and macro means over the cells all models share;
-    ranked by robust F1 (higher first), then ASR (lower first)."""
+    ranked by `rank_by` (robust F1, worst-case F1, effective robustness: higher first; flip rate: lower
+    first), then ASR (lower first). Worst case: the macro mean of the model's `worst` entries."""
     by_model: dict[tuple[str, str], list[Row]] = {}
     for r in rows:
         by_model.setdefault((r.model, r.fingerprint), []).append(r)
@@ -245,7 +302,11 @@ def summarise_models(rows: list[Row]) -> list[ModelSummary]:
         shared = [r for r in rs if r.cell in common]
 
         def macro(stat: str) -> float | None:
-            vals = [r.stats[stat] for r in shared if r.stats[stat] is not None]
+            vals = [v for r in shared if (v := r.metric(stat)) is not None]
+            return float(np.mean(vals)) if vals else None
+
+        def macro_worst(attr: str) -> float | None:
+            vals = [v for w in worst or [] if w.fingerprint == fp and (v := getattr(w, attr)) is not None]
             return float(np.mean(vals)) if vals else None
 
         zs: dict[str, bool | None] = {}
@@ -255,9 +316,15 @@ def summarise_models(rows: list[Row]) -> list[ModelSummary]:
         out.append(ModelSummary(model=label, name=rs[0].model_name, fingerprint=fp, langs=list(zs),
                                 zero_shot=zs, rows=len(rs), common=len(shared), clean_f1=macro("clean_f1"),
                                 adv_f1=macro("adv_f1"), robust_f1=macro("robust_f1"), asr=macro("asr"),
-                                flagged=sum(1 for r in rs if r.failing)))
-    ranked = sorted((m for m in out if m.robust_f1 is not None),
-                    key=lambda m: (-m.robust_f1, m.asr if m.asr is not None else math.inf, m.model))
+                                flagged=sum(1 for r in rs if r.failing), flip_rate=macro("flip_rate"),
+                                worst_case_f1=macro_worst("f1"), worst_case_accuracy=macro_worst("accuracy"),
+                                effective=macro("effective")))
+    sign = 1.0 if rank_by == "flip_rate" else -1.0
+
+    def rank_key(m: ModelSummary) -> tuple:
+        return (sign * (m.metric(rank_by) or 0.0), m.asr if m.asr is not None else math.inf, m.model)
+
+    ranked = sorted((m for m in out if m.metric(rank_by) is not None), key=rank_key)
     for k, m in enumerate(ranked, start=1):
         m.rank = k
     return sorted(out, key=lambda m: (m.rank is None, m.rank or 0, m.model))
@@ -265,16 +332,14 @@ def summarise_models(rows: list[Row]) -> list[ModelSummary]:
 
 def sort_rows(rows: list[Row], key: str = "model") -> list[Row]:
     """Rows by `key` (see SORTS), then model, language and attack; undefined values last."""
-    if key not in SORTS:
-        raise XadvError(f"unknown sort key {key!r} (choose one of: {', '.join(SORTS)})")
-    name, descending = SORTS[key]
+    name, descending = SORTS[sort_key(key)]
     base = sorted(rows, key=lambda r: (r.model, r.lang, r.label))
     if name in ("model", "lang", "attack"):
         attr = "label" if name == "attack" else name
         return sorted(base, key=lambda r: getattr(r, attr))
 
     def k(r: Row):
-        v = r.stats[name]
+        v = r.metric(name)
         return (v is None, 0.0 if v is None else (-v if descending else v))
 
     return sorted(base, key=k)
@@ -284,11 +349,59 @@ def build_leaderboard(results: str | os.PathLike, *, langs: list[str] | None = N
                       n_resamples: int = 1000, seed: int = 0) -> Leaderboard:
     """Read, check and aggregate a results directory. `langs` keeps only those languages (each must
     occur in the results)."""
-    if sort not in SORTS:
-        raise XadvError(f"unknown sort key {sort!r} (choose one of: {', '.join(SORTS)})")
+    sort = sort_key(sort)
     check_resamples(n_resamples)
     entries = load_entries(results)
     entries = keep_langs(entries, langs, results)
-    rows = sort_rows(build_rows(entries, n_resamples=n_resamples, seed=seed), sort)
-    return Leaderboard(source=str(Path(results)), rows=rows, models=summarise_models(rows), entries=entries,
-                       bootstrap={"resamples": n_resamples, "seed": seed, "level": DEFAULT_LEVEL})
+    rows, worst, fits = with_metrics(build_rows(entries, n_resamples=n_resamples, seed=seed), entries,
+                                     n_resamples=n_resamples, seed=seed)
+    rows = sort_rows(rows, sort)
+    rank_by = sort if sort in MODEL_SORTS else "robust_f1"
+    models = summarise_models(rows, worst, rank_by)
+    overall = fit_line([m.clean_f1 for m in models if m.clean_f1 is not None and m.adv_f1 is not None],
+                       [m.adv_f1 for m in models if m.clean_f1 is not None and m.adv_f1 is not None],
+                       "models (macro over common cells)")
+    return Leaderboard(source=str(Path(results)), rows=rows, models=models, entries=entries,
+                       bootstrap={"resamples": n_resamples, "seed": seed, "level": DEFAULT_LEVEL},
+                       worst_cases=worst, fits=fits, overall_fit=overall, rank_by=rank_by)
+
+
+def _attack_key(r: Row) -> tuple:
+    return (r.attack, json.dumps(r.params, sort_keys=True), r.target, r.strength, json.dumps(r.search, sort_keys=True))
+
+
+def with_metrics(rows: list[Row], entries: list[Entry], *, n_resamples: int = 1000,
+                 seed: int = 0) -> tuple[list[Row], list[WorstCase], list[Fit]]:
+    """The rows with their joint flip rate, effective robustness and worst case filled in (new `Row`s),
+    the worst cases per model x language and the per-cell fits (`xadv.leaderboard.metrics`)."""
+    labels: dict[tuple, str] = {}
+    for r in rows:
+        labels[(r.fingerprint, r.lang, _attack_key(r))] = r.label
+        labels[(r.fingerprint, "")] = r.model
+    worst = worst_cases(entries, labels, n_resamples=n_resamples, seed=seed)
+    worst_of = {(w.fingerprint, w.lang, w.data_sha256, w.mode, w.criterion): w for w in worst}
+    by_cell: dict[tuple, list[int]] = {}
+    for k, r in enumerate(rows):
+        by_cell.setdefault(r.cell, []).append(k)
+    joint: dict[int, JointFlip] = {}
+    fit_of: dict[int, Fit] = {}
+    fits = []
+    for members in by_cell.values():
+        cell_rows = [rows[k] for k in members]
+        flips = joint_flips([r.ids for r in cell_rows],
+                            [r.columns if r.columns is not None else np.zeros((0, 7)) for r in cell_rows],
+                            n_resamples=n_resamples, seed=seed)
+        joint.update(zip(members, flips))
+        points = [(c, a) for r in cell_rows if (c := r.stats["clean_f1"]) is not None
+                  and (a := r.stats["adv_f1"]) is not None]
+        r0 = cell_rows[0]
+        fit = fit_line([c for c, _ in points], [a for _, a in points], f"{r0.lang} / {r0.label}")
+        fits.append(fit)
+        fit_of.update((k, fit) for k in members)
+    out = []
+    for k, r in enumerate(rows):
+        fit = fit_of[k]
+        out.append(replace(r, joint=joint[k], fit=fit,
+                           effective=effective(r.stats["adv_f1"], r.stats["clean_f1"], fit),
+                           worst_case=worst_of.get((r.fingerprint, r.lang, r.data_sha256, r.mode, r.criterion))))
+    return out, worst, sorted(fits, key=lambda f: f.scope)

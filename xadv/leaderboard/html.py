@@ -17,7 +17,7 @@ import json
 from xadv import __version__
 from xadv.leaderboard.aggregate import Leaderboard
 from xadv.leaderboard.entries import FAILING
-from xadv.leaderboard.render import preamble
+from xadv.leaderboard.render import RANK_WORDS, metric_lines, preamble
 
 
 def embed_json(obj) -> str:
@@ -32,7 +32,9 @@ def to_html(board: Leaderboard, title: str = "xadv robustness leaderboard") -> s
     data["xadv_version"] = __version__
     data["failing_kinds"] = sorted(FAILING)
     intro = "".join(f"<p class=meta>{html.escape(p)}</p>" for p in preamble(board))
-    return (_PAGE.replace("%TITLE%", html.escape(title)).replace("%INTRO%", intro)
+    metrics = (f"<p class=meta>Ranked by {html.escape(RANK_WORDS[board.rank_by])}.</p><ul class=meta>"
+               + "".join(f"<li>{html.escape(line)}</li>" for line in metric_lines(board)) + "</ul>")
+    return (_PAGE.replace("%TITLE%", html.escape(title)).replace("%INTRO%", intro).replace("%METRICS%", metrics)
             .replace("%CSS%", _CSS).replace("%JS%", _JS).replace("%DATA%", embed_json(data)))
 
 
@@ -45,9 +47,9 @@ _PAGE = """<!DOCTYPE html>
 <header><h1>%TITLE%</h1>%INTRO%</header>
 <noscript><p class=warn>This page draws its tables and heat maps with JavaScript; enable it to see them.</p></noscript>
 <div id="errors"></div>
-<section id="models"><h2>Models</h2><p class=meta>Ranked by robust F1, macro over the cells every model has
+<section id="models"><h2>Models</h2><p class=meta id="rank-by">Macro over the cells every model has
 (common cells). Zero-shot: the model card says the model never saw QA training data in that language.</p>
-<table id="models-table"></table></section>
+%METRICS%<table id="models-table"></table></section>
 <section id="heatmaps"><h2>Heat maps: language &times; attack</h2>
 <p class=controls><label>colour by <select id="metric-select"></select></label>
 <span class=legend id="legend"></span></p><div id="heatmap-grid"></div></section>
@@ -56,6 +58,9 @@ _PAGE = """<!DOCTYPE html>
 <div id="model-card"></div><table id="model-table" class="rows"></table></section>
 <section id="all"><h2>All results</h2><p class=meta>Click a column to sort.</p>
 <table id="all-table" class="rows"></table></section>
+<section id="worst"><h2>Worst case over attacks</h2><table id="worst-table"></table></section>
+<section id="fits"><h2>Effective robustness fits (adv F1 on clean F1, one point per model)</h2>
+<table id="fits-table"></table></section>
 <section id="checks"><h2>Checks</h2><ul id="checks-list"></ul></section>
 <footer class=meta id="footer"></footer>
 <script type="application/json" id="xadv-data">%DATA%</script>
@@ -105,6 +110,13 @@ _JS = r"""
     return n;
   }
   function f1(x) { return x === null || x === undefined ? "-" : Number(x).toFixed(1); }
+  function signed(x) { return x === null || x === undefined ? "-" : (x >= 0 ? "+" : "") + Number(x).toFixed(1); }
+  function flipText(r) {
+    var j = r.joint;
+    if (!j || j.rate === null) return "n/a (0/" + (j ? j.joint : 0) + ")";
+    return f1(j.rate) + " (" + (Number.isInteger(j.flips) ? j.flips : j.flips.toFixed(1)) + "/" + j.joint + ")" +
+      (j.note ? "\u2020" : "") + " " + ci(j.ci);
+  }
   function ci(pair) { return pair && pair[0] !== null ? "[" + f1(pair[0]) + ", " + f1(pair[1]) + "]" : ""; }
   function asrText(r) {
     if (r.asr === null) return "n/a (0/" + r.asr_denominator + ")";
@@ -123,7 +135,8 @@ _JS = r"""
     asr: {label: "ASR % (higher = easier to attack)", max: function () { return 100; }, worse: "high"},
     f1_drop: {label: "F1 drop (points)", max: function () { return Math.max(1, maxOf("f1_drop")); }, worse: "high"},
     adv_f1: {label: "adversarial F1", max: function () { return 100; }, worse: "low"},
-    robust_f1: {label: "robust F1", max: function () { return 100; }, worse: "low"}
+    robust_f1: {label: "robust F1", max: function () { return 100; }, worse: "low"},
+    flip_rate: {label: "flip % on jointly-correct questions", max: function () { return 100; }, worse: "high"}
   };
   function maxOf(k) { return D.rows.reduce(function (m, r) { return r[k] !== null && r[k] > m ? r[k] : m; }, 0); }
   function colour(v, metric) {
@@ -142,7 +155,8 @@ _JS = r"""
   function modelsTable() {
     var t = document.getElementById("models-table");
     var head = el("tr");
-    ["rank", "model", "fingerprint", "languages", "cells", "common", "clean F1", "adv F1", "robust F1", "ASR %", "checks"]
+    ["rank", "model", "fingerprint", "languages", "cells", "common", "clean F1", "adv F1", "robust F1", "ASR %",
+     "flip % (joint)", "worst-case F1", "eff. rob.", "checks"]
       .forEach(function (h) { head.appendChild(el("th", {}, h)); });
     t.appendChild(head);
     D.models.forEach(function (m) {
@@ -153,7 +167,8 @@ _JS = r"""
       var langsTd = el("td");
       m.langs.forEach(function (l) { langsTd.appendChild(document.createTextNode(" " + l)); langsTd.appendChild(zsBadge(m.zero_shot[l])); });
       tr.appendChild(langsTd);
-      [m.rows, m.common, f1(m.clean_f1), f1(m.adv_f1), f1(m.robust_f1), f1(m.asr)].forEach(function (v) {
+      [m.rows, m.common, f1(m.clean_f1), f1(m.adv_f1), f1(m.robust_f1), f1(m.asr), f1(m.flip_rate),
+       f1(m.worst_case_f1), signed(m.effective)].forEach(function (v) {
         tr.appendChild(el("td", {"class": "num"}, v)); });
       var chk = el("td", {}, m.flagged ? "" : "ok");
       if (m.flagged) { chk.appendChild(el("span", {"class": "badge bad"}, m.flagged + " flagged")); tr.className = "flagged"; }
@@ -218,7 +233,8 @@ _JS = r"""
 
   var COLS = [["model", "model"], ["lang", "lang"], ["zero-shot", "zero_shot"], ["attack", "label"], ["target", "target"],
               ["n", "n"], ["seeds", "seeds"], ["scorer", "mode"], ["clean F1", "clean_f1"], ["adv F1", "adv_f1"],
-              ["\u0394F1 [95% CI]", "f1_drop"], ["robust F1", "robust_f1"], ["ASR % (k/right) [95% CI]", "asr"], ["check", null]];
+              ["\u0394F1 [95% CI]", "f1_drop"], ["robust F1", "robust_f1"], ["ASR % (k/right) [95% CI]", "asr"],
+              ["flip % joint (k/joint) [95% CI]", "flip_rate"], ["eff. rob.", "effective"], ["check", null]];
   function rowsTable(table, rows, sortable) {
     var state = {key: null, dir: 1};
     function draw() {
@@ -248,6 +264,8 @@ _JS = r"""
         tr.appendChild(el("td", {"class": "num"}, (f1(r.f1_drop) + " " + ci(r.ci.f1_drop)).trim()));
         tr.appendChild(el("td", {"class": "num"}, f1(r.robust_f1)));
         tr.appendChild(el("td", {"class": "num"}, asrText(r)));
+        tr.appendChild(el("td", {"class": "num", title: r.joint && r.joint.note ? r.joint.note : ""}, flipText(r)));
+        tr.appendChild(el("td", {"class": "num"}, signed(r.effective)));
         var chk = el("td", {}, bad.length ? "" : "ok");
         if (bad.length) chk.appendChild(el("span", {"class": "badge bad", title: bad.map(function (f) { return f.file + ": " + f.message; }).join("\n")},
                                             "flagged: " + bad.map(function (f) { return f.kind; }).join(", ")));
@@ -293,8 +311,28 @@ _JS = r"""
       " records passed the checks (digest, cell key, summary recomputed from the per-example outcomes)"));
   }
 
+  function simpleTable(id, head, rows) {
+    var t = document.getElementById(id), tr = el("tr");
+    head.forEach(function (h) { tr.appendChild(el("th", {}, h)); });
+    t.appendChild(tr);
+    rows.forEach(function (cells) {
+      var row = el("tr");
+      cells.forEach(function (c, k) { row.appendChild(el("td", k > 0 && typeof c !== "string" ? {"class": "num"} : {}, c)); });
+      t.appendChild(row);
+    });
+  }
+  function extraTables() {
+    simpleTable("worst-table", ["model", "lang", "attacks", "perturbations", "n", "clean F1", "worst-case acc %",
+                                "worst-case F1 [95% CI]", "note"],
+      D.worst_case.map(function (w) { return [w.model, w.lang, w.attacks.join(", "), w.perturbations, w.n, f1(w.clean_f1),
+        f1(w.accuracy), (f1(w.f1) + " " + ci(w.ci_f1)).trim(), w.note]; }));
+    simpleTable("fits-table", ["cell", "models", "slope", "intercept", "r", "note"],
+      D.fits.map(function (f) { return [f.scope, f.models, f.slope === null ? "-" : f.slope.toFixed(3), f1(f.intercept),
+        f.r === null ? "-" : f.r.toFixed(3), f.note]; }));
+  }
+
   try {
-    modelsTable(); heatmaps(); modelView();
+    modelsTable(); extraTables(); heatmaps(); modelView();
     rowsTable(document.getElementById("all-table"), D.rows, true);
     checks();
     document.getElementById("footer").textContent = "generated " + D.generated + " by xadv " + D.xadv_version +

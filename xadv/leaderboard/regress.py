@@ -21,6 +21,14 @@ never below 1 / (B + 1): settings under which no change could ever be significan
 change can exceed) are refused, since a gate that cannot fail is a gate switched off.
 A baseline cell missing from the current results fails the gate too: a CI job that stopped running
 an attack must not pass silently.
+
+Beside ASR and adversarial F1 every check shows the flip rate on *jointly-correct* questions: those
+both the baseline and the current model answer right on clean input, and per side the share the attack
+makes wrong, with a paired bootstrap (both sides resampled together) of current minus baseline. ASR
+alone moves when the clean-right set moves (a model that learns easy questions gets a lower ASR without
+becoming harder to attack); on the jointly-correct questions both sides are judged on the same set. It
+is shown, not gated, unless `max_flip_increase` (`--max-flip-increase`, a fraction like
+`max_asr_increase`) is given; with `significance` it then also needs its p-value below it.
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ from xadv.errors import XadvError
 from xadv.leaderboard.entries import Entry, load_entries
 from xadv.runs.record import load_versioned_json, stable_hash
 from xadv.runs.seal import Seal, results_key, seal_problem, sealed_content
-from xadv.score.bootstrap import MAX_RESAMPLES, bootstrap_means, check_resamples
+from xadv.score.bootstrap import MAX_RESAMPLES, bootstrap_means, check_resamples, paired_bootstrap_arrays
 
 BASELINE_SCHEMA = "xadv.regress-baseline/1"
 SLOT_FIELDS = ("model", "lang", "attack", "params", "target", "strength", "seed", "data_sha256", "mode",
@@ -203,6 +211,11 @@ class Check:
     cur_clean_f1: float
     asr_p: float | None = None
     f1_p: float | None = None
+    joint: int = 0                        # questions right on clean input for both baseline and current
+    base_flip: float | None = None        # flip rate on those, points; None when joint == 0
+    cur_flip: float | None = None
+    flip_ci: tuple[float | None, float | None] = (None, None)  # paired bootstrap CI of cur - base
+    flip_p: float | None = None           # its two-sided p-value
     reasons: list[str] = field(default_factory=list)   # what regressed beyond tolerance (and significantly)
     notes: list[str] = field(default_factory=list)     # beyond tolerance but not significant, etc.
 
@@ -211,6 +224,12 @@ class Check:
         if self.base_asr is None or self.cur_asr is None:
             return None
         return self.cur_asr - self.base_asr
+
+    @property
+    def flip_change(self) -> float | None:
+        if self.base_flip is None or self.cur_flip is None:
+            return None
+        return self.cur_flip - self.base_flip
 
     @property
     def f1_drop(self) -> float:
@@ -226,7 +245,9 @@ class Check:
         return {**self.group, "cells": self.cells, "n": self.n, "base_asr": self.base_asr, "cur_asr": self.cur_asr,
                 "asr_change": self.asr_change, "base_adv_f1": self.base_adv_f1, "cur_adv_f1": self.cur_adv_f1,
                 "adv_f1_drop": self.f1_drop, "base_clean_f1": self.base_clean_f1, "cur_clean_f1": self.cur_clean_f1,
-                "asr_p": self.asr_p, "f1_p": self.f1_p, "status": self.status, "reasons": self.reasons,
+                "asr_p": self.asr_p, "f1_p": self.f1_p, "joint": self.joint, "base_flip": self.base_flip,
+                "cur_flip": self.cur_flip, "flip_change": self.flip_change, "flip_ci": list(self.flip_ci),
+                "flip_p": self.flip_p, "status": self.status, "reasons": self.reasons,
                 "notes": self.notes}
 
 
@@ -262,8 +283,11 @@ def _group_of(slot: dict, level: str) -> dict:
 
 
 def check_settings(*, level: str, max_asr_increase: float, max_f1_drop: float, significance: float | None,
-                   n_resamples: int) -> None:
+                   n_resamples: int, max_flip_increase: float | None = None) -> None:
     """XadvError (one line) unless every setting is a finite number in its range and the gate can fail."""
+    if max_flip_increase is not None and (not _real(max_flip_increase) or not 0 <= max_flip_increase < 1):
+        raise XadvError(f"--max-flip-increase is a fraction of the jointly-correct questions from 0 to below 1 "
+                        f"(0.02 = 2 percentage points), got {max_flip_increase}")
     if level not in LEVELS:
         raise XadvError(f"unknown gate level {level!r} (choose one of: {', '.join(LEVELS)})")
     if not _real(max_asr_increase) or not 0 <= max_asr_increase <= 1:
@@ -312,10 +336,11 @@ def _p_value(observed: float, resampled: np.ndarray) -> float | None:
 
 def gate(baseline: list[Cell], current: list[Cell], *, max_asr_increase: float = 0.02, max_f1_drop: float = 1.0,
          level: str = "model", significance: float | None = None, n_resamples: int = 1000,
-         seed: int = 0) -> GateResult:
-    """Compare current cells with the baseline, group by `level`, and judge every group."""
+         seed: int = 0, max_flip_increase: float | None = None) -> GateResult:
+    """Compare current cells with the baseline, group by `level`, and judge every group. `max_flip_increase`
+    (opt-in, a fraction): also fail when the flip rate on jointly-correct questions rose by more."""
     check_settings(level=level, max_asr_increase=max_asr_increase, max_f1_drop=max_f1_drop,
-                   significance=significance, n_resamples=n_resamples)
+                   significance=significance, n_resamples=n_resamples, max_flip_increase=max_flip_increase)
     cur = {c.slot_key: c for c in current}
     base = {c.slot_key: c for c in baseline}
     missing = [b.slot for k, b in base.items() if k not in cur]
@@ -338,10 +363,12 @@ def gate(baseline: list[Cell], current: list[Cell], *, max_asr_increase: float =
     checks = []
     for g, parts in groups.values():
         cols = np.concatenate(parts)
-        checks.append(_judge(g, len(parts), cols, max_asr_increase, max_f1_drop, significance, n_resamples, seed))
+        checks.append(_judge(g, len(parts), cols, max_asr_increase, max_f1_drop, significance, n_resamples, seed,
+                             max_flip_increase))
     checks.sort(key=lambda c: (not c.reasons, json.dumps(c.group, sort_keys=True)))
     return GateResult(level=level, checks=checks, missing=missing, new=new,
                       tolerances={"max_asr_increase": max_asr_increase, "max_f1_drop": max_f1_drop,
+                                  "max_flip_increase": max_flip_increase,
                                   "significance": significance, "resamples": n_resamples, "seed": seed})
 
 
@@ -354,8 +381,16 @@ def _rates(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return 100 * (asr_c - asr_b), 100 * (b_f1 - c_f1)
 
 
+def joint_flip_columns(cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(baseline flipped, current flipped) on the questions right on clean input on both sides, from the
+    gate's 8 columns (baseline right, flipped, adv F1, clean F1, then the same for current)."""
+    joint = (cols[:, 0] > 0) & (cols[:, 4] > 0)
+    return cols[joint, 1], cols[joint, 5]
+
+
 def _judge(group: dict, n_cells: int, cols: np.ndarray, max_asr: float, max_f1: float,
-           significance: float | None, n_resamples: int, seed: int) -> Check:
+           significance: float | None, n_resamples: int, seed: int,
+           max_flip: float | None = None) -> Check:
     means = cols.mean(axis=0)
     b_right, b_flip, b_f1, b_clean, c_right, c_flip, c_f1, c_clean = means
     check = Check(group=group, cells=n_cells, n=len(cols),
@@ -363,6 +398,16 @@ def _judge(group: dict, n_cells: int, cols: np.ndarray, max_asr: float, max_f1: 
                   cur_asr=100 * c_flip / c_right if c_right > 0 else None,
                   base_adv_f1=100 * b_f1, cur_adv_f1=100 * c_f1, base_clean_f1=100 * b_clean,
                   cur_clean_f1=100 * c_clean)
+    base_j, cur_j = joint_flip_columns(cols)
+    check.joint = len(base_j)
+    if len(base_j):
+        check.base_flip, check.cur_flip = 100 * float(base_j.mean()), 100 * float(cur_j.mean())
+        if n_resamples:
+            test = paired_bootstrap_arrays(cur_j, base_j, metric="flip_rate", scale=100.0,
+                                           n_resamples=n_resamples, seed=seed)
+            check.flip_ci, check.flip_p = (test.ci_low, test.ci_high), test.p_value
+    flip_up = (max_flip is not None and check.flip_change is not None
+               and check.flip_change > 100 * max_flip + 1e-9)
     asr_up = check.asr_change is not None and check.asr_change > 100 * max_asr + 1e-9
     f1_down = check.f1_drop > max_f1 + 1e-9
     if significance is not None and (asr_up or f1_down):
@@ -371,7 +416,9 @@ def _judge(group: dict, n_cells: int, cols: np.ndarray, max_asr: float, max_f1: 
         check.asr_p = _p_value(float(d_asr), r_asr)
         check.f1_p = _p_value(float(d_f1), r_f1)
     for hit, what, p in ((asr_up, f"ASR +{check.asr_change or 0:.1f} pp > +{100 * max_asr:.1f}", check.asr_p),
-                         (f1_down, f"adv F1 -{check.f1_drop:.1f} > -{max_f1:.1f}", check.f1_p)):
+                         (f1_down, f"adv F1 -{check.f1_drop:.1f} > -{max_f1:.1f}", check.f1_p),
+                         (flip_up, f"flip rate (jointly correct) +{check.flip_change or 0:.1f} pp > "
+                                   f"+{100 * (max_flip or 0):.1f}", check.flip_p)):
         if not hit:
             continue
         if significance is None:
