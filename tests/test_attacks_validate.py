@@ -167,3 +167,51 @@ def test_min_similarity_is_refused_with_a_search_and_outside_0_1():
 def test_unknown_attack_in_validate_is_one_line():
     with pytest.raises(XadvError):
         get_attack("nope")
+
+
+# --- the human audit sheet -----------------------------------------------------------------------------------
+
+@pytest.mark.needs_data
+def test_audit_sheet_is_seeded_stratified_and_scores_a_filled_sheet(data_dir, tmp_path):
+    from attacks.audit import audit_sheet, read_sheet, score_sheet, write_sheet
+
+    rows = _rows(data_dir, "en", 120)
+    pairs = [(get_attack("keyboard"), "question"), (get_attack("word-swap"), "question")]
+    items, unchanged = audit_sheet(rows, pairs, n=12, seed=4)
+    assert [it.attack for it in items].count("keyboard") == 12 and len(items) == 24
+    assert items == audit_sheet(list(reversed(rows)), pairs, n=12, seed=4)[0]  # order-free
+    assert all(it.before != it.after for it in items) and "keyboard" not in unchanged or unchanged["keyboard"] >= 0
+    rates = sorted(abs(len(it.after) - len(it.before)) + sum(a != b for a, b in zip(it.before, it.after))
+                   for it in items if it.attack == "keyboard")
+    assert rates[0] < rates[-1]  # light and heavy edits both drawn
+    path = write_sheet(items, tmp_path / "sheet.csv")
+    back = read_sheet(path)
+    assert back == items
+    filled = path.read_text(encoding="utf-8").splitlines()
+    head, body = filled[0], filled[1:]
+    # judge: keyboard pairs valid except the first two; word-swap pairs all lose fluency only
+    marks = [("n,y,n" if i < 2 else "y,y,y") if "keyboard" in line else "y,y,n" for i, line in enumerate(body)]
+    filled = [head] + [line.replace(",,,,", f",{m},the xadv team,", 1) if line.endswith(",,,,,") else line
+                       for line, m in zip(body, marks)]
+    (tmp_path / "filled.csv").write_text("\n".join(filled) + "\n", encoding="utf-8")
+    scores = {s.attack: s for s in score_sheet(read_sheet(tmp_path / "filled.csv"))}
+    kb = scores["keyboard"]
+    assert (kb.judged, kb.valid, kb.valid_share, kb.annotators) == (12, 10, round(10 / 12, 4), ("the xadv team",))
+    assert kb.ci[0] < 10 / 12 < kb.ci[1] and scores["word-swap"].fluent == 0.0
+    res = runner.invoke(app, ["attacks", "audit", "--score", str(tmp_path / "filled.csv"), "--json"])
+    assert res.exit_code == 0 and json.loads(res.output)["scores"][0]["attack"] == "keyboard"
+
+
+def test_audit_sheet_errors_are_one_line(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n", encoding="utf-8")
+    for args, msg in ((["--score", str(bad)], "not an xadv audit sheet"),
+                      (["--score", str(tmp_path / "none.csv")], "no such audit sheet"),
+                      (["--lang", "en", "--out", str(tmp_path / "x.txt")], "must end in .csv")):
+        res = runner.invoke(app, ["attacks", "audit", *args])
+        assert res.exit_code == 2 and msg in res.output and "Traceback" not in res.output
+    from attacks.audit import judgement
+
+    assert judgement("Y", "x") is True and judgement(" no ", "x") is False and judgement("", "x") is None
+    with pytest.raises(XadvError, match="not a judgement"):
+        judgement("maybe", "sheet row 3 fluent")
