@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 
 from attacks import get_attack  # noqa: E402
 from attacks.base import draw_count, make_rng  # noqa: E402
-from attacks.codemix import load_lexicon, translate_word  # noqa: E402
+from attacks.codemix import load_lexicon, load_stem_index, translate_word  # noqa: E402
 from attacks.text import LANG_SCRIPT, word_script, words  # noqa: E402
 from xadv.data.squad import load_json, parse_squad  # noqa: E402
 from xadv.io import atomic_write_text, read_json  # noqa: E402
@@ -45,6 +45,7 @@ def measure(data_dir: Path, lang: str, n: int, strength: float, seed: int) -> di
     rows = first_rows(data_dir, lang, n)
     attack = get_attack("codemix", data_dir=str(data_dir))
     lexicon = load_lexicon(str(data_dir / "dictionaries"), lang, True)
+    stems = load_stem_index(str(data_dir / "dictionaries"), lang)
     unchanged = nothing_drawn = hits = total = 0
     applied = 0.0
     for row in rows:
@@ -55,7 +56,7 @@ def measure(data_dir: Path, lang: str, n: int, strength: float, seed: int) -> di
         nothing_drawn += draw_count(strength, len(ws), make_rng(seed, row["id"], attack.name)) == 0
         native = [w.text for w in ws if word_script(w.text) == LANG_SCRIPT[lang]]
         total += len(native)
-        hits += sum(translate_word(w, lexicon, lang) is not None for w in native)
+        hits += sum(translate_word(w, lexicon, lang, stems) is not None for w in native)
     return {"n": len(rows), "unchanged_share": round(unchanged / len(rows), 4),
             "nothing_drawn_share": round(nothing_drawn / len(rows), 4),
             "strength_applied_mean": round(applied / len(rows), 4),
