@@ -189,7 +189,7 @@ class _Job:
 
     def cell_key(self, lang: str, res: _Resolved, target: str, data_sha: str) -> CellKey:
         s = self.settings
-        params_key = {k: v for k, v in res.params.items() if k != "data_dir"}  # paths don't change a cell
+        params_key = res.spec.cell_params(res.params)  # paths excluded, changed attack versions included
         return CellKey(self.loaded.fingerprint, lang, res.spec.name, params_key, target, s.effective_strength,
                        int(s.seed), data_sha, s.mode, s.criterion.format(),
                        search=s.search.cell() if s.search is not None else None,
