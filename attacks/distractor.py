@@ -21,10 +21,10 @@ statements keep question word order: natural in en fi id sw ru for wh-fronted qu
 (`1831 was the Eiffel Tower built.`), and in ar (question word first) the fake answer leads a nominal
 sentence; ko bn te are verb-final and read naturally; swapped names are not re-inflected (fi, ru cases).
 
-Example (en, strength 0.3, seed 0): question "When was the Eiffel Tower built?", context "The Eiffel
-Tower is in Paris. It was built in 1889 for the World's Fair. It is 330 metres tall." -> distractor
-inserts e.g. "1831 was the Paris built." (the name slot mutated); distractor-conflict inserts "1831 was
-the Eiffel Tower built."
+Example (en, strength 0.3, seed 0, title "Eiffel Tower"): question "When was the Eiffel Tower built?",
+context "The Eiffel Tower is in Paris. It was built in 1889 for the World's Fair. It is 330 metres tall."
+-> distractor appends "1800 was the Paris built." (the name slot mutated: it no longer answers the
+question); distractor-conflict inserts "1802 was the Eiffel Tower built." (a rival answer to it).
 """
 
 from __future__ import annotations
