@@ -163,6 +163,9 @@ class Attack:
     # Character-level families may be asked to edit the answers (`edits_answers=True`); structural
     # ones (deleting, moving, inserting text) never do.
     can_edit_answers: ClassVar[bool] = False
+    # Bumped when an attack's behaviour changes under the same name: a version other than 1 enters the
+    # cell key (`AttackSpec.cell_params`), so records of the old behaviour are never reused for the new.
+    version: ClassVar[int] = 1
 
     # -- what subclasses implement ---------------------------------------------------------
     def plan(self, inp: FieldInput, strength: float, rng: random.Random) -> FieldEdits:

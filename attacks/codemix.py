@@ -32,6 +32,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import ClassVar
 
 import regex
 
@@ -245,6 +246,7 @@ class CodeMix(Attack):
     description: str = ("Replace a share of the words by their dictionary translation: into English "
                         "for ar bn fi id ko ru sw te, into `partner` for English text.")
     partner: str = ""
+    version: ClassVar[int] = 2  # 2: inflected forms matched through stems (more words replaced than by 1)
     data_dir: str = ""  # the data directory holding dictionaries/ (default: xadv.paths.data_dir())
 
     def refusal(self, lang: str) -> str | None:

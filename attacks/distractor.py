@@ -1,33 +1,46 @@
-"""Distractor insertion (AddSent-style): a sentence that looks like the answer but is wrong.
+"""Distractor insertion: `distractor` (AddSent, Jia & Liang 2017) and `distractor-conflict`.
 
-The distractor is built from the question: its question word (per-language lists below; a prefix for
-Korean, so 몇년 -> 1987년) is replaced by a fake answer of the same kind as the gold answer, and the
-question mark becomes the language's full stop (। in Bengali). Kinds: *number* and *date* (digits
-re-drawn in the same digit script, a year keeps its century, a month name becomes another month of
-that language via babel), *name* (another capitalised name from the same context, for cased
-scripts) and *other* (another span of as many words from a sentence without the answer). A fake
-never equals or contains a gold answer. The sentence is inserted at a sentence boundary, never
-inside a sentence that holds an answer; the gold answers keep their text and their offsets are
-remapped. Context only; serves all nine languages. `strength` is the share of the context's
-sentences to add (at least one).
+`distractor` first MUTATES the question (`attacks.mutate`: dates, numbers, names, English antonyms;
+whole words only), then turns the mutated question into a statement: its question word (per-language
+lists below; a prefix for Korean, so 몇년 -> 1987년) becomes a fake answer of the gold answer's kind
+(`attacks.fakes`) and the question mark the language's full stop (। in Bengali). The sentence thus
+resembles the question but answers a different one; the gold answer stays the only right answer.
+An example whose question offers no slot to mutate is left unchanged (it counts as unchanged). Every
+inserted sentence contains no gold answer (casefolded), and at least one slot differs from the
+question's. Its cells carry `attack_version: distractor/2` in their key (`Attack.version`), so records
+of the old attack, also named `distractor` then, are never reused for it.
 
-Example (en, strength 0.3, seed 0): question "When was the Eiffel Tower built?", answer "1889",
-context "The Eiffel Tower is in Paris. It was built in 1889 for the World's Fair. It is 330 metres
-tall." -> "... It was built in 1889 for the World's Fair. 1831 was the Eiffel Tower built. It is 330
-metres tall."
+`distractor-conflict` is that old attack, kept as a conflicting-evidence probe: the UNMUTATED question
+stated with a fake answer, i.e. a second, contradicting answer to the same question (`1825 was the
+Isle of Wight Railway first constructed.`); a model that picks it is not necessarily wrong to.
+
+Both insert at sentence boundaries, never inside a sentence that holds an answer; the gold answers keep
+their text and their offsets are remapped. Context only; all nine languages. `strength` is the share of
+the context's sentences to add (at least one). The template replaces the question word in place, so
+statements keep question word order: natural in en fi id sw ru for wh-fronted questions only
+(`1831 was the Eiffel Tower built.`), and in ar (question word first) the fake answer leads a nominal
+sentence; ko bn te are verb-final and read naturally; swapped names are not re-inflected (fi, ru cases).
+
+Example (en, strength 0.3, seed 0, title "Eiffel Tower"): question "When was the Eiffel Tower built?",
+context "The Eiffel Tower is in Paris. It was built in 1889 for the World's Fair. It is 330 metres tall."
+-> distractor appends "1800 was the Paris built." (the name slot mutated: it no longer answers the
+question); distractor-conflict inserts "1802 was the Eiffel Tower built." (a rival answer to it).
 """
 
 from __future__ import annotations
 
 import random
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from typing import ClassVar
 
 import regex
 
-from .base import CONTEXT_ONLY, Attack, FieldEdits, FieldInput, draw_count, overlaps_any
-from .text import Edit, EditPlan, Span, sentences, words
+from .base import CONTEXT_ONLY, Attack, FieldEdits, FieldInput, draw_count
+from .fakes import answer_kind, fake_answers, month_names
+from .mutate import Mutation, mutate_question
+from .text import Edit, EditPlan, sentences, words
 
 QUESTION_WORDS: dict[str, frozenset[str]] = {k: frozenset(v.split()) for k, v in {
     "en": "what which who whom whose when where why how",
@@ -52,114 +65,6 @@ _KO_ENDINGS = (("인가요", "이다"), ("입니까", "이다"), ("인가", "이
                ("었나요", "었다"), ("았나요", "았다"), ("나요", "다"), ("습니까", "습니다"), ("을까요", "다"))
 _EN_HOW = {"many", "much", "long", "old", "far", "tall", "big", "large", "high"}
 _FULL_STOP = {"bn": "।"}
-_DIGIT = regex.compile(r"\p{Nd}")
-_CAPITALISED = regex.compile(r"^\p{Lu}")
-
-
-def answer_kind(answer: str, lang: str) -> str:
-    """"date", "number", "name" or "other"."""
-    if _DIGIT.search(answer):
-        low = answer.casefold()
-        return "date" if any(m in low for m in month_names(lang)) else "number"
-    ws = [w.text for w in words(answer)]
-    if ws and all(_CAPITALISED.match(w) for w in ws if len(w) > 3) and _CAPITALISED.match(ws[0]):
-        return "name"
-    return "other"
-
-
-@lru_cache(maxsize=None)
-def month_names(lang: str) -> tuple[str, ...]:
-    """Lower-cased month names of `lang` (wide and abbreviated, both contexts), longest first."""
-    from babel.dates import get_month_names
-
-    names: set[str] = set()
-    for width in ("wide", "abbreviated"):
-        for context in ("format", "stand-alone"):
-            names.update(n.casefold() for n in get_month_names(width, context, locale=lang).values())
-    # longest first, ties in a fixed (alphabetical) order: never the set's hash order
-    return tuple(sorted((n for n in names if len(n) >= 3 and not _DIGIT.search(n)), key=lambda n: (-len(n), n)))
-
-
-def _redraw_digits(text: str, rng: random.Random) -> str:
-    """Every run of digits re-drawn in its own digit script; four-digit years keep their century."""
-    def run(m: regex.Match) -> str:
-        s = m.group()
-        keep = 2 if len(s) == 4 and s[0] in "12١٢১২౧౨" else 0
-        out = list(s[:keep])
-        for i, ch in enumerate(s[keep:], keep):
-            zero = ord(ch) - unicodedata.digit(ch)
-            lo = 1 if i == 0 and len(s) > 1 else 0
-            out.append(chr(zero + rng.randint(lo, 9)))
-        return "".join(out)
-
-    return regex.sub(r"\p{Nd}+", run, text)
-
-
-def _swap_month(text: str, lang: str, rng: random.Random) -> str:
-    low = text.casefold()
-    for m in month_names(lang):
-        i = low.find(m)
-        if i >= 0:
-            others = [n for n in month_names(lang) if n != m and len(n) > 3]
-            if others:
-                new = rng.choice(others)
-                new = new[:1].upper() + new[1:] if text[i : i + 1].isupper() else new
-                return text[:i] + new + text[i + len(m) :]
-    return text
-
-
-def _runs(text: str, ws: list[Span], n: int, avoid=()) -> list[str]:
-    """Texts of n consecutive words joined by plain whitespace, not overlapping `avoid` spans."""
-    out = []
-    for i in range(len(ws) - n + 1):
-        run = ws[i : i + n]
-        if all(text[a.end : b.start].isspace() for a, b in zip(run, run[1:])) \
-                and not overlaps_any((run[0].start, run[-1].end), avoid):
-            out.append(text[run[0].start : run[-1].end])
-    return out
-
-
-def fake_answers(example: dict, lang: str, rng: random.Random) -> list[str]:
-    """Candidate fake answers of the gold answer's kind, best first (possibly empty).
-
-    Names and other spans come from the sentences without an answer, else from anywhere in the
-    context outside the answers (a one-sentence context)."""
-    gold = example["answers"]["text"][0]
-    ctx = example["context"]
-    kind = answer_kind(gold, lang)
-    out: list[str] = []
-    if kind in ("number", "date"):
-        for _ in range(8):
-            fake = _redraw_digits(gold, rng)
-            out.append(_swap_month(fake, lang, rng) if kind == "date" else fake)
-    spans = [(s, s + len(t)) for t, s in zip(example["answers"]["text"], example["answers"]["answer_start"])]
-    n = max(1, len(words(gold)))
-    free = [s for s in sentences(ctx) if not overlaps_any(s, spans)]
-    pools = [[(sent.text, words(sent.text), ()) for sent in free], [(ctx, words(ctx), spans)]]
-    found = False
-    for pool in pools:
-        for length in dict.fromkeys((n, max(1, n // 2), 1)):  # long answers: shorter fakes
-            names: list[str] = []
-            others: list[str] = []
-            for text, ws, avoid in pool:
-                if kind == "name":
-                    caps = [w for w in ws if _CAPITALISED.match(w.text)]
-                    names += (_runs(text, caps, length, avoid)
-                              or [w.text for w in caps[1:] if not overlaps_any(w, avoid)])
-                others += _runs(text, ws, length, avoid)
-            rng.shuffle(names)
-            rng.shuffle(others)
-            out += names + others[:50]
-            found = bool(names or others)
-            if found:
-                break
-        if found:
-            break
-    golds = [g.casefold() for g in example["answers"]["text"]]
-    return [f for f in dict.fromkeys(out)
-            if f and not any(g in f.casefold() or f.casefold() in g for g in golds)]
-
-
 def distractor_sentence(question: str, fake: str, lang: str) -> str:
     """The question turned into a statement whose answer slot holds `fake`."""
     q = question.strip().rstrip("?？؟ ").strip()
@@ -193,38 +98,100 @@ def _finish(text: str, lang: str) -> str:
     return text + _FULL_STOP.get(lang, ".")
 
 
+def _insert(inp: FieldInput, strength: float, rng: random.Random, statement: Callable[[str], str | None],
+            ) -> FieldEdits:
+    """Insert `statement(fake)` for fake answers in turn (None: skip that fake) at shuffled sentence
+    boundaries, until strength x sentences (at least one) are in."""
+    text = inp.text
+    sents = sentences(text)
+    n = max(1, draw_count(strength, len(sents), rng)) if strength > 0 else 0
+    plan = EditPlan(text, inp.protected)
+    if not n:
+        return FieldEdits([], len(sents), 0)
+    fakes = fake_answers(inp.example, inp.lang, rng)
+    nfc = unicodedata.is_normalized("NFC", text)
+    bounds = [s.start for s in sents] + [len(text)]
+    rng.shuffle(bounds)
+    added = 0
+    for fake in fakes:
+        if added >= n or not bounds:
+            break
+        sent = statement(fake)
+        if sent is None:
+            continue
+        if nfc:
+            sent = unicodedata.normalize("NFC", sent)
+        at = bounds.pop()
+        new = (" " + sent) if at == len(text) else (sent + " ")
+        if plan.add(Edit(at, at, new, "distractor")):
+            added += 1
+    return FieldEdits(plan.edits, len(sents), added)
+
+
+def addsent_statement(mutation: Mutation, fake: str, golds: list[str], lang: str) -> str | None:
+    """The mutated question stated with `fake`, or None when it would name a gold answer or keep every
+    original slot (then it would restate the question's content)."""
+    sent = distractor_sentence(mutation.question, fake, lang)
+    key = unicodedata.normalize("NFC", sent).casefold()
+    if any(unicodedata.normalize("NFC", g).casefold() in key for g in golds):
+        return None
+    if all(unicodedata.normalize("NFC", s.old).casefold() in key for s in mutation.slots):
+        return None
+    return sent
+
+
+_LANG_NOTE = (" Word order: the question word is replaced in place, so en fi id sw ru statements keep "
+              "question order (ungrammatical for inverted questions, e.g. en `1831 was the X built.`), ar "
+              "statements start with the fake answer; swapped names are not re-inflected (fi, ru).")
+
+
 @dataclass(frozen=True)
 class Distractor(Attack):
+    """AddSent: the question mutated (dates, numbers, names, antonyms), then stated with a fake answer, so
+    the inserted sentence answers a different question; nothing is inserted when no slot can be mutated."""
+
     name: str = "distractor"
-    description: str = ("Insert AddSent-style sentences: the question as a statement with a fake "
-                        "answer of the same kind (number, date, name, other), between sentences.")
+    description: str = ("AddSent (Jia & Liang): mutate the question (dates, numbers, names, en antonyms) so it "
+                        "asks something else, state it with a fake answer of the gold answer's kind, insert "
+                        "between sentences; examples with nothing to mutate stay unchanged. Not the old "
+                        "distractor (now distractor-conflict)." + _LANG_NOTE)
+    targets: tuple[str, ...] = CONTEXT_ONLY
+    unit: str = "sentences"
+    version: ClassVar[int] = 2  # 1 was the conflicting-evidence attack, now `distractor-conflict`
+
+    def plan(self, inp: FieldInput, strength: float, rng: random.Random) -> FieldEdits:
+        if strength <= 0:
+            return FieldEdits([], len(sentences(inp.text)), 0)
+        mutation = mutate_question(inp.example, inp.lang, QUESTION_WORDS[inp.lang], rng)
+        if mutation is None:
+            return FieldEdits([], len(sentences(inp.text)), 0)
+        golds = list(inp.example["answers"]["text"])
+        return _insert(inp, strength, rng, lambda fake: addsent_statement(mutation, fake, golds, inp.lang))
+
+
+@dataclass(frozen=True)
+class DistractorConflict(Attack):
+    """The pre-AddSent distractor: the UNMUTATED question stated with a fake answer, i.e. conflicting
+    evidence for the same question (the gold answer is no longer the only answer the context supports)."""
+
+    name: str = "distractor-conflict"
+    description: str = ("Conflicting-evidence probe (the old distractor): the question itself stated with a "
+                        "fake answer of the gold answer's kind, inserted between sentences; it answers the SAME "
+                        "question, so it contradicts the gold answer." + _LANG_NOTE)
     targets: tuple[str, ...] = CONTEXT_ONLY
     unit: str = "sentences"
 
     def plan(self, inp: FieldInput, strength: float, rng: random.Random) -> FieldEdits:
-        text = inp.text
-        sents = sentences(text)
-        n = max(1, draw_count(strength, len(sents), rng)) if strength > 0 else 0
-        plan = EditPlan(text, inp.protected)
-        if not n:
-            return FieldEdits([], len(sents), 0)
-        fakes = fake_answers(inp.example, inp.lang, rng)
+        q = inp.example["question"]
         golds = [g.casefold() for g in inp.example["answers"]["text"]]
-        nfc = unicodedata.is_normalized("NFC", text)
-        bounds = [s.start for s in sents] + [len(text)]
-        rng.shuffle(bounds)
-        added = 0
-        for fake in fakes:
-            if added >= n or not bounds:
-                break
-            sent = distractor_sentence(inp.example["question"], fake, inp.lang)
-            if nfc:
-                sent = unicodedata.normalize("NFC", sent)
-            q = inp.example["question"].casefold()
-            if any(sent.casefold().count(g) > q.count(g) for g in golds):
-                continue  # the fake part spells out a gold answer
-            at = bounds.pop()
-            new = (" " + sent) if at == len(text) else (sent + " ")
-            if plan.add(Edit(at, at, new, "distractor")):
-                added += 1
-        return FieldEdits(plan.edits, len(sents), added)
+
+        def statement(fake: str) -> str | None:
+            sent = distractor_sentence(q, fake, inp.lang)
+            # the fake part spells out a gold answer
+            return None if any(sent.casefold().count(g) > q.casefold().count(g) for g in golds) else sent
+
+        return _insert(inp, strength, rng, statement)
+
+
+__all__ = ["QUESTION_WORDS", "Distractor", "DistractorConflict", "addsent_statement", "answer_kind",
+           "distractor_sentence", "fake_answers", "month_names"]

@@ -54,7 +54,7 @@ def violations(attack: Attack, row: dict, target: str, strength: float, seed: in
     total = sum(len(unit(row[f])) for f in _fields(target))
     if total:
         # rounding happens per field (a swap touches two words); a distractor adds at least one sentence
-        slack = (2 * len(_fields(target)) / total if attack.name != "distractor"
+        slack = (2 * len(_fields(target)) / total if attack.name not in ("distractor", "distractor-conflict")
                  else max(strength, 1 / total) - strength + 1 / total)
         if result.strength_applied > strength + slack + 1e-9:
             bad.append(f"applied strength {result.strength_applied:.3f} exceeds {strength}")

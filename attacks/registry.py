@@ -40,7 +40,7 @@ def _load() -> None:
         return
     _LOADED = True
     from .codemix import CodeMix
-    from .distractor import Distractor
+    from .distractor import Distractor, DistractorConflict
     from .homoglyph import Homoglyph
     from .invisible import Invisible
     from .keyboard import KeyboardTypo
@@ -51,7 +51,7 @@ def _load() -> None:
 
     for attack in (KeyboardTypo(), CharNoise(), *(single_op(op) for op in OPS), Homoglyph(),
                    Invisible(), Decompose(), StripDiacritics(), WordDelete(), WordSwap(),
-                   SentenceReorder(), CodeMix(), Distractor()):
+                   SentenceReorder(), CodeMix(), Distractor(), DistractorConflict()):
         register(attack)
 
 

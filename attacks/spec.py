@@ -64,6 +64,14 @@ class AttackSpec:
         accepted = set().union(*(get_attack(p).describe()["params"] for p in self.parts))
         return {k: v for k, v in params.items() if k in accepted}
 
+    def cell_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The parameters a cell key hashes: those given (paths excluded), plus `attack_version` when a part's
+        behaviour changed under its name (`distractor/2`), so an old record never passes for a new cell;
+        attacks at version 1 add nothing, so existing keys are unchanged."""
+        out = {k: v for k, v in self.params_for(params).items() if k != "data_dir"}  # paths don't change a cell
+        versions = "+".join(f"{p}/{get_attack(p).version}" for p in self.parts if get_attack(p).version != 1)
+        return {**out, "attack_version": versions} if versions else out
+
     def build(self, params: Mapping[str, Any] | None = None) -> Attack:
         """The static attack (a composition for a+b), with the parameters it takes."""
         mine = self.params_for(params or {})

@@ -292,12 +292,12 @@ def test_distractor_fakes_keep_the_kind_and_the_digit_script():
 
 
 @pytest.mark.needs_data
-def test_distractor_is_inserted_between_sentences_outside_the_answer_sentence(data_dir):
+def test_distractor_conflict_is_inserted_between_sentences_outside_the_answer_sentence(data_dir):
     for lang in ("en", "ru", "te", "ko"):
         for row in tydi_rows(data_dir, lang)[:6]:
             if len(words(row["context"])) < 2 * len(words(" ".join(row["answers"]["text"]))):
                 continue  # the context is (almost) all answer: nothing to build a fake from
-            r = get_attack("distractor").perturb(row, "context", 0.01, 3)
+            r = get_attack("distractor-conflict").perturb(row, "context", 0.01, 3)
             (e,) = [e for e in r.edits]
             assert e.start == e.end  # an insertion ...
             bounds = {s.start for s in sentences(row["context"])} | {len(row["context"])}
@@ -307,10 +307,11 @@ def test_distractor_is_inserted_between_sentences_outside_the_answer_sentence(da
                            for g in row["answers"]["text"])
 
 
-def test_english_distractor_example():
+def test_english_distractor_conflict_example():
+    """distractor-conflict states the SAME question with a fake answer (the old `distractor`)."""
     ex = _example("The Eiffel Tower was built in 1889. It is in Paris. It is tall.",
                   "When was the Eiffel Tower built?", "1889")
-    r = get_attack("distractor").perturb(ex, "context", 0.3, 0)
+    r = get_attack("distractor-conflict").perturb(ex, "context", 0.3, 0)
     (e,) = r.edits
     assert e.new.strip().endswith("was the Eiffel Tower built.")
     assert e.new.strip()[:2] == "18"  # a year keeps its century
@@ -323,7 +324,7 @@ def test_registry_lists_every_family_with_its_languages():
     names = [a.name for a in list_attacks()]
     for n in ("keyboard", "char-noise", "char-insert", "char-delete", "char-swap", "char-substitute",
               "homoglyph", "invisible", "nfd", "diacritics", "word-delete", "word-swap",
-              "sentence-reorder", "codemix", "distractor"):
+              "sentence-reorder", "codemix", "distractor", "distractor-conflict"):
         assert n in names
     info = get_attack("keyboard").describe()
     assert info["languages"] == ["ar", "bn", "en", "fi", "id", "ko", "ru", "sw", "te"]

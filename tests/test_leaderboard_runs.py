@@ -69,7 +69,7 @@ def world(data_dir, tmp_path_factory):
         loaded = StubModel(name, fp, zero_shot=card)
         eng = engine(fp, robust_ids)
         for seed in seeds:
-            settings = CellSettings(attacks=AttackSpec.parse_list("keyboard,distractor"), strength=STRENGTH,
+            settings = CellSettings(attacks=AttackSpec.parse_list("keyboard,distractor-conflict"), strength=STRENGTH,
                                     seed=seed, n_resamples=200, data_name="tydiqa:<lang>:dev")
             run_attacks(loaded, rows, settings, engine=eng, store=ResultsStore(root))
 
@@ -126,8 +126,8 @@ def test_leaderboard_tables_rank_models_and_recompute_every_number(world):
         assert lo <= b["asr"] <= hi
         # zero-shot marks come from the model card in the record: a saw sw QA data, b has no card
         assert a["zero_shot"] is (lang != "sw") and b["zero_shot"] is None
-        # the distractor edits contexts the oracles never saw: every right answer is lost
-        d = rows[("oracle-b", lang, "distractor")]
+        # the distractor-conflict edits contexts the oracles never saw: every right answer is lost
+        d = rows[("oracle-b", lang, "distractor-conflict")]
         assert d["target"] == "context" and d["asr"] == pytest.approx(100.0) and d["adv_em"] == pytest.approx(0.0)
     models = {m["model"]: m for m in board["models"]}
     assert models["oracle-a"]["rank"] == 1 and models["oracle-b"]["rank"] == 2
@@ -144,7 +144,7 @@ def test_leaderboard_tables_rank_models_and_recompute_every_number(world):
 
     code, out = _lb("--results", board_dir)  # rich tables on the terminal
     assert code == 0
-    for text in ("oracle-a", "oracle-b", "zero-shot", "seen", "no card", "keyboard", "distractor", "squad",
+    for text in ("oracle-a", "oracle-b", "zero-shot", "seen", "no card", "keyboard", "distractor-conflict", "squad",
                  "passed the checks"):
         assert text in out, text
     code, md = _lb("--results", board_dir, "--format", "md", "--lang", "sw", "--sort", "asr")
@@ -266,9 +266,9 @@ def test_regress_gate_exit_codes_and_tables(world):
     # a cell the current run lacks fails the gate
     partial = tmp / "partial"
     shutil.copytree(tmp / "same", partial)
-    next(partial.glob("*.sw.distractor.*")).unlink()
+    next(partial.glob("*.sw.distractor-conflict.*")).unlink()
     code, out = _regress("--baseline", baseline, "--current", partial)
-    assert code == 1 and "MISSING" in out and "distractor" in out
+    assert code == 1 and "MISSING" in out and "distractor-conflict" in out
     # bad input: exit 2 with one line
     code, out = _regress("--baseline", tmp / "nope.json", "--current", tmp / "same")
     assert code == 2 and "no such baseline file" in out
@@ -287,11 +287,11 @@ def test_regress_gate_exit_codes_and_tables(world):
 
 
 def _pooled_asr(world, robust_ids: set[str]) -> float:
-    """Model-level ASR over keyboard + distractor cells (seed 0), counted from the construction."""
+    """Model-level ASR over keyboard + distractor-conflict cells (seed 0), counted from the construction."""
     qs = {r["id"]: r["question"] for r in world["rows"]}
     right = [i for i in qs if world["clean_right"][i]]
     keyboard = sum(1 for i in right if world["adv_q"][0][i] != qs[i] and i not in robust_ids)
-    return 100 * (keyboard + len(right)) / (2 * len(right))  # distractor flips every right answer
+    return 100 * (keyboard + len(right)) / (2 * len(right))  # distractor-conflict flips every right answer
 
 
 def test_report_shows_successful_attacks_before_and_after(world):
@@ -408,7 +408,7 @@ def test_html_leaderboard_renders_in_headless_chromium(world, tmp_path):
     for model, svg in maps.items():
         cells = _find(nodes, "rect", "cell", inside=svg)
         assert {(c["attrs"]["data-lang"], c["attrs"]["data-attack"]) for c in cells} == {
-            (lang, attack) for lang in LANGS for attack in ("keyboard", "distractor")}
+            (lang, attack) for lang in LANGS for attack in ("keyboard", "distractor-conflict")}
         for c in cells:  # coloured by ASR by default, the value the leaderboard computed
             assert float(c["attrs"]["data-value"]) == pytest.approx(asr[(model, c["attrs"]["data-lang"],
                                                                           c["attrs"]["data-attack"])], abs=1e-3)

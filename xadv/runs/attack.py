@@ -196,7 +196,7 @@ class _Job:
 
     def cell_key(self, lang: str, res: _Resolved, target: str, data_sha: str) -> CellKey:
         s = self.settings
-        params_key = {k: v for k, v in res.params.items() if k != "data_dir"}  # paths don't change a cell
+        params_key = res.spec.cell_params(res.params)  # paths excluded, changed attack versions included
         if s.min_similarity is not None:  # a constraint is part of the attack (TextAttack's view): another cell
             params_key.update(min_similarity=s.min_similarity, similarity_encoder=ENCODER_ID)
         return CellKey(self.loaded.fingerprint, lang, res.spec.name, params_key, target, s.effective_strength,
