@@ -184,8 +184,10 @@ def test_new_distractor_cells_never_reuse_old_distractor_records():
     assert CellKey(**old).key != CellKey(**new).key
     assert AttackSpec.parse("addsent").cell_params({}) == new["params"]
     assert AttackSpec.parse("keyboard+distractor").cell_params({}) == {"attack_version": "distractor/2"}
-    for unchanged in ("keyboard", "distractor-conflict", "codemix"):  # version 1: keys as before
+    for unchanged in ("keyboard", "distractor-conflict"):  # version 1: keys as before
         assert AttackSpec.parse(unchanged).cell_params({"data_dir": "/x"}) == {}
+    # codemix matches inflected forms since version 2: its old cells are not reused either
+    assert AttackSpec.parse("codemix").cell_params({"data_dir": "/x"}) == {"attack_version": "codemix/2"}
 
 
 def test_attacks_list_tells_the_two_distractors_apart():

@@ -198,3 +198,12 @@ def test_a_no_op_cell_is_warned_about_and_its_changed_share_reported(data_dir, t
     assert real["asr_changed_successes"] <= cells["char-noise"]["summary"]["asr_successes"]
     again = runner.invoke(app, args)  # a cached no-op cell is still a no-op cell
     assert again.exit_code == 0 and f"changed only {expected} of 6" in again.stderr
+    # the leaderboard marks it where it is read: a note (not a failing flag) on that cell only
+    from xadv.leaderboard.entries import NOOP, load_entries
+
+    entries = load_entries(tmp_path / "res")
+    notes = {e.attack: [f for f in e.flags if f.kind == NOOP] for e in entries}
+    assert [f"changed only {expected} of 6" in f.message for f in notes["diacritics"]] == [True]
+    assert notes["char-noise"] == [] and not any(e.failing for e in entries)
+    board = runner.invoke(app, ["leaderboard", "--results", str(tmp_path / "res")])
+    assert board.exit_code == 0 and "no-op: the attack changed only" in board.output

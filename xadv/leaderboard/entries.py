@@ -23,7 +23,8 @@ import numpy as np
 
 from attacks.registry import canonical_name
 from xadv.errors import XadvError
-from xadv.runs.record import CellKey
+from xadv.runs.changed import changed_stats
+from xadv.runs.record import AttackRecord, CellKey
 from xadv.runs.seal import results_key
 from xadv.runs.store import ResultsStore, read_records_file
 from xadv.runs.verify import (  # noqa: F401  (the flag kinds are this module's public names too)
@@ -40,6 +41,8 @@ from xadv.runs.verify import (  # noqa: F401  (the flag kinds are this module's 
     check_record,
 )
 from xadv.score.criterion import Criterion
+
+NOOP = "no-op"  # a note: the attack changed fewer than half of the cell's examples
 
 
 @dataclass
@@ -167,9 +170,21 @@ def load_entries(results: str | os.PathLike, *, key: bytes | None | Literal["env
     for p, rec in pairs:
         entry, outcomes = _entry(p, rec)
         entry.flags.extend(check_record(rec, key=key, outcomes=outcomes))
+        entry.flags.extend(noop_note(entry))
         entries.append(entry)
     cross_check(entries)
     return entries
+
+
+def noop_note(entry: Entry) -> list[Flag]:
+    """A note (never failing) on a cell whose attack changed fewer than half of its examples
+    (`xadv.runs.changed`): its ASR says little about robustness, and the note says so where it is read."""
+    try:
+        stats = changed_stats(AttackRecord.from_dict(entry.record, str(entry.path)))
+    except XadvError:
+        return []  # a malformed record is flagged by its checks
+    message = stats.warning("")
+    return [Flag(NOOP, message.removeprefix(": "))] if message else []
 
 
 def keep_langs(entries: list[Entry], langs, results) -> list[Entry]:

@@ -61,8 +61,11 @@ class ChangedStats:
 
 
 def changed_stats(record: AttackRecord) -> ChangedStats:
-    """The changed share and ASR over changed examples of one record, from its outcomes."""
+    """The changed share and ASR over changed examples of one record, from its outcomes; for a search,
+    over the examples it attacked (those right on clean input; the rest are skipped by design)."""
     ex = record.examples
+    if record.cell.search is not None:  # a search leaves questions wrong on clean input alone (skipped)
+        ex = tuple(e for e in ex if e.search is None or e.search.status != "skipped")
     changed = np.array([e.adv_question is not None or e.context_changed for e in ex], dtype=bool)
     criterion = Criterion.parse(record.cell.criterion)
     right_clean = criterion.right(np.array([e.clean_em for e in ex], dtype=float),
