@@ -158,8 +158,10 @@ def test_min_similarity_redraws_then_reverts_and_is_part_of_the_cell(data_dir, t
 def test_min_similarity_is_refused_with_a_search_and_outside_0_1():
     from attacks.search import SearchSpec
 
-    with pytest.raises(XadvError, match="min-similarity"):
+    with pytest.raises(XadvError, match="similarity floor is a search setting"):
         CellSettings(attacks=AttackSpec.parse_list("keyboard"), search=SearchSpec(), min_similarity=0.9)
+    with pytest.raises(XadvError, match="min similarity"):
+        SearchSpec(min_similarity=0.0)
     with pytest.raises(XadvError, match="min-similarity"):
         CellSettings(attacks=AttackSpec.parse_list("keyboard"), min_similarity=2.0)
 

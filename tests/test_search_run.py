@@ -297,3 +297,25 @@ def test_a_word_importance_probe_is_not_counted_as_the_success(tok, data_dir):
     # ranking by each word's first candidate: the ranking queries are real attempts, one of them wins
     run = _search(engine, rows, target="question", max_share=0.2, budget=60, wir="transform")
     assert all(o.success and o.success_query <= o.words_total + 1 for o in run.outcomes)
+
+
+def test_a_similarity_floor_keeps_every_searched_question_close_to_the_original(tok, data_dir):
+    """`min_similarity` as a search constraint (me5-small, offline): with a floor every candidate under it is
+    dropped before the model sees it, so each adversarial question keeps that similarity; a floor near 1
+    leaves fewer successes than no floor; the setting enters the search's cell only when set."""
+    from attacks.search import SearchSpec
+    from xadv.models.similarity import ENCODER_ID, shared_encoder
+
+    rows, cases = _cases(tok, "sw", "question", 6, data_dir)
+    engine = _engine(tok, cases)
+    runs = {floor: _search(engine, rows, target="question", max_share=0.5, min_similarity=floor)
+            for floor in (None, 0.97)}
+    enc = shared_encoder()
+    kept = [(r["question"], o.example["question"]) for r, o in zip(rows, runs[0.97].outcomes)
+            if o.example["question"] != r["question"]]
+    assert kept and min(enc.similarities([b for b, _ in kept], [a for _, a in kept])) >= 0.97
+    wins = {f: sum(o.status == "succeeded" for o in run.outcomes) for f, run in runs.items()}
+    assert wins[0.97] <= wins[None] and wins[None] > 0
+    assert "min_similarity" not in SearchSpec().cell()
+    assert SearchSpec(min_similarity=0.9).cell()["similarity_encoder"] == ENCODER_ID
+    _assert_answers_intact(runs[0.97], rows)

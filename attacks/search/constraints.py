@@ -122,3 +122,27 @@ class MaxWordEditDistance(Constraint):
 
     def extra_repr_keys(self):
         return ["max_distance"]
+
+
+class MinQuestionSimilarity(Constraint):
+    """The perturbed question keeps at least `threshold` cosine similarity to the original question under
+    multilingual-e5-small (`xadv.models.similarity`): TextAttack's sentence-encoder constraint, but
+    multilingual and offline. Candidates are checked in one batch per step; an unchanged question passes."""
+
+    def __init__(self, threshold: float, encoder):
+        super().__init__(compare_against_original=True)
+        self.threshold = threshold
+        self.encoder = encoder
+
+    def _check_constraint(self, transformed_text: QAText, reference_text) -> bool:
+        return bool(self._check_constraint_many([transformed_text], reference_text))
+
+    def _check_constraint_many(self, transformed_texts, reference_text):
+        ref = reference_text.row["question"]
+        changed = [t for t in transformed_texts if t.row["question"] != ref]
+        sims = dict(zip(map(id, changed), self.encoder.similarities([ref] * len(changed),
+                                                                    [t.row["question"] for t in changed])))
+        return [t for t in transformed_texts if sims.get(id(t), 1.0) >= self.threshold]
+
+    def extra_repr_keys(self):
+        return ["threshold"]

@@ -32,6 +32,7 @@ from attacks.base import check_example, make_rng
 from attacks.search.families import searchable_attacks
 from attacks.spec import AttackSpec
 from xadv.errors import XadvError
+from xadv.models.similarity import shared_encoder
 from xadv.progress import Bar
 from xadv.score.normalize import MODES
 
@@ -58,7 +59,7 @@ def build_attack(engine, spec: SearchSpec = SearchSpec(), *, transformation: Fam
     from textattack.constraints.pre_transformation import RepeatModification
     from textattack.search_methods import BeamSearch
 
-    from .constraints import MaxShareChanged, MaxWordEditDistance, TargetWords, target_fields
+    from .constraints import MaxShareChanged, MaxWordEditDistance, MinQuestionSimilarity, TargetWords, target_fields
     from .goal_function import QAGoalFunction
     from .greedy import GreedyWIR
     from .model import QAModelWrapper
@@ -75,6 +76,8 @@ def build_attack(engine, spec: SearchSpec = SearchSpec(), *, transformation: Fam
     constraints = [RepeatModification(), TargetWords(target, spec.context_window), share]
     if spec.max_edit_distance is not None:
         constraints.append(MaxWordEditDistance(spec.max_edit_distance))
+    if spec.min_similarity is not None:
+        constraints.append(MinQuestionSimilarity(spec.min_similarity, shared_encoder()))
     goal_function = QAGoalFunction(QAModelWrapper(engine), goal_, guided=spec.guided, mode=mode,
                                    query_budget=spec.budget)
     if spec.search == "greedy":

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xadv.errors import XadvError
+from xadv.models.similarity import ENCODER_ID, check_threshold
 from xadv.score.criterion import Criterion
 
 from .goals import parse_goal
@@ -42,6 +43,7 @@ class SearchSpec:
     guided: bool = True
     max_edit_distance: int | None = None
     context_window: int | None = None
+    min_similarity: float | None = None  # the perturbed question's me5 similarity floor (xadv.models.similarity)
 
     def __post_init__(self) -> None:
         if self.search not in SEARCHES:
@@ -58,6 +60,7 @@ class SearchSpec:
                                  ("context window", self.context_window, 0)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
                 raise XadvError(f"{name} must be a whole number >= {low}, got {value!r}")
+        check_threshold(self.min_similarity, "min similarity")
         if self.wir not in WIR_METHODS:
             raise XadvError(f"unknown word-importance ranking {self.wir!r} (use {', '.join(WIR_METHODS)})")
 
@@ -72,7 +75,10 @@ class SearchSpec:
                 "max_words": self.max_words, "candidates": self.candidates,
                 "beam_width": self.beam_width if self.search == "beam" else None,
                 "wir": self.wir if self.search == "greedy" else None, "guided": self.guided,
-                "max_edit_distance": self.max_edit_distance, "context_window": self.context_window}
+                "max_edit_distance": self.max_edit_distance, "context_window": self.context_window,
+                # only when set, so cells of searches without it keep their keys
+                **({"min_similarity": self.min_similarity, "similarity_encoder": ENCODER_ID}
+                   if self.min_similarity is not None else {})}
 
     @classmethod
     def from_mapping(cls, d: dict[str, Any], where: str = "search") -> SearchSpec:

@@ -56,7 +56,7 @@ def attacks_validate_command(
     seed: SeedOpt = 0,
     threshold: Annotated[float, typer.Option("--threshold", help="Similarity below which a perturbed question counts as drifted (0, 1].")] = 0.85,
     no_similarity: Annotated[bool, typer.Option("--no-similarity", help="Skip the similarity measure (no encoder is loaded).")] = False,
-    out: Annotated[Optional[Path], typer.Option("--out", metavar="FILE", show_default=False, help="Also write the table as JSON (with the command and settings) to FILE.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", metavar="FILE", show_default=False, help="Also write the table to FILE: .md (a readable table) or .json (every figure), with the command and settings.")] = None,
     data_dir: DataDirOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -81,6 +81,8 @@ def attacks_validate_command(
     if seed < 0:
         raise XadvError(f"a seed must be a whole number >= 0, got {seed}")
     threshold = check_threshold(threshold, "--threshold") or 0.85
+    if out is not None and out.suffix not in (".md", ".json"):
+        raise XadvError(f"--out must end in .md or .json: {out}")
     check_out(out)
     specs = (tuple(AttackSpec.parse(a.name) for a in list_attacks()) if attack.strip() == "all"
              else AttackSpec.parse_list(attack))
@@ -113,7 +115,10 @@ def attacks_validate_command(
     if out is not None:
         import json
 
-        atomic_write_text(out, json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
+        from xadv.runs.validate import validity_markdown
+
+        atomic_write_text(out, validity_markdown(doc) if out.suffix == ".md"
+                          else json.dumps(doc, ensure_ascii=False, indent=1) + "\n")
     if json_out:
         print_json(doc)
         return

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -97,3 +98,9 @@ class SentenceEncoder:
             for (b, a), s in zip(pairs, (eb * ea).sum(1)):
                 sims[(b, a)] = round(float(min(1.0, max(-1.0, s))), 4)
         return [1.0 if b == a else sims[(b, a)] for b, a in zip(before, after)]
+
+
+@lru_cache(maxsize=1)
+def shared_encoder() -> SentenceEncoder:
+    """One encoder per process (loading costs seconds; its memo serves every cell and search)."""
+    return SentenceEncoder.load()

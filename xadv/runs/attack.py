@@ -26,7 +26,7 @@ from attacks.search.families import searchable_attacks
 from attacks.spec import AttackSpec
 from xadv.errors import XadvError, XadvWarning
 from xadv.io import check_output_path
-from xadv.models.similarity import ENCODER_ID, check_threshold
+from xadv.models.similarity import ENCODER_ID, check_threshold, shared_encoder
 from xadv.provenance import Provenance
 from xadv.qa.engine import QAEngine
 from xadv.runs.changed import changed_stats
@@ -84,8 +84,7 @@ class CellSettings:
         check_resamples(self.n_resamples, "bootstrap resamples")
         check_threshold(self.min_similarity)
         if self.min_similarity is not None and self.search is not None:
-            raise XadvError("--min-similarity constrains static attacks; a search takes its constraints from the "
-                            "search settings")
+            raise XadvError("with a search, the similarity floor is a search setting (SearchSpec.min_similarity)")
         if self.search is not None and self.criterion != self.search.criterion:
             raise XadvError("with a search the goal sets the ASR criterion: use --goal f1-below:T instead of "
                             "--f1-threshold")
@@ -215,9 +214,7 @@ class _Job:
     def compute(self, cell: CellKey, res: _Resolved, rows: list[Mapping], clean: _Clean, t0: float) -> CellOutcome:
         if self.settings.search is None:
             if self.settings.min_similarity is not None and self.encoder is None:
-                from xadv.models.similarity import SentenceEncoder
-
-                self.encoder = SentenceEncoder.load()
+                self.encoder = shared_encoder()
             summary, examples, perturbed = _static_cell(rows, res, cell, clean, self.engine, self.settings,
                                                         self.encoder)
         else:

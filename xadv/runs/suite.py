@@ -107,12 +107,14 @@ class EvalSuite:
             object.__setattr__(self, "attacks", AttackSpec.parse_list(default))
         if self.search is not None and self.criterion != self.search.criterion:
             object.__setattr__(self, "criterion", self.search.criterion)
+        if self.search is not None and self.min_similarity is not None:  # a search checks it per candidate
+            object.__setattr__(self, "search", replace(self.search, min_similarity=self.min_similarity))
 
     def cell_settings(self, seed: int) -> CellSettings:
         return CellSettings(attacks=self.attacks, targets=self.targets, strength=self.strength, seed=seed,
                             mode=self.mode, criterion=self.criterion, search=self.search,
                             n_resamples=self.bootstrap, data_name=self.data or "tydiqa:<lang>:dev",
-                            min_similarity=self.min_similarity)
+                            min_similarity=self.min_similarity if self.search is None else None)
 
     # --- building: defaults < file < flags ----------------------------------------------------------
 

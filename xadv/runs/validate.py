@@ -154,3 +154,32 @@ def _cell(attack, rows: list[dict], target: str, strength: float, seed: int, enc
         similarity=sim,
         answer_sentence_touched=_r(np.mean([bool(v.answer_sentence_touched) for v in ctx])) if ctx else None,
         inserted=sum(v.inserted_sentences for v in ctx), inserted_with_gold=sum(v.inserted_with_gold for v in ctx))
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}"
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def validity_markdown(doc: Mapping[str, Any]) -> str:
+    """The validity table of `xadv attacks validate --out FILE.md`: the command, then one row per cell."""
+    sim = doc.get("similarity") or {}
+    thr = sim.get("threshold")
+    lines = [f"# Attack validity on {doc['data']}", "",
+             f"Produced by `{doc['command']}` (model-free measures; question similarity: "
+             f"{sim.get('encoder', 'not measured')}). Shares in %.", "",
+             f"| attack | lang | target | n | changed | edits | char edit | sim mean | sim p10 | sim<{thr} | "
+             "foreign script | langid kept | answer sent. touched | gold in inserted |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for c in doc["cells"]:
+        s = c.get("similarity") or {}
+        langid = _pct(c["langid_kept"]) + ("" if c["langid_reliable"] or c["langid_kept"] is None else " (unreliable)")
+        inserted = f"{c['inserted_with_gold']}/{c['inserted']}" if c["inserted"] else "-"
+        cols = [c["attack"], c["lang"], c["target"], str(c["n"]), _pct(c["changed"]), f"{c['edits_mean']:.1f}",
+                _pct(c["char_edit_rate"]), _num(s.get("mean")), _num(s.get("p10")), _pct(s.get("below")),
+                _pct(c["foreign_script"]), langid, _pct(c["answer_sentence_touched"]), inserted]
+        lines.append("| " + " | ".join(cols) + " |")
+    return "\n".join(lines) + "\n"
