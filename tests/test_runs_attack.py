@@ -76,6 +76,9 @@ def test_question_attack_flips_exactly_the_changed_questions(sw_rows, oracle_eng
     assert lo <= s["asr"] <= hi
     # the stored file is the same record
     assert read_record(cell.path) == json.loads(json.dumps(rec))
+    # only the changed questions went through the model again: the rest reused the clean pass's predictions
+    changed = sum(e["adv_question"] is not None for e in rec["examples"])
+    assert (rec["env"]["computed"], rec["env"]["reused"]) == (changed, len(sw_rows) - changed)
 
 
 def test_context_attack_keeps_answers_and_resumes(sw_rows, oracle_engine, tmp_path):

@@ -212,11 +212,15 @@ class _Job:
         return ""
 
     def compute(self, cell: CellKey, res: _Resolved, rows: list[Mapping], clean: _Clean, t0: float) -> CellOutcome:
+        counts: dict[str, int] = {}
         if self.settings.search is None:
             if self.settings.min_similarity is not None and self.encoder is None:
                 self.encoder = shared_encoder()
+            hits = self.engine.stats.cache_hits
             summary, examples, perturbed = _static_cell(rows, res, cell, clean, self.engine, self.settings,
                                                         self.encoder)
+            reused = self.engine.stats.cache_hits - hits  # unchanged inputs: the clean pass's predictions
+            counts = {"reused": reused, "computed": len(rows) - reused}
         else:
             summary, examples, perturbed = _search_cell(rows, res, cell, clean, self.engine, self.settings,
                                                         self.params, self.progress)
@@ -228,7 +232,7 @@ class _Job:
             summary=summary, examples=tuple(examples),
             env=RunEnv(xadv_version=env.xadv_version, git_commit=env.git_commit, created=env.created,
                        seconds=round(time.perf_counter() - t0, 3), engine=cell.engine, device=env.device,
-                       threads=env.threads, python=env.python, packages=env.packages)).sealed(self.key)
+                       threads=env.threads, python=env.python, packages=env.packages, **counts)).sealed(self.key)
         adv_path = None
         if self.write_adversarial is not None:  # before the record: a record on disk means the cell is done
             adv_path, _ = write_perturbed(perturbed, Path(self.write_adversarial) / cell.filename())

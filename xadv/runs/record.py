@@ -369,6 +369,9 @@ class RunEnv:
     threads: int | None = None
     python: str | None = None
     packages: dict | None = None
+    # static cells: adversarial examples answered from the clean pass (input unchanged) vs run through the model
+    reused: int | None = None
+    computed: int | None = None
 
     def to_dict(self) -> dict:
         return {k: v for k, v in asdict(self).items() if v is not None or k in ("git_commit",)}
