@@ -65,6 +65,9 @@ def test_field_validity_sees_an_inserted_sentence_that_spells_out_the_gold_answe
 # --- the similarity encoder ----------------------------------------------------------------------------------
 
 def test_similarity_orders_paraphrase_typo_and_another_question(encoder):
+    import torch
+
+    assert torch.is_grad_enabled()  # loading the encoder never switches gradients off for the process
     q = "When was the Eiffel Tower built?"
     same, typo, other = encoder.similarities([q, q, q], [q, "When was the Eifel Tower built?",
                                                           "How many people live in Nairobi?"])
@@ -95,7 +98,9 @@ def test_validate_on_real_questions(data_dir, encoder):
     assert kb.foreign_script == 0.0 and kb.malformed == 0 and kb.langid_reliable
     assert by[("homoglyph", "en", "question")].foreign_script > 0.9  # Cyrillic look-alikes in English
     d = by[("distractor", "en", "context")]
-    assert d.inserted >= 40 and d.inserted_with_gold == 0 and d.answer_sentence_touched == 0.0
+    # AddSent leaves an example alone when its question offers nothing to mutate
+    assert d.changed > 0.6 and d.inserted >= d.changed * 40
+    assert d.inserted_with_gold == 0 and d.answer_sentence_touched == 0.0
     assert d.similarity is None  # the question is not edited
     assert ("distractor", "en", "question") not in by  # a context-only attack has no question cell
 

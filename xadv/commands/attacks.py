@@ -66,15 +66,8 @@ def attacks_validate_command(
 
     Example: xadv attacks validate --data tydiqa:sw:dev --attack keyboard,codemix --target question --n 100
     """
-    import shlex
-
-    from attacks import list_attacks
-    from attacks.spec import AttackSpec
-    from xadv.data import load_qa
-    from xadv.io import atomic_write_text
-    from xadv.models.similarity import ENCODER_ID, check_threshold
-    from xadv.paths import data_dir as resolve_data_dir
-    from xadv.runs.validate import TARGETS, validate_attacks
+    from xadv.models.similarity import check_threshold
+    from xadv.runs.validate import TARGETS
 
     if target not in (*TARGETS, "all"):
         raise XadvError(f"unknown target {target!r} (question, context, both or all)")
@@ -84,37 +77,11 @@ def attacks_validate_command(
     if out is not None and out.suffix not in (".md", ".json"):
         raise XadvError(f"--out must end in .md or .json: {out}")
     check_out(out)
-    specs = (tuple(AttackSpec.parse(a.name) for a in list_attacks()) if attack.strip() == "all"
-             else AttackSpec.parse_list(attack))
-    params = {"data_dir": str(resolve_data_dir(data_dir))}
-    for spec in specs:  # unknown names are one line before any data is read
-        spec.build(spec.params_for(params))
-    ds = load_qa(data, data_dir)
-    rows: list[dict] = []
-    seen: dict[str, int] = {}
-    for r in ds:
-        if n is None or seen.get(r["lang"], 0) < n:
-            seen[r["lang"]] = seen.get(r["lang"], 0) + 1
-            rows.append(dict(r))
-    encoder = None
-    if not no_similarity:
-        from xadv.models.similarity import SentenceEncoder
-
-        encoder = SentenceEncoder.load()
-    cells = validate_attacks(rows, specs, target, strength=strength, seed=seed, params=params, encoder=encoder,
-                             encoder_id=ENCODER_ID if encoder else "", threshold=threshold)
-    if not cells:
-        raise XadvError(f"no attack of {attack!r} serves the languages of {data} with target {target!r}")
-    command = shlex.join(["xadv", "attacks", "validate", "--data", data, "--attack", attack, "--target", target,
-                          *(["--n", str(n)] if n is not None else []), "--strength", f"{strength:g}",
-                          "--seed", str(seed), *(["--threshold", f"{threshold:g}"] if encoder else ["--no-similarity"])])
-    doc = {"command": command,
-           "data": data, "n_per_language": n, "strength": strength, "seed": seed, "target": target,
-           "similarity": {"encoder": ENCODER_ID, "threshold": threshold} if encoder else None,
-           "cells": [c.to_dict() for c in cells]}
+    doc, cells = _validate(data, attack, target, n, strength, seed, threshold, not no_similarity, data_dir)
     if out is not None:
         import json
 
+        from xadv.io import atomic_write_text
         from xadv.runs.validate import validity_markdown
 
         atomic_write_text(out, validity_markdown(doc) if out.suffix == ".md"
@@ -123,6 +90,46 @@ def attacks_validate_command(
         print_json(doc)
         return
     _print_validity(cells, threshold)
+
+
+def _validate(data, attack, target, n, strength, seed, threshold, similarity, data_dir):
+    """(the JSON document, the cells) of one `xadv attacks validate` run."""
+    import shlex
+
+    from attacks import list_attacks
+    from attacks.spec import AttackSpec
+    from xadv.data import load_qa
+    from xadv.models.similarity import ENCODER_ID
+    from xadv.paths import data_dir as resolve_data_dir
+    from xadv.runs.validate import validate_attacks
+
+    specs = (tuple(AttackSpec.parse(a.name) for a in list_attacks()) if attack.strip() == "all"
+             else AttackSpec.parse_list(attack))
+    params = {"data_dir": str(resolve_data_dir(data_dir))}
+    for spec in specs:  # unknown names are one line before any data is read
+        spec.build(spec.params_for(params))
+    rows: list[dict] = []
+    seen: dict[str, int] = {}
+    for r in load_qa(data, data_dir):
+        if n is None or seen.get(r["lang"], 0) < n:
+            seen[r["lang"]] = seen.get(r["lang"], 0) + 1
+            rows.append(dict(r))
+    encoder = None
+    if similarity:
+        from xadv.models.similarity import shared_encoder
+
+        encoder = shared_encoder()
+    cells = validate_attacks(rows, specs, target, strength=strength, seed=seed, params=params, encoder=encoder,
+                             encoder_id=ENCODER_ID if encoder else "", threshold=threshold)
+    if not cells:
+        raise XadvError(f"no attack of {attack!r} serves the languages of {data} with target {target!r}")
+    command = shlex.join(["xadv", "attacks", "validate", "--data", data, "--attack", attack, "--target", target,
+                          *(["--n", str(n)] if n is not None else []), "--strength", f"{strength:g}",
+                          "--seed", str(seed), *(["--threshold", f"{threshold:g}"] if encoder else ["--no-similarity"])])
+    doc = {"command": command, "data": data, "n_per_language": n, "strength": strength, "seed": seed,
+           "target": target, "similarity": {"encoder": ENCODER_ID, "threshold": threshold} if encoder else None,
+           "cells": [c.to_dict() for c in cells]}
+    return doc, cells
 
 
 @app.command("audit")

@@ -49,7 +49,6 @@ class SentenceEncoder:
     @classmethod
     def load(cls, path: str | None = None, batch_size: int = 64) -> SentenceEncoder:
         """The me5-small import (built offline on first use) or a checkpoint directory of the same kind."""
-        import torch
         from transformers import AutoModel
 
         from xadv.models.loading import _quiet_transformers, load_tokenizer, resolve_checkpoint
@@ -62,8 +61,7 @@ class SentenceEncoder:
         except (OSError, ValueError, RuntimeError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise XadvError(f"cannot load the similarity encoder {root}: {first}") from None
-        model.eval()
-        torch.set_grad_enabled(False)
+        model.eval()  # gradients stay off through inference_mode in `embed`, never process-wide
         return cls(model, tokenizer, batch_size)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
