@@ -222,3 +222,25 @@ def test_audit_sheet_errors_are_one_line(tmp_path):
     assert judgement("Y", "x") is True and judgement(" no ", "x") is False and judgement("", "x") is None
     with pytest.raises(XadvError, match="not a judgement"):
         judgement("maybe", "sheet row 3 fluent")
+
+
+@pytest.mark.needs_data
+def test_the_committed_validity_table_recomputes(data_dir):
+    """benchmarks/results/validity/: the markdown renders from the JSON, and model-free figures of sample cells
+    recompute exactly from the recorded command's settings (the similarity needs the encoder: not re-run here)."""
+    from pathlib import Path
+
+    from xadv.runs.validate import validity_markdown
+
+    root = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "validity"
+    doc = json.loads((root / "tydi-dev-n100.json").read_text(encoding="utf-8"))
+    assert (root / "tydi-dev-n100.md").read_text(encoding="utf-8") == validity_markdown(doc)
+    assert {c["lang"] for c in doc["cells"]} == {"ar", "bn", "en", "fi", "id", "ko", "ru", "sw", "te"}
+    assert {c["attack"] for c in doc["cells"]} == {a.name for a in __import__("attacks").list_attacks()}
+    committed = {(c["attack"], c["lang"], c["target"]): c for c in doc["cells"]}
+    for attack, lang, target in (("keyboard", "sw", "question"), ("distractor", "te", "context")):
+        rows = _rows(data_dir, lang, doc["n_per_language"])
+        [cell] = validate_attacks(rows, AttackSpec.parse_list(attack), target, strength=doc["strength"],
+                                  seed=doc["seed"], params={"data_dir": str(data_dir)})
+        mine = {k: v for k, v in cell.to_dict().items() if k != "similarity"}
+        assert mine == {k: v for k, v in committed[(attack, lang, target)].items() if k != "similarity"}
