@@ -17,7 +17,7 @@ import html
 import io
 import random
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from xadv.errors import XadvError
@@ -218,4 +218,30 @@ def score_sheet(items: Sequence[AuditItem], where: str = "sheet") -> list[AuditS
                               round(valid / len(both), 4) if both else None, wilson(valid, len(both)),
                               share("same_meaning"), share("same_answer"), share("fluent"),
                               tuple(sorted({it.annotator for it in its if it.annotator}))))
+    return out
+
+
+def read_scores(path: str | Path) -> list[AuditScore]:
+    """The scores a `xadv attacks audit --score SHEET --out FILE.json` wrote; XadvError when it is not that."""
+    from xadv.io import read_json
+
+    doc = read_json(Path(path), "audit scores", unicode_only=True)
+    scores = doc.get("scores") if isinstance(doc, dict) else None
+    if not isinstance(scores, list):
+        raise XadvError(f"{path}: not audit scores (expected an object with 'scores', written by "
+                        f"`xadv attacks audit --score SHEET --out FILE.json`)")
+    out = []
+    for i, s in enumerate(scores):
+        try:
+            ci = tuple(s["ci"]) if s.get("ci") is not None else None
+            score = AuditScore(str(s["attack"]), str(s["lang"]), str(s["target"]), int(s["n"]), int(s["judged"]),
+                               int(s["valid"]), s.get("valid_share"), ci, s.get("same_meaning"),
+                               s.get("same_answer"), s.get("fluent"), tuple(map(str, s.get("annotators", ()))))
+        except (KeyError, TypeError, ValueError, AttributeError):
+            raise XadvError(f"{path}: audit score {i + 1} is malformed") from None
+        if not 0 <= score.valid <= score.judged <= score.n:
+            raise XadvError(f"{path}: audit score {i + 1} counts are impossible (valid <= judged <= n)")
+        # the share is recomputed, never trusted
+        out.append(replace(score, valid_share=round(score.valid / score.judged, 4) if score.judged else None,
+                           ci=wilson(score.valid, score.judged)))
     return out

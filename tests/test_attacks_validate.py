@@ -244,3 +244,29 @@ def test_the_committed_validity_table_recomputes(data_dir):
                                   seed=doc["seed"], params={"data_dir": str(data_dir)})
         mine = {k: v for k, v in cell.to_dict().items() if k != "similarity"}
         assert mine == {k: v for k, v in committed[(attack, lang, target)].items() if k != "similarity"}
+
+
+def test_the_leaderboard_shows_human_validity_from_audit_scores(tmp_path):
+    """`xadv leaderboard --audit FILE` reads the committed English audit scores (shares recomputed from the
+    counts, never trusted) and shows them beside a committed run file's board; a malformed file is one line."""
+    from pathlib import Path
+
+    from attacks.audit import read_scores
+
+    repo = Path(__file__).resolve().parents[1]
+    scores_path = repo / "benchmarks" / "results" / "audit" / "en-audit.scores.json"
+    scores = {s.attack: s for s in read_scores(scores_path)}
+    assert len(scores) == 13 and scores["keyboard"].judged == 50
+    forged = json.loads(scores_path.read_text(encoding="utf-8"))
+    forged["scores"][0]["valid_share"] = 1.0  # a claim the counts do not support
+    (tmp_path / "forged.json").write_text(json.dumps(forged), encoding="utf-8")
+    first = forged["scores"][0]
+    assert read_scores(tmp_path / "forged.json")[0].valid_share == round(first["valid"] / first["judged"], 4)
+    run = repo / "benchmarks" / "results" / "bench_search_cli_greedy_em-flip_b10_w1_n200.json"
+    res = runner.invoke(app, ["leaderboard", "--results", str(run), "--audit", str(scores_path), "--format", "md",
+                              "--bootstrap", "0"])
+    assert res.exit_code == 0, res.output
+    assert "## Human validity of the attacks" in res.output and "| distractor | en | context | 50/50 |" in res.output
+    (tmp_path / "bad.json").write_text('{"scores": [{"attack": "x"}]}', encoding="utf-8")
+    bad = runner.invoke(app, ["leaderboard", "--results", str(run), "--audit", str(tmp_path / "bad.json")])
+    assert bad.exit_code == 2 and "malformed" in bad.output and "Traceback" not in bad.output

@@ -23,6 +23,10 @@ SortOpt = Annotated[str, typer.Option(
                    "`robust-f1` = `robust_f1`.")]
 BoardLangOpt = Annotated[Optional[str], typer.Option("--lang", show_default=False,
                                                      help="Only these languages, e.g. sw or 'sw,fi'.")]
+AuditOpt = Annotated[Optional[list[Path]], typer.Option(
+    "--audit", metavar="FILE", show_default=False,
+    help="Audit scores (`xadv attacks audit --score SHEET --out FILE.json`) to show beside the board: the human "
+         "valid share per attack and language. Repeatable.")]
 StrictOpt = Annotated[bool, typer.Option(
     "--strict", help="Exit 1 when any record is flagged by the checks (for CI): edited, unsealed (no digest; "
                      "with XADV_RESULTS_KEY set, no valid seal), summary disagrees, duplicate, clean outcomes differ.")]
@@ -77,6 +81,7 @@ def leaderboard_command(
     lang: BoardLangOpt = None,
     bootstrap: BootstrapOpt = 1000,
     strict: StrictOpt = False,
+    audit: AuditOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Rank models per language and attack: clean F1, adversarial F1, drop, robust F1 and ASR with 95% CIs, plus the flip rate on jointly-correct questions, worst case over attacks and effective robustness (docs/robustness-gate.md).
@@ -94,7 +99,9 @@ def leaderboard_command(
 
     fmt = "json" if json_out else format_for(fmt, out, FORMATS, "md" if out is not None else None)
     check_out(out)
+    scores = _audit_scores(audit)
     board = build_leaderboard(results, langs=langs_opt(lang), sort=sort, n_resamples=bootstrap)
+    board.human_validity = scores
     flagged = board.flagged
     if fmt is not None:
         text = render(board, fmt)
@@ -111,6 +118,12 @@ def leaderboard_command(
         raise typer.Exit(1)
 
 
+def _audit_scores(paths) -> list:
+    from attacks.audit import read_scores
+
+    return [s for p in paths or () for s in read_scores(p)]
+
+
 def _print_board(board) -> None:
     from rich.markup import escape
 
@@ -120,6 +133,17 @@ def _print_board(board) -> None:
     console = stdout_console()
     console.print(rows_table(board))
     console.print(models_table(board))
+    if board.human_validity:
+        from rich.table import Table
+
+        from xadv.leaderboard.render import human_validity_rows
+
+        table = Table(title="human validity of the attacks (audit sheets): same meaning and same answer")
+        for col in ("attack", "lang", "target", "judged", "valid % [95% CI]", "annotators"):
+            table.add_column(col)
+        for row in human_validity_rows(board):
+            table.add_row(*row)
+        console.print(table)
     for line in check_lines(board):
         style = "red" if line.startswith("FLAGGED") else "dim"
         console.print(f"[{style}]{escape(line)}[/]", soft_wrap=True, highlight=False)

@@ -188,6 +188,7 @@ class Leaderboard:
     fits: list[Fit] = field(default_factory=list)          # per cell (language x attack column)
     overall_fit: Fit | None = None                         # macro adv F1 on macro clean F1 across models
     rank_by: str = "robust_f1"
+    human_validity: list = field(default_factory=list)     # attacks.audit.AuditScore, from `--audit FILE`
 
     @property
     def langs(self) -> list[str]:
@@ -211,6 +212,7 @@ class Leaderboard:
             "worst_case": [w.to_dict() for w in self.worst_cases],
             "fits": [f.to_dict() for f in self.fits],
             "overall_fit": self.overall_fit.to_dict() if self.overall_fit else None,
+            **({"human_validity": [h.to_dict() for h in self.human_validity]} if self.human_validity else {}),
             "entries": [{"file": str(e.path), "model": e.model, "lang": e.lang, "attack": e.attack,
                          "target": e.target, "seed": e.seed, "flags": [f.to_dict() for f in e.flags]}
                         for e in self.entries],

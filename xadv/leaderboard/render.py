@@ -137,8 +137,19 @@ def to_markdown(board: Leaderboard) -> str:
     lines += _md_table(["cell", "models", "slope", "intercept", "r", "note"],
                        [[f.scope, str(f.models), fmt(f.slope, 3), fmt(f.intercept), fmt(f.r, 3), f.note]
                         for f in board.fits], right={1, 2, 3, 4})
+    if board.human_validity:
+        lines += ["", "## Human validity of the attacks (audit sheets)", ""]
+        lines += _md_table(["attack", "lang", "target", "judged", "valid % [95% CI]", "annotators"],
+                           human_validity_rows(board), right={3, 4})
     lines += ["", "## Checks", ""] + check_lines(board, md=True)
     return "\n".join(lines) + "\n"
+
+
+def human_validity_rows(board: Leaderboard) -> list[list[str]]:
+    """One row per audited attack and language: valid share (same meaning and same answer) and its interval."""
+    return [[h.attack, h.lang, h.target, f"{h.judged}/{h.n}",
+             "-" if h.valid_share is None else f"{fmt(100 * h.valid_share)} {fmt_ci(tuple(100 * x for x in h.ci))}",
+             ", ".join(h.annotators) or "-"] for h in board.human_validity]
 
 
 def check_lines(board: Leaderboard, md: bool = False) -> list[str]:
