@@ -80,6 +80,25 @@ class FieldValidity:
     answer_sentence_touched: bool | None = None
     inserted_sentences: int = 0
     inserted_with_gold: int = 0
+    inserted_restating: int = 0  # inserted sentences that keep every content word of the question
+
+
+def restates_question(sentence: str, question: str, lang: str) -> bool:
+    """Whether `sentence` keeps every content word of `question` (all but its question words; in Korean also
+    its last word, whose ending a statement changes): a distractor that restates the question's content
+    states a rival answer to it, where AddSent must first swap a slot (a name, number, date, antonym)."""
+    from .distractor import QUESTION_WORDS
+
+    def toks(text: str) -> list[str]:
+        return [unicodedata.normalize("NFC", w.text).casefold() for w in words(text)]
+
+    qwords = QUESTION_WORDS.get(lang, frozenset())
+    content = [t for t in toks(question) if t not in qwords and not any(t.startswith(q) for q in qwords
+                                                                        if lang == "ko")]
+    if lang == "ko" and content:
+        content = content[:-1]
+    have = set(toks(sentence))
+    return bool(content) and all(t in have for t in content)
 
 
 def foreign_letters(before: str, after: str, lang: str) -> int:
@@ -95,7 +114,7 @@ def field_validity(row: dict, result: PerturbedExample, field: str, expect_nfc: 
     before, after = row[field], result.example[field]
     edits = [e for e in result.edits if e.field == field]
     touched: bool | None = None
-    inserted = with_gold = 0
+    inserted = with_gold = restating = 0
     if field == "context":
         golds = [g.casefold() for g in row["answers"]["text"] if g]
         spans = [(s, s + len(t)) for t, s in zip(row["answers"]["text"], row["answers"]["answer_start"])]
@@ -108,9 +127,11 @@ def field_validity(row: dict, result: PerturbedExample, field: str, expect_nfc: 
                 inserted += 1
                 q = row["question"].casefold()  # a gold string the question itself holds is not an answer
                 with_gold += any(e.new.casefold().count(g) > q.count(g) for g in golds)
+                restating += restates_question(e.new, row["question"], lang)
     return FieldValidity(before != after, round(char_edit_rate(before, after), 6), len(edits),
                          foreign_letters(before, after, lang),
-                         bool(text_problems(before, after, expect_nfc=expect_nfc)), touched, inserted, with_gold)
+                         bool(text_problems(before, after, expect_nfc=expect_nfc)), touched, inserted, with_gold,
+                         restating)
 
 
 def _inside(start: int, end: int, lo: int, hi: int) -> bool:

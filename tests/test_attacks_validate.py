@@ -86,7 +86,8 @@ def test_thresholds_are_checked():
 @pytest.mark.needs_data
 def test_validate_on_real_questions(data_dir, encoder):
     rows = _rows(data_dir, "ru", 40) + _rows(data_dir, "en", 40)
-    cells = validate_attacks(rows, AttackSpec.parse_list("diacritics,keyboard,homoglyph,distractor"), "all",
+    specs = AttackSpec.parse_list("diacritics,keyboard,homoglyph,distractor,distractor-conflict")
+    cells = validate_attacks(rows, specs, "all",
                              strength=0.2, seed=0, encoder=encoder, encoder_id=ENCODER_ID)
     by = {(c.attack, c.lang, c.target): c for c in cells}
     # diacritics can only change the Russian questions that carry a stress mark or ё
@@ -101,6 +102,10 @@ def test_validate_on_real_questions(data_dir, encoder):
     # AddSent leaves an example alone when its question offers nothing to mutate
     assert d.changed > 0.6 and d.inserted >= d.changed * 40
     assert d.inserted_with_gold == 0 and d.answer_sentence_touched == 0.0
+    # AddSent swaps a slot before stating the question; the conflict probe restates it (a rival answer)
+    assert d.inserted_restating == 0
+    conflict = by[("distractor-conflict", "en", "context")]
+    assert conflict.inserted_restating >= 0.8 * conflict.inserted > 0
     assert d.similarity is None  # the question is not edited
     assert ("distractor", "en", "question") not in by  # a context-only attack has no question cell
 

@@ -247,7 +247,8 @@ def _print_validity(cells, threshold: float) -> None:
 
     table = Table(title="attack validity (model-free; similarity: me5-small cosine of the questions)")
     for col in ("attack", "lang", "target", "n", "changed", "edits", "char edit", "sim mean",
-                f"sim<{threshold:g}", "foreign script", "langid kept", "answer sent. touched", "gold in inserted"):
+                f"sim<{threshold:g}", "foreign script", "langid kept", "answer sent. touched", "gold in inserted",
+                "restating"):
         table.add_column(col, justify="left" if col in ("attack", "lang", "target") else "right")
     for c in cells:
         sim = c.similarity
@@ -256,7 +257,8 @@ def _print_validity(cells, threshold: float) -> None:
                       fmt_share(c.char_edit_rate), "-" if sim is None or sim.mean is None else f"{sim.mean:.3f}",
                       "-" if sim is None or sim.below is None else fmt_share(sim.below), fmt_share(c.foreign_script),
                       langid, "-" if c.answer_sentence_touched is None else fmt_share(c.answer_sentence_touched),
-                      "-" if not c.inserted else f"{c.inserted_with_gold}/{c.inserted}")
+                      "-" if not c.inserted else f"{c.inserted_with_gold}/{c.inserted}",
+                      "-" if not c.inserted else f"{c.inserted_restating}/{c.inserted}")
     stdout_console().print(table)
 
 

@@ -76,6 +76,7 @@ class ValidityCell:
     answer_sentence_touched: float | None  # context: share of examples whose answer sentence was edited
     inserted: int  # sentences inserted into contexts
     inserted_with_gold: int  # of those, sentences that spell out a gold answer
+    inserted_restating: int = 0  # of those, sentences that keep every content word of the question (no slot swapped)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -153,7 +154,8 @@ def _cell(attack, rows: list[dict], target: str, strength: float, seed: int, enc
         langid_reliable=bool(idable and langid_clean is not None and langid_clean >= LANGID_RELIABLE),
         similarity=sim,
         answer_sentence_touched=_r(np.mean([bool(v.answer_sentence_touched) for v in ctx])) if ctx else None,
-        inserted=sum(v.inserted_sentences for v in ctx), inserted_with_gold=sum(v.inserted_with_gold for v in ctx))
+        inserted=sum(v.inserted_sentences for v in ctx), inserted_with_gold=sum(v.inserted_with_gold for v in ctx),
+        inserted_restating=sum(v.inserted_restating for v in ctx))
 
 
 def _pct(x: float | None) -> str:
@@ -172,14 +174,16 @@ def validity_markdown(doc: Mapping[str, Any]) -> str:
              f"Produced by `{doc['command']}` (model-free measures; question similarity: "
              f"{sim.get('encoder', 'not measured')}). Shares in %.", "",
              f"| attack | lang | target | n | changed | edits | char edit | sim mean | sim p10 | sim<{thr} | "
-             "foreign script | langid kept | answer sent. touched | gold in inserted |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "foreign script | langid kept | answer sent. touched | gold in inserted | "
+             "inserted restating the question |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for c in doc["cells"]:
         s = c.get("similarity") or {}
         langid = _pct(c["langid_kept"]) + ("" if c["langid_reliable"] or c["langid_kept"] is None else " (unreliable)")
         inserted = f"{c['inserted_with_gold']}/{c['inserted']}" if c["inserted"] else "-"
+        restating = f"{c.get('inserted_restating', 0)}/{c['inserted']}" if c["inserted"] else "-"
         cols = [c["attack"], c["lang"], c["target"], str(c["n"]), _pct(c["changed"]), f"{c['edits_mean']:.1f}",
                 _pct(c["char_edit_rate"]), _num(s.get("mean")), _num(s.get("p10")), _pct(s.get("below")),
-                _pct(c["foreign_script"]), langid, _pct(c["answer_sentence_touched"]), inserted]
+                _pct(c["foreign_script"]), langid, _pct(c["answer_sentence_touched"]), inserted, restating]
         lines.append("| " + " | ".join(cols) + " |")
     return "\n".join(lines) + "\n"
