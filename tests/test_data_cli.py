@@ -69,7 +69,7 @@ def test_verify_reference_data_passes(runner, data_dir):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["ok"] is True
-    assert len(report["files"]) == 49  # every MANIFEST.tsv entry
+    assert len(report["files"]) == 49 + 29  # every MANIFEST.tsv and MANIFEST.next.tsv entry
     assert all(f["sha256_ok"] and f["examples"] == f["expected_examples"] for f in report["files"])
 
 
