@@ -47,7 +47,7 @@ def test_list_json(runner, data_dir):
     assert tydi_dev == DEV_COUNTS
     by_name = {f["name"]: f["examples"] for f in files}
     assert by_name["tydiqa:sw:train"] == 2755 and by_name["xnli:th:dev"] == 2490 and by_name["pawsx:ja:dev"] == 2000
-    assert len(files) == 12 + 1 + 15 + 7
+    assert len(files) == 12 + 1 + 12 + 15 + 7  # tydiqa, squad, xquad, xnli, pawsx
 
 
 def test_list_empty_and_missing_dirs(runner, tmp_path):

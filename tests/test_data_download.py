@@ -228,3 +228,19 @@ def test_mlqa_download_checks_a_recorded_sha256_and_rejects_a_non_zip(tmp_path):
         download_mlqa(tmp_path / "data2", base_url=str(tmp_path / "junk"), splits=["dev"])
     with pytest.raises(DataError, match="unknown MLQA split 'train'; known: dev, test"):
         download_mlqa(tmp_path / "data3", splits=["train"])
+
+
+def test_mlqa_download_through_the_cli(tmp_path):
+    from typer.testing import CliRunner
+
+    import cli
+
+    raw = _mlqa_zip(tmp_path / "mirror", splits=("dev", "test"))
+    result = CliRunner().invoke(cli.app, ["data", "download", "mlqa", "--split", "dev", "--base-url",
+                                          str(tmp_path / "mirror"), "--data-dir", str(tmp_path / "data"), "--json"])
+    assert result.exit_code == 0, result.output
+    files = json.loads(result.stdout)["files"]
+    assert len(files) == 49 and files[0]["name"] == "mlqa:ar-ar:dev" and files[0]["examples"] == 2
+    assert {f["download_sha256"] for f in files} == {hashlib.sha256(raw).hexdigest()}
+    bad = CliRunner().invoke(cli.app, ["data", "download", "xquad", "--data-dir", str(tmp_path / "data")])
+    assert bad.exit_code == 2 and bad.stderr.startswith("error: cannot download 'xquad'; downloadable: tydiqa, mlqa")

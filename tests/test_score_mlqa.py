@@ -71,3 +71,40 @@ def test_unknown_language_is_said_in_one_line():
                            "script-independent rules only")
     assert unknown_language_warning(result.subset(["b"])) is None
     assert unknown_language_warning(score_predictions(gold, {}, mode="squad")) is None  # no rules in squad
+
+
+@pytest.mark.needs_data
+def test_score_cli_language_comes_from_the_name_or_lang_never_the_file_name(data_dir, tmp_path):
+    """The issue's case: one English XQuAD file must score the same whatever it is called."""
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    import cli
+
+    runner = CliRunner()
+    src = data_dir / "xquad" / "xquad.en.json"
+    renamed = tmp_path / "english_dev.json"
+    shutil.copy(src, renamed)
+    obj = json.loads(src.read_text(encoding="utf-8"))
+    # predictions that differ from the gold by an article: "the X" for gold "X"
+    preds = {qa["id"]: "the " + qa["answers"][0]["text"] for a in obj["data"] for p in a["paragraphs"]
+             for qa in p["qas"]}
+    (tmp_path / "pred.json").write_text(json.dumps(preds, ensure_ascii=False), encoding="utf-8")
+
+    def run(*args):
+        res = runner.invoke(cli.app, ["score", "--pred", str(tmp_path / "pred.json"), "--mode", "multilingual",
+                                      "--bootstrap", "0", "--json", *args])
+        return res, (json.loads(res.stdout) if res.exit_code == 0 else None)
+
+    by_name, a = run("--gold", "xquad:en:test", "--data-dir", str(data_dir))
+    as_file, b = run("--gold", str(renamed), "--lang", "en")
+    plain, c = run("--gold", str(src))  # no language: und rules, said in one line
+    assert a["exact_match"] == b["exact_match"] == 100.0 and a["by_lang"].keys() == {"en"}
+    assert c["exact_match"] < 100.0 and c["by_lang"].keys() == {"und"}
+    assert not by_name.stderr and not as_file.stderr
+    assert plain.stderr.startswith("warning: 1190 of 1190 questions have no known language (und)")
+    assert plain.stderr.count("\n") == 1
+    bad = runner.invoke(cli.app, ["score", "--pred", str(tmp_path / "pred.json"), "--gold", str(src), "--lang", "xx"])
+    assert bad.exit_code == 2 and bad.stderr.startswith("error: unknown language 'xx' for ")
