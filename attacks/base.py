@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Callable, ClassVar, Iterable
 
 from xadv.errors import XadvError
-from xadv.langs import TYDI_LANGS, lang_from_tydi_id
+from xadv.langs import TYDI_LANGS, lang_from_tydi_id, unsupported
 from xadv.types import Target
 
 from .text import Edit, EditPlan, Span, apply_edits, graphemes, orphan_marks, remap_answers, words
@@ -174,8 +174,7 @@ class Attack:
     def refusal(self, lang: str) -> str | None:
         """Why this attack cannot serve `lang` (None when it can)."""
         if lang not in self.languages:
-            return (f"attack {self.name!r} does not support language {lang!r} "
-                    f"(supported: {' '.join(self.languages)})")
+            return unsupported(f"attack {self.name!r}", lang, self.languages)
         return None
 
     # -- the shared machinery --------------------------------------------------------------

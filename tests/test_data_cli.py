@@ -47,7 +47,7 @@ def test_list_json(runner, data_dir):
     assert tydi_dev == DEV_COUNTS
     by_name = {f["name"]: f["examples"] for f in files}
     assert by_name["tydiqa:sw:train"] == 2755 and by_name["xnli:th:dev"] == 2490 and by_name["pawsx:ja:dev"] == 2000
-    assert len(files) == 12 + 1 + 15 + 7
+    assert len(files) == 12 + 1 + 12 + 15 + 7  # tydiqa, squad, xquad, xnli, pawsx
 
 
 def test_list_empty_and_missing_dirs(runner, tmp_path):
@@ -69,7 +69,7 @@ def test_verify_reference_data_passes(runner, data_dir):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["ok"] is True
-    assert len(report["files"]) == 49  # every MANIFEST.tsv entry
+    assert len(report["files"]) == 49 + 29  # every MANIFEST.tsv and MANIFEST.next.tsv entry
     assert all(f["sha256_ok"] and f["examples"] == f["expected_examples"] for f in report["files"])
 
 

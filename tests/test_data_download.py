@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from xadv.data import resolve
+from xadv.data import load_qa, resolve
 from xadv.data.download import (
     TYDIQA_GOLDP_BASE_URL,
     TYDIQA_GOLDP_FILES,
@@ -156,3 +156,91 @@ def test_unknown_dataset_or_split(tmp_path):
         download_dataset("xnli", data_dir=tmp_path)
     with pytest.raises(DataError, match="unknown TyDi QA GoldP split 'test'; known: train, dev"):
         download_tydiqa(tmp_path, splits=["test"])
+
+
+# --- MLQA: one zip in the published layout (MLQA_V1/<split>/<split>-context-C-question-Q.json) ---------------
+
+def _mlqa_zip(folder: Path, splits=("dev", "test"), drop: str | None = None, broken: str | None = None) -> bytes:
+    """A small zip in MLQA's layout: every context-question pair of every split, two questions each."""
+    import zipfile
+
+    from xadv.langs import dataset_langs
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "MLQA_V1.zip"
+    langs = dataset_langs("mlqa")
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for split in splits:
+            for c in langs:
+                for q in langs:
+                    name = f"MLQA_V1/{split}/{split}-context-{c}-question-{q}.json"
+                    if name == drop:
+                        continue
+                    context = f"{c} text, Paris."
+                    start = context.index("Paris") + (1 if name == broken else 0)
+                    qas = [{"id": f"{split}{k}", "question": f"{q}?",
+                            "answers": [{"text": "Paris", "answer_start": start}]} for k in range(2)]
+                    obj = {"data": [{"title": "t", "paragraphs": [{"context": context, "qas": qas}]}]}
+                    zf.writestr(name, json.dumps(obj, ensure_ascii=False))
+    return path.read_bytes()
+
+
+def test_mlqa_download_writes_the_pair_files_as_published(tmp_path):
+    import zipfile
+
+    raw = _mlqa_zip(tmp_path / "mirror")
+    out = download_dataset("mlqa", data_dir=tmp_path / "data", base_url=str(tmp_path / "mirror"))
+    assert len(out) == 2 * 49 and {f.status for f in out} == {"written"} and {f.examples for f in out} == {2}
+    assert {f.sha256 for f in out} == {hashlib.sha256(raw).hexdigest()}
+    with zipfile.ZipFile(tmp_path / "mirror" / "MLQA_V1.zip") as zf:  # byte-for-byte as in the zip
+        assert (tmp_path / "data" / "MLQA_V1" / "test" / "test-context-en-question-de.json").read_bytes() == \
+            zf.read("MLQA_V1/test/test-context-en-question-de.json")
+    assert not (tmp_path / "data" / "MLQA_V1" / ".download").exists()
+    ds = load_qa("mlqa:en-de:test", tmp_path / "data")
+    assert ds["lang"] == ["en", "en"] and ds["question_lang"] == ["de", "de"]
+    again = download_dataset("mlqa", data_dir=tmp_path / "data", base_url="file:///nonexistent/", splits=["dev"])
+    assert len(again) == 49 and {f.status for f in again} == {"present"}
+
+
+@pytest.mark.parametrize(("drop", "broken", "message"), [
+    ("MLQA_V1/dev/dev-context-zh-question-ar.json", None,
+     r"not the MLQA v1 layout \(no MLQA_V1/dev/dev-context-zh-question-ar.json inside\)"),
+    (None, "MLQA_V1/dev/dev-context-de-question-de.json", r"answer_start \d+ does not point at the answer"),
+])
+def test_mlqa_download_verifies_the_structure(tmp_path, drop, broken, message):
+    _mlqa_zip(tmp_path / "mirror", splits=("dev",), drop=drop, broken=broken)
+    with pytest.raises(DataError, match=message):
+        download_dataset("mlqa", data_dir=tmp_path / "data", base_url=str(tmp_path / "mirror"), splits=["dev"])
+    if drop:  # a wrong zip writes nothing
+        assert not list((tmp_path / "data").rglob("*.json"))
+
+
+def test_mlqa_download_checks_a_recorded_sha256_and_rejects_a_non_zip(tmp_path):
+    from xadv.data.download import MLQA_FILE, download_mlqa
+
+    _mlqa_zip(tmp_path / "mirror", splits=("dev",))
+    with pytest.raises(DataError, match="sha256 mismatch"):
+        download_mlqa(tmp_path / "data", base_url=str(tmp_path / "mirror"), splits=["dev"],
+                      remote=RemoteFile(MLQA_FILE.filename, "dev", None, "0" * 64))
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "MLQA_V1.zip").write_bytes(b"not a zip")
+    with pytest.raises(DataError, match="not a valid zip file"):
+        download_mlqa(tmp_path / "data2", base_url=str(tmp_path / "junk"), splits=["dev"])
+    with pytest.raises(DataError, match="unknown MLQA split 'train'; known: dev, test"):
+        download_mlqa(tmp_path / "data3", splits=["train"])
+
+
+def test_mlqa_download_through_the_cli(tmp_path):
+    from typer.testing import CliRunner
+
+    import cli
+
+    raw = _mlqa_zip(tmp_path / "mirror", splits=("dev", "test"))
+    result = CliRunner().invoke(cli.app, ["data", "download", "mlqa", "--split", "dev", "--base-url",
+                                          str(tmp_path / "mirror"), "--data-dir", str(tmp_path / "data"), "--json"])
+    assert result.exit_code == 0, result.output
+    files = json.loads(result.stdout)["files"]
+    assert len(files) == 49 and files[0]["name"] == "mlqa:ar-ar:dev" and files[0]["examples"] == 2
+    assert {f["download_sha256"] for f in files} == {hashlib.sha256(raw).hexdigest()}
+    bad = CliRunner().invoke(cli.app, ["data", "download", "xquad", "--data-dir", str(tmp_path / "data")])
+    assert bad.exit_code == 2 and bad.stderr.startswith("error: cannot download 'xquad'; downloadable: tydiqa, mlqa")

@@ -80,7 +80,7 @@ def test_default_data_dir_is_the_user_cache(tmp_path, monkeypatch, data_dir):
 
 @pytest.mark.needs_data
 @pytest.mark.parametrize(("name", "expected"), [
-    ("foo:sw:dev", "unknown dataset 'foo' in 'foo:sw:dev'; known: tydiqa, squad, xnli, pawsx"),
+    ("foo:sw:dev", "unknown dataset 'foo' in 'foo:sw:dev'; known: tydiqa, squad, xquad, mlqa, xnli, pawsx"),
     ("tydiqa:xx:dev", "unknown language 'xx' for tydiqa in 'tydiqa:xx:dev'; known: ar bn en fi id ko ru sw te"),
     ("tydiqa:sw:test", "unknown split 'test' for tydiqa in 'tydiqa:sw:test'; known: dev, train"),
     ("xnli:ko:dev", "unknown language 'ko' for xnli"),

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from xadv.data import QA_COLUMNS, gold_answers, read_squad, to_squad, write_squad
-from xadv.data.squad import lang_from_filename
 from xadv.errors import DataError
 from xadv.langs import TYDI_LANGS
 
@@ -112,19 +111,21 @@ def test_to_squad_refuses_an_offset_that_misses_the_answer():
 
 
 @pytest.mark.needs_data
-def test_lang_explicit_prefix_and_file_name(data_dir, tmp_path):
+def test_lang_is_explicit_or_a_tydi_prefix_never_a_file_name(data_dir, tmp_path):
     sw = json.loads(tydi_path(data_dir, "sw", "dev").read_text(encoding="utf-8"))
-    # ids without a TyDi prefix: the language comes from the file name, else "und"
+    (tmp_path / "english_dev.json").write_text(json.dumps(sw), encoding="utf-8")
+    assert set(read_squad(tmp_path / "english_dev.json")["lang"]) == {"sw"}  # the id prefix, not the name
+    # ids without a TyDi prefix: the language is the one given, else "und" (a file name says nothing:
+    # `xquad-id-en.json` is English, not Indonesian)
     for art in sw["data"]:
         for para in art["paragraphs"]:
             for qa in para["qas"]:
                 qa["id"] = qa["id"].replace("swahili-", "q-")
-    (tmp_path / "xquad.sw.json").write_text(json.dumps(sw), encoding="utf-8")
-    (tmp_path / "mine.json").write_text(json.dumps(sw), encoding="utf-8")
-    assert set(read_squad(tmp_path / "xquad.sw.json")["lang"]) == {"sw"}
-    assert set(read_squad(tmp_path / "mine.json")["lang"]) == {"und"}
-    assert set(read_squad(tmp_path / "mine.json", lang="fi")["lang"]) == {"fi"}
-    assert lang_from_filename("dev-context-ar-question-ar.json") == "ar"
+    for name in ("xquad.sw.json", "xquad-id-en.json", "mine.json"):
+        (tmp_path / name).write_text(json.dumps(sw), encoding="utf-8")
+        assert set(read_squad(tmp_path / name)["lang"]) == {"und"}
+    ds = read_squad(tmp_path / "mine.json", lang="fi")
+    assert set(ds["lang"]) == set(ds["question_lang"]) == {"fi"}
 
 
 @pytest.mark.needs_data

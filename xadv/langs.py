@@ -1,4 +1,22 @@
-"""The languages of TyDi QA GoldP, and how TyDi names them."""
+"""The languages xadv knows, as data: one frozen `Language` per code, and how TyDi names them.
+
+Everything that depends on a language (scoring rules, which datasets cover it, whether attacks may
+run on it) reads it from `LANGUAGES` instead of a hard-coded list, so adding a language is one entry.
+`TYDI_LANGS` stays the nine TyDi QA GoldP languages (attacks and the research grid are built on them).
+
+Scorer rules follow the official MLQA evaluation (`mlqa_evaluation_v1.py`, Lewis et al. 2020) where it
+has one: per-language article lists for de/es/vi (and en, as SQuAD), Chinese split into characters.
+Two deliberate differences, both to keep TyDi numbers unchanged: Arabic keeps xadv's prefix rule
+(`ال` dropped from the start of a word; MLQA deletes the substring anywhere), and punctuation is one
+set for every language (Unicode `P*` plus ASCII punctuation, as MLQA), so it is not a per-language field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from xadv.errors import XadvError
 
 TYDI_LANGS: tuple[str, ...] = ("ar", "bn", "en", "fi", "id", "ko", "ru", "sw", "te")
 
@@ -15,6 +33,95 @@ TYDI_ID_PREFIX: dict[str, str] = {
     "te": "telugu",
 }
 PREFIX_TO_LANG: dict[str, str] = {v: k for k, v in TYDI_ID_PREFIX.items()}
+
+Tokenization = Literal["whitespace", "cjk_chars"]
+
+
+@dataclass(frozen=True)
+class ScorerRules:
+    """What the multilingual scorer does for one language after the shared Unicode steps.
+
+    articles: whole words dropped (matched with `\\b...\\b` on the case-folded text), as in MLQA.
+    article_prefix: a prefix dropped from each token when two or more characters remain (Arabic `ال`).
+    tokenize: `whitespace`, or `cjk_chars` (MLQA's mixed segmentation: every CJK ideograph in
+    U+4E00..U+9FA5 is a token, other text is split on whitespace), for scripts without spaces.
+    """
+
+    articles: tuple[str, ...] = ()
+    article_prefix: str = ""
+    tokenize: Tokenization = "whitespace"
+
+
+@dataclass(frozen=True)
+class Language:
+    """One language: identity, writing, scoring, and where xadv has data for it.
+
+    spaced: words are separated by spaces (False for zh and th). Thai is unspaced but keeps
+    whitespace tokens: no official QA metric segments Thai (XQuAD scores it with the SQuAD script),
+    and segmenting needs a dictionary model, so Thai token F1 is coarse (close to EM).
+    langid_reliable: py3langid, restricted to the registry's languages, names the language of its
+    XQuAD/TyDi dev questions >= 95% of the time (measured; see `docs/ARCHITECTURE.md`).
+    """
+
+    code: str
+    name: str
+    scripts: tuple[str, ...]
+    spaced: bool
+    scorer: ScorerRules
+    datasets: tuple[str, ...]
+    langid_reliable: bool
+
+
+_NONE = ScorerRules()
+_TYDI = ("tydiqa",)
+_XQ = ("xquad",)
+_MLQA = ("mlqa",)
+
+LANGUAGES: dict[str, Language] = {lang.code: lang for lang in (
+    # The nine TyDi languages: rules exactly as xadv scored them before the registry existed.
+    Language("ar", "Arabic", ("Arab",), True, ScorerRules(article_prefix="ال"), _TYDI + _XQ + _MLQA, True),
+    Language("bn", "Bengali", ("Beng",), True, _NONE, _TYDI, True),
+    Language("en", "English", ("Latn",), True, ScorerRules(articles=("a", "an", "the")),
+             _TYDI + _XQ + _MLQA + ("squad",), True),
+    Language("fi", "Finnish", ("Latn",), True, _NONE, _TYDI, True),
+    Language("id", "Indonesian", ("Latn",), True, _NONE, _TYDI, True),
+    Language("ko", "Korean", ("Hang",), True, _NONE, _TYDI, True),
+    Language("ru", "Russian", ("Cyrl",), True, _NONE, _TYDI + _XQ, True),
+    Language("sw", "Swahili", ("Latn",), True, _NONE, _TYDI, True),
+    Language("te", "Telugu", ("Telu",), True, _NONE, _TYDI, True),
+    # XQuAD / MLQA languages; articles as listed by the official MLQA evaluation.
+    Language("de", "German", ("Latn",), True,
+             ScorerRules(articles=("ein", "eine", "einen", "einem", "eines", "einer",
+                                   "der", "die", "das", "den", "dem", "des")), _XQ + _MLQA, True),
+    Language("el", "Greek", ("Grek",), True, _NONE, _XQ, True),
+    Language("es", "Spanish", ("Latn",), True,
+             ScorerRules(articles=("un", "una", "unos", "unas", "el", "la", "los", "las")), _XQ + _MLQA, True),
+    Language("hi", "Hindi", ("Deva",), True, _NONE, _XQ + _MLQA, True),
+    Language("ro", "Romanian", ("Latn",), True, _NONE, _XQ, True),
+    Language("th", "Thai", ("Thai",), False, _NONE, _XQ, True),
+    Language("tr", "Turkish", ("Latn",), True, _NONE, _XQ, True),
+    Language("vi", "Vietnamese", ("Latn",), True,
+             ScorerRules(articles=("của", "là", "cái", "chiếc", "những")), _XQ + _MLQA, True),
+    Language("zh", "Chinese", ("Hani",), False, ScorerRules(tokenize="cjk_chars"), _XQ + _MLQA, True),
+)}
+
+
+def language(code: str) -> Language:
+    """The registry entry for `code`; a one-line XadvError naming the known codes otherwise."""
+    try:
+        return LANGUAGES[code]
+    except KeyError:
+        raise XadvError(f"unknown language {code!r}; known: {' '.join(LANGUAGES)}") from None
+
+
+def dataset_langs(dataset: str) -> tuple[str, ...]:
+    """The languages a dataset covers, by code (so `dataset_langs("tydiqa") == TYDI_LANGS`)."""
+    return tuple(sorted(code for code, lang in LANGUAGES.items() if dataset in lang.datasets))
+
+
+def unsupported(what: str, lang: str, supported: tuple[str, ...]) -> str:
+    """The one-line refusal for `lang` outside `supported` (attacks serve TyDi's nine today)."""
+    return f"{what} does not support language {lang!r} (supported: {' '.join(supported)})"
 
 
 def lang_from_tydi_id(example_id: str) -> str | None:

@@ -9,13 +9,13 @@ import typer
 from xadv.commands.common import _typer, print_json
 from xadv.commands.options import DataDirOpt, JsonOpt
 
-app = _typer("Find, download, list and verify datasets (TyDi QA GoldP, SQuAD, XNLI, PAWS-X).")
+app = _typer("Find, download, list and verify datasets (TyDi QA GoldP, XQuAD, MLQA, SQuAD, XNLI, PAWS-X).")
 
 SplitOpt = Annotated[Optional[list[str]], typer.Option(
-    "--split", help="Split(s) to fetch: train, dev (repeatable; default both).")]
+    "--split", help="Split(s) to fetch (repeatable): tydiqa train, dev; mlqa dev, test (default: all).")]
 BaseUrlOpt = Annotated[Optional[str], typer.Option(
-    "--base-url", help="Mirror to fetch from: https://..., file://... or a local folder "
-                       "(default: the official storage.googleapis.com/tydiqa/v1.1/).")]
+    "--base-url", help="Mirror to fetch from: https://..., file://... or a local folder (default: the "
+                       "official storage.googleapis.com/tydiqa/v1.1/ or dl.fbaipublicfiles.com/MLQA/).")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Download again even if all files exist.")]
 
 
@@ -124,42 +124,54 @@ def _print_verify(root, checks, bad) -> None:
 
 @app.command("download")
 def data_download(
-    dataset: Annotated[str, typer.Argument(help="What to download: tydiqa (TyDi QA GoldP v1.1).")],
+    dataset: Annotated[str, typer.Argument(help="What to download: tydiqa (TyDi QA GoldP v1.1) or mlqa (MLQA v1).")],
     data_dir: DataDirOpt = None,
     split: SplitOpt = None,
     base_url: BaseUrlOpt = None,
     force: ForceOpt = False,
     json_out: JsonOpt = False,
 ) -> None:
-    """Download a dataset into the data directory, verify its sha256 and split it per language.
+    """Download a dataset into the data directory, verify it and write it in the per-language layout.
 
-    TyDi QA GoldP comes as one train and one dev file for all languages, checked against the published sha256.
-    They are written as tydiqa_goldp/tydiqa.goldp.<lang>.<split>.json, which [bold]tydiqa:<lang>:<split>[/] reads.
+    TyDi QA GoldP comes as one train and one dev file for all languages, checked against the published sha256,
+    and is written as tydiqa_goldp/tydiqa.goldp.<lang>.<split>.json ([bold]tydiqa:<lang>:<split>[/]).
+    MLQA comes as one zip (no published sha256: every pair file is checked to parse, with answer offsets
+    that point at the answers) and is written as MLQA_V1/<split>/... ([bold]mlqa:<c>-<q>:<split>[/]).
     Example: [bold]xadv data download tydiqa[/]
     """
     from rich.console import Console
     from rich.table import Table
 
-    from xadv.data.download import TYDIQA_GOLDP_BASE_URL, download_dataset
+    from xadv.data.download import download_dataset, downloadable
     from xadv.paths import data_dir as resolve_data_dir
 
     root = resolve_data_dir(data_dir)
+    key = downloadable(dataset)
     progress, hook = _download_progress()
     with progress:
-        files = download_dataset(dataset, data_dir=root, base_url=base_url or TYDIQA_GOLDP_BASE_URL,
-                                 splits=split or ("train", "dev"), force=force, progress=hook)
+        files = download_dataset(key, data_dir=root, base_url=base_url, splits=split or None, force=force,
+                                 progress=hook)
     if json_out:
         print_json({"data_dir": str(root),
-                    "files": [{"name": f"tydiqa:{f.lang}:{f.split}", "lang": f.lang, "split": f.split,
-                               "path": str(f.path), "examples": f.examples, "status": f.status}
+                    "files": [{"name": f.name, "lang": f.lang, "split": f.split, "path": str(f.path),
+                               "examples": f.examples, "status": f.status,
+                               **({"download_sha256": f.sha256} if f.sha256 else {})}
                               for f in files]})
         return
-    table = Table(title=f"TyDi QA GoldP in {root / 'tydiqa_goldp'}", title_justify="left")
+    folder = root / ("MLQA_V1" if key == "mlqa" else "tydiqa_goldp")
+    table = Table(title=f"{DOWNLOAD_TITLES[key]} in {folder}", title_justify="left")
     for col, justify in (("name", "left"), ("examples", "right"), ("status", "left")):
         table.add_column(col, justify=justify)
     for f in files:
-        table.add_row(f"tydiqa:{f.lang}:{f.split}", f"{f.examples:,}", f.status)
-    Console(emoji=False).print(table)
+        table.add_row(f.name, f"{f.examples:,}", f.status)
+    console = Console(emoji=False)
+    console.print(table)
+    digests = {f.sha256 for f in files if f.sha256}
+    if digests:
+        console.print(f"downloaded archive sha256: {', '.join(sorted(digests))}", style="dim", soft_wrap=True)
+
+
+DOWNLOAD_TITLES = {"tydiqa": "TyDi QA GoldP", "mlqa": "MLQA v1"}
 
 
 def _download_progress():

@@ -16,6 +16,7 @@ from xadv.commands.options import (
     EvalModeOpt,
     Int8Opt,
     JsonOpt,
+    LangOpt,
     ScoreMode,
 )
 from xadv.device import resolve_device
@@ -26,8 +27,8 @@ ModelOpt = Annotated[str, typer.Option(
          "so add --allow-untrained-head and expect F1 near 0), or a Hugging Face hub id.")]
 DataOpt = Annotated[str, typer.Option(
     "--data", metavar="NAME_OR_FILE",
-    help="A dataset name ([bold]tydiqa:all:dev[/], [bold]tydiqa:sw,fi:dev[/], [bold]squad:en:dev[/]) "
-         "or a SQuAD-format JSON file.")]
+    help="A dataset name ([bold]tydiqa:all:dev[/], [bold]tydiqa:sw,fi:dev[/], [bold]xquad:de:test[/], "
+         "[bold]mlqa:en-de:test[/], [bold]squad:en:dev[/]) or a SQuAD-format JSON file (with --lang).")]
 NOpt = Annotated[Optional[int], typer.Option(
     "--n", min=1, show_default=False,
     help="Only the first N questions of each language (a quick look; intervals get wide).")]
@@ -54,6 +55,7 @@ def eval_command(
     model: ModelOpt,
     data: DataOpt = "tydiqa:all:dev",
     data_dir: DataDirOpt = None,
+    lang: LangOpt = None,
     mode: EvalModeOpt = ScoreMode.squad,
     n: NOpt = None,
     int8: Int8Opt = False,
@@ -90,7 +92,7 @@ def eval_command(
                           batch_size=batch_size,
                           num_threads=threads, cache_path=None if no_cache else default_cache_path(),
                           progress=not quiet)
-    dataset = load_qa(data, data_dir=data_dir)
+    dataset = load_qa(data, data_dir=data_dir, lang=lang)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UntrainedHeadWarning)  # said below, in the output itself
         loaded = load_qa_model(model, allow_pickle=allow_pickle, allow_untrained_head=allow_untrained_head,

@@ -18,6 +18,11 @@ DataDirOpt = Annotated[
                  show_default=False),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON instead of tables.")]
+LangOpt = Annotated[Optional[str], typer.Option(
+    "--lang", metavar="CODE", show_default=False,
+    help="Language of a plain SQuAD-format file (ar de en zh ...; a dataset name already fixes it, and a "
+         "file name never does). Without it, rows without a TyDi id prefix are und: multilingual scoring "
+         "then warns and applies no language rules.")]
 
 # perturbing (perturb)
 TargetOpt = Annotated[str, typer.Option(
@@ -51,7 +56,8 @@ ScoreModeOpt = Annotated[ScoreMode, typer.Option(
     "--mode", help="[bold]squad[/]: the official SQuAD v1.1 normalisation (ASCII punctuation, "
                    "English articles), comparable with published TyDi numbers. "
                    "[bold]multilingual[/]: Unicode punctuation (। ، « »), NFKC + casefold, "
-                   "invisible format characters dropped, per-language articles (en, ar).")]
+                   "invisible format characters dropped, per-language rules from the registry "
+                   "(articles for en de es vi, the ar prefix, Chinese scored per character, as MLQA).")]
 EvalModeOpt = Annotated[ScoreMode, typer.Option(
     "--mode", help="Answer normalisation: [bold]squad[/] (official, comparable with published numbers) "
                    "or [bold]multilingual[/] (Unicode punctuation, NFKC, per-language articles).")]

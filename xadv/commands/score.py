@@ -8,13 +8,14 @@ from typing import Annotated
 import typer
 
 from xadv.commands.common import print_json
-from xadv.commands.options import DataDirOpt, JsonOpt, ScoreMode, ScoreModeOpt
+from xadv.commands.options import DataDirOpt, JsonOpt, LangOpt, ScoreMode, ScoreModeOpt
 from xadv.io import one_line
 
 GoldOpt = Annotated[str, typer.Option(
     "--gold", metavar="FILE_OR_NAME", show_default=False,
     help="Gold answers: a dataset name ([bold]tydiqa:bn:dev[/], [bold]tydiqa:all:dev[/], "
-         "[bold]squad:en:dev[/]) or a SQuAD-format JSON file.")]
+         "[bold]xquad:zh:test[/], [bold]mlqa:en-de:test[/], [bold]squad:en:dev[/]) or a SQuAD-format "
+         "JSON file (with --lang).")]
 PredOpt = Annotated[Path, typer.Option(
     "--pred", metavar="PRED.json", show_default=False,
     help="Predictions in the official format: one JSON object {id: answer_text}.")]
@@ -30,6 +31,7 @@ def score_command(
     resamples: ResamplesOpt = 1000,
     json_out: JsonOpt = False,
     data_dir: DataDirOpt = None,
+    lang: LangOpt = None,
 ) -> None:
     """Score predictions against gold answers: exact match and token F1, overall and per language.
 
@@ -39,10 +41,14 @@ def score_command(
     """
     from xadv.score import result_ci
     from xadv.score.bootstrap import check_resamples
+    from xadv.score.evaluate import unknown_language_warning
     from xadv.score.files import score_files
 
     check_resamples(resamples)
-    result = score_files(gold, pred, mode=mode.value, data_dir=data_dir)
+    result = score_files(gold, pred, mode=mode.value, data_dir=data_dir, lang=lang)
+    unruled = unknown_language_warning(result)
+    if unruled:
+        typer.echo(f"warning: {unruled}", err=True)
     if result.missing:
         typer.echo(f"warning: {len(result.missing)} of {result.n} gold questions have no prediction "
                    f"in {pred} (first: {one_line(str(result.missing[0]))}); counted as wrong (EM 0, F1 0)", err=True)

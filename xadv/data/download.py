@@ -1,4 +1,10 @@
-"""`xadv data download tydiqa`: fetch the official TyDi QA GoldP v1.1 files and split them per language.
+"""`xadv data download tydiqa|mlqa`: fetch official QA data into the reference layout, verified.
+
+MLQA (Lewis et al. 2020) is one zip, `MLQA_V1.zip`, already in per-pair files
+(`MLQA_V1/<split>/<split>-context-<c>-question-<q>.json`). No sha256 of it is published by its
+authors, so the zip's structure is verified instead: every expected pair file of every requested
+split is present, parses and has answer offsets that point at the answers; each is then written
+byte-for-byte as published. The sha256 of what was downloaded is reported with the files.
 
 Google publishes one combined train file and one combined dev file for all languages. We verify
 each against its published sha256 (the checksums the Hugging Face `tydiqa` loader records for
@@ -20,15 +26,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xadv import __version__
-from xadv.data.names import SPECS
+from xadv.data.names import SPECS, row_langs
 from xadv.data.squad import load_json, parse_squad
 from xadv.errors import DataError
-from xadv.io import atomic_open, check_output_path, sha256_file
+from xadv.io import atomic_open, atomic_write_bytes, check_output_path, parse_json, sha256_file
 from xadv.langs import TYDI_ID_PREFIX, TYDI_LANGS, lang_from_tydi_id
 from xadv.paths import data_dir as default_data_dir
 from xadv.paths import network_timeout
 
 TYDIQA_GOLDP_BASE_URL = "https://storage.googleapis.com/tydiqa/v1.1/"
+MLQA_BASE_URL = "https://dl.fbaipublicfiles.com/MLQA/"
+MAX_MEMBER_BYTES = 256 << 20  # one MLQA file is < 20 MB; a larger member is not MLQA (or a zip bomb)
 
 
 @dataclass(frozen=True)
@@ -38,7 +46,7 @@ class RemoteFile:
     filename: str
     split: str
     size: int | None
-    sha256: str
+    sha256: str | None  # None: not published; the content is verified by its structure instead
 
 
 # Sizes and sha256 as recorded by the Hugging Face `tydiqa` dataset loader (dataset_infos.json,
@@ -63,6 +71,12 @@ class LanguageFile:
     path: Path
     examples: int
     status: str  # "written" or "present"
+    dataset: str = "tydiqa"
+    sha256: str | None = None  # of the download it came from, when one was made
+
+    @property
+    def name(self) -> str:
+        return f"{self.dataset}:{self.lang}:{self.split}"
 
 
 def file_url(base_url: str, filename: str) -> str:
@@ -72,9 +86,10 @@ def file_url(base_url: str, filename: str) -> str:
     return (Path(base_url).expanduser().resolve() / filename).as_uri()
 
 
-def fetch(url: str, dest: str | os.PathLike, sha256: str, size: int | None = None,
+def fetch(url: str, dest: str | os.PathLike, sha256: str | None, size: int | None = None,
           progress: ProgressHook | None = None, timeout: float | None = None) -> Path:
-    """Stream `url` to `dest` atomically, failing unless its size and sha256 are the expected ones.
+    """Stream `url` to `dest` atomically, failing unless its size and sha256 are the expected ones
+    (a None size or sha256 is not checked: the caller verifies the content).
 
     Every connect and read waits at most `timeout` seconds (default: `xadv.paths.network_timeout()`,
     $XADV_NET_TIMEOUT or 30), so a server that accepts and never answers fails in one line."""
@@ -111,11 +126,11 @@ def fetch(url: str, dest: str | os.PathLike, sha256: str, size: int | None = Non
     return dest
 
 
-def _check_download(url: str, n_bytes: int, got_sha: str, size: int | None, sha256: str) -> None:
+def _check_download(url: str, n_bytes: int, got_sha: str, size: int | None, sha256: str | None) -> None:
     if size is not None and n_bytes != size:
         raise DataError(f"{url}: got {n_bytes} bytes, expected {size} (truncated or changed upstream); "
                         "nothing was written")
-    if got_sha != sha256:
+    if sha256 is not None and got_sha != sha256:
         raise DataError(f"{url}: sha256 mismatch (got {got_sha}, expected {sha256}); corrupted or changed "
                         "upstream; nothing was written")
 
@@ -208,16 +223,92 @@ def _split_and_write(combined: Path, root: Path, split: str) -> list[LanguageFil
     return written
 
 
+MLQA_FILE = RemoteFile("MLQA_V1.zip", "dev,test", None, None)
+
+
+def download_mlqa(data_dir: str | os.PathLike | None = None, base_url: str = MLQA_BASE_URL,
+                  splits: Iterable[str] = ("dev", "test"), remote: RemoteFile = MLQA_FILE,
+                  force: bool = False, progress: ProgressHook | None = None) -> list[LanguageFile]:
+    """Fetch `MLQA_V1.zip`, verify it and write its pair files under `<data_dir>/MLQA_V1/`.
+
+    Splits whose 49 pair files all exist are left alone unless `force`. The zip is kept under
+    `MLQA_V1/.download/` only until it has been extracted (and reused after an interruption).
+    """
+    root = default_data_dir(data_dir)
+    spec = SPECS["mlqa"]
+    wanted = list(dict.fromkeys(splits))
+    unknown = [s for s in wanted if s not in spec.splits]
+    if unknown:
+        raise DataError(f"unknown MLQA split '{unknown[0]}'; known: {', '.join(spec.splits)}")
+    targets = [(split, key, spec.candidates(root, key, split)[0]) for split in wanted for key in spec.keys]
+    if not force and all(p.is_file() for _, _, p in targets):
+        return [LanguageFile(key, split, p, _count_qas(p), "present", "mlqa") for split, key, p in targets]
+    archive = root / "MLQA_V1" / ".download" / remote.filename
+    try:
+        if not (archive.is_file() and remote.sha256 in (None, sha256_file(archive))):
+            fetch(file_url(base_url, remote.filename), archive, remote.sha256, remote.size, progress)
+        digest = sha256_file(archive)
+        result = _extract_mlqa(archive, targets, digest)
+        archive.unlink()
+    finally:
+        with contextlib.suppress(OSError):
+            archive.parent.rmdir()
+    return result
+
+
+def _extract_mlqa(archive: Path, targets: list[tuple[str, str, Path]], digest: str) -> list[LanguageFile]:
+    """Check the zip has every target as `MLQA_V1/<split>/<file>`, validate each, write it as is."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            members = {info.filename: info for info in zf.infolist()}
+            for split, _, path in targets:  # structure first: nothing is written from a wrong zip
+                info = members.get(f"MLQA_V1/{split}/{path.name}")
+                if info is None:
+                    raise DataError(f"{archive}: not the MLQA v1 layout (no MLQA_V1/{split}/{path.name} inside)")
+                if info.file_size > MAX_MEMBER_BYTES:
+                    raise DataError(f"{archive}: MLQA_V1/{split}/{path.name} is {info.file_size} bytes "
+                                    f"unpacked (more than {MAX_MEMBER_BYTES}); not MLQA")
+            out = []
+            for split, key, path in targets:
+                member = f"MLQA_V1/{split}/{path.name}"
+                raw = zf.read(member)
+                context_lang, question_lang = row_langs(key)
+                where = f"{archive} [{member}]"
+                n = len(parse_squad(parse_json(raw, where, "dataset", DataError), where, context_lang,
+                                    question_lang=question_lang)["id"])
+                atomic_write_bytes(path, raw)
+                out.append(LanguageFile(key, split, path, n, "written", "mlqa", digest))
+            return out
+    except zipfile.BadZipFile:
+        raise DataError(f"{archive}: not a valid zip file") from None
+
+
 DOWNLOADABLE: dict[str, str] = {
     "tydiqa": "TyDi QA GoldP v1.1, train and dev, all 9 languages (from storage.googleapis.com/tydiqa)",
+    "mlqa": "MLQA v1, dev and test, 7 languages and all 49 context-question pairs (from dl.fbaipublicfiles.com)",
 }
+DEFAULT_SPLITS: dict[str, tuple[str, ...]] = {"tydiqa": ("train", "dev"), "mlqa": ("dev", "test")}
+BASE_URLS: dict[str, str] = {"tydiqa": TYDIQA_GOLDP_BASE_URL, "mlqa": MLQA_BASE_URL}
+
+
+def downloadable(name: str) -> str:
+    """The canonical name of a downloadable dataset, or a one-line DataError listing them."""
+    key = name.strip().lower()
+    key = {"tydi": "tydiqa", "tydiqa_goldp": "tydiqa", "tydiqa-goldp": "tydiqa", "mlqa_v1": "mlqa"}.get(key, key)
+    if key not in DOWNLOADABLE:
+        raise DataError(f"cannot download '{name}'; downloadable: {', '.join(DOWNLOADABLE)} "
+                        "(SQuAD, XQuAD, XNLI and PAWS-X: place the files in the data directory by hand)")
+    return key
 
 
 def download_dataset(name: str, **kwargs) -> list[LanguageFile]:
-    """Dispatch `xadv data download NAME`; only TyDi QA GoldP has a public per-file download we verify."""
-    key = name.strip().lower()
-    key = {"tydi": "tydiqa", "tydiqa_goldp": "tydiqa", "tydiqa-goldp": "tydiqa"}.get(key, key)
-    if key not in DOWNLOADABLE:
-        raise DataError(f"cannot download '{name}'; downloadable: {', '.join(DOWNLOADABLE)} "
-                        "(SQuAD, XNLI and PAWS-X: place the files in the data directory by hand)")
-    return download_tydiqa(**kwargs)
+    """Dispatch `xadv data download NAME` (TyDi QA GoldP, MLQA); kwargs as the dataset's function,
+    with `splits` and `base_url` defaulting to the dataset's own when None."""
+    key = downloadable(name)
+    if kwargs.get("splits") is None:
+        kwargs["splits"] = DEFAULT_SPLITS[key]
+    if kwargs.get("base_url") is None:
+        kwargs["base_url"] = BASE_URLS[key]
+    return download_mlqa(**kwargs) if key == "mlqa" else download_tydiqa(**kwargs)

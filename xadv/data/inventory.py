@@ -1,7 +1,8 @@
 """What a data directory holds (`xadv data list`) and whether it is intact (`xadv data verify`).
 
 `verify` parses every known file with the same validation as the loaders (ids, answer offsets,
-TSV fields) and, where the directory has a `MANIFEST.tsv` (the reference data does), compares each
+TSV fields) and, where the directory has manifests (`MANIFEST.tsv`, and `MANIFEST.next.tsv` for files
+not yet promoted: the reference data has both; every `MANIFEST*.tsv` is read), compares each
 listed file's sha256 and example count. It reports every problem rather than stopping at the first.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from xadv.data.names import SPECS, ResolvedFile, available
+from xadv.data.names import SPECS, ResolvedFile, available, row_langs
 from xadv.data.pairs import parse_pairs
 from xadv.data.squad import load_json, parse_squad
 from xadv.errors import DataError, XadvError
@@ -21,6 +22,7 @@ from xadv.io import sha256_file
 from xadv.paths import data_dir as default_data_dir
 
 MANIFEST_NAME = "MANIFEST.tsv"
+MANIFEST_GLOB = "MANIFEST*.tsv"
 _MANIFEST_FIELDS = ("dataset", "language", "split", "file", "examples", "sha256")
 
 
@@ -43,6 +45,7 @@ class ManifestRow:
     file: str
     examples: int
     sha256: str
+    manifest: str = MANIFEST_NAME  # the manifest file that lists it
 
 
 @dataclass
@@ -97,9 +100,14 @@ def list_data(data_dir: str | os.PathLike | None = None) -> list[DataFile]:
             for rf in available(root)]
 
 
-def read_manifest(root: Path) -> list[ManifestRow]:
-    """The rows of `<root>/MANIFEST.tsv` (tab-separated UTF-8, with a header), or [] if there is none."""
-    path = root / MANIFEST_NAME
+def read_manifests(root: Path) -> list[ManifestRow]:
+    """The rows of every `<root>/MANIFEST*.tsv`, MANIFEST.tsv first, then by name ([] if there is none)."""
+    paths = sorted(root.glob(MANIFEST_GLOB), key=lambda p: (p.name != MANIFEST_NAME, p.name))
+    return [row for path in paths if path.is_file() for row in read_manifest(path)]
+
+
+def read_manifest(path: Path) -> list[ManifestRow]:
+    """The rows of one manifest (tab-separated UTF-8, with a header), or [] if there is none."""
     if not path.is_file():
         return []
     rows = []
@@ -117,7 +125,7 @@ def read_manifest(root: Path) -> list[ManifestRow]:
                                     "tab-separated fields)")
                 try:
                     rows.append(ManifestRow(rec["dataset"], rec["language"], rec["split"], rec["file"],
-                                            int(rec["examples"]), rec["sha256"].strip().lower()))
+                                            int(rec["examples"]), rec["sha256"].strip().lower(), path.name))
                 except ValueError:
                     raise DataError(f"{path}:{lineno}: bad manifest row (examples must be an integer)") from None
     except UnicodeDecodeError as exc:
@@ -129,7 +137,8 @@ def read_manifest(root: Path) -> list[ManifestRow]:
 
 def _parse_count(rf: ResolvedFile) -> int:
     if rf.kind == "qa":
-        return len(parse_squad(load_json(rf.path), rf.path, rf.lang)["id"])
+        context_lang, question_lang = row_langs(rf.lang)
+        return len(parse_squad(load_json(rf.path), rf.path, context_lang, question_lang=question_lang)["id"])
     return len(parse_pairs(rf.path, rf.dataset, rf.lang)[1]["label"])
 
 
@@ -142,7 +151,7 @@ def verify_data(data_dir: str | os.PathLike | None = None,
                 on_file: Callable[[str], None] | None = None) -> list[FileCheck]:
     """Check every known file (parse + offsets) and every manifest entry (sha256 + count)."""
     root = _root(data_dir)
-    manifest = {row.file: row for row in read_manifest(root)}
+    manifest = {row.file: row for row in read_manifests(root)}
     checks: dict[str, FileCheck] = {}
     for rf in available(root):
         rel = _rel(root, rf.path)
@@ -164,7 +173,7 @@ def verify_data(data_dir: str | os.PathLike | None = None,
             if on_file:
                 on_file(rel)
             if not path.is_file():
-                check.problems.append(f"{path}: listed in {MANIFEST_NAME} but missing")
+                check.problems.append(f"{path}: listed in {row.manifest} but missing")
                 continue
         check.expected_examples = row.examples
         try:
@@ -175,9 +184,9 @@ def verify_data(data_dir: str | os.PathLike | None = None,
             check.problems.append(f"{path}: cannot read ({exc.strerror or exc})")
             continue
         if not check.sha256_ok:
-            check.problems.append(f"{path}: sha256 differs from {MANIFEST_NAME} (file changed or corrupted)")
+            check.problems.append(f"{path}: sha256 differs from {row.manifest} (file changed or corrupted)")
         if check.examples is not None and check.examples != row.examples:
-            check.problems.append(f"{path}: {check.examples} examples, {MANIFEST_NAME} says {row.examples}")
+            check.problems.append(f"{path}: {check.examples} examples, {row.manifest} says {row.examples}")
     if not checks:
         raise DataError(f"no datasets found in {root}; run `xadv data download tydiqa` or pass --data-dir")
     return sorted(checks.values(), key=lambda c: (c.dataset, c.split, c.lang, c.file))

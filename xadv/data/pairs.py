@@ -8,15 +8,30 @@ would swallow. A malformed line fails with `file:line`.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from xadv.data.squad import UNKNOWN_LANG, lang_from_filename
+from xadv.data.squad import UNKNOWN_LANG
 from xadv.errors import DataError
 from xadv.io import one_line
 
 if TYPE_CHECKING:
     from datasets import Dataset, Features
+
+# Language codes recognised in pair-file names (`dev-ar.tsv`); QA rows never take a file's word for it.
+KNOWN_LANG_CODES: frozenset[str] = frozenset(
+    "ar bg bn de el en es fi fr hi id ja ko ro ru sw te th tr ur vi zh".split()
+)
+
+
+def lang_from_filename(path: str | os.PathLike) -> str | None:
+    """The first known language code among a file name's dot/dash/underscore-separated parts."""
+    for part in re.split(r"[._\-]", Path(path).name.lower()):
+        if part in KNOWN_LANG_CODES:
+            return part
+    return None
+
 
 PAIR_COLUMNS: tuple[str, ...] = ("sentence1", "sentence2", "label", "lang")
 

@@ -3,7 +3,10 @@
 TyDi QA GoldP, SQuAD, XQuAD and MLQA all ship as SQuAD v1.1 JSON (`data -> paragraphs -> qas`).
 Everything downstream (attacks, the QA engine, the scorer) works on one flat row per question:
 
-    id, lang, title, context, question, answers{text: [str], answer_start: [int]}
+    id, lang, question_lang, title, context, question, answers{text: [str], answer_start: [int]}
+
+`lang` is the language of the context and the answers (what scoring uses, as MLQA's official
+evaluation does); `question_lang` differs from it only in MLQA's cross-lingual pairs.
 
 Reading validates what the rest of the pipeline silently relies on (unique ids, and answer offsets
 that point at the answer text), so a bad file fails here with one line naming the file and the
@@ -16,7 +19,6 @@ from __future__ import annotations
 import json
 import operator
 import os
-import re
 import unicodedata
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -30,17 +32,11 @@ from xadv.langs import TYDI_ID_PREFIX, lang_from_tydi_id
 if TYPE_CHECKING:  # `datasets` costs ~1.5 s to import; only functions that build a Dataset pay it.
     from datasets import Dataset, Features
 
-QA_COLUMNS: tuple[str, ...] = ("id", "lang", "title", "context", "question", "answers")
-UNKNOWN_LANG = "und"  # BCP-47 "undetermined": no explicit language, TyDi id prefix or file-name code
+QA_COLUMNS: tuple[str, ...] = ("id", "lang", "question_lang", "title", "context", "question", "answers")
+UNKNOWN_LANG = "und"  # BCP-47 "undetermined": no language from the dataset, a TyDi id prefix or --lang
 
 # answer_start is an int32 column (`qa_features`), so larger offsets cannot even be stored.
 MAX_OFFSET = 2**31 - 1
-
-# Language codes recognised in file names (TyDi, XQuAD, MLQA, XNLI, PAWS-X).
-KNOWN_LANG_CODES: frozenset[str] = frozenset(
-    "ar bg bn de el en es fi fr hi id ja ko ro ru sw te th tr ur vi zh".split()
-)
-
 
 def qa_features() -> Features:
     """The column types of a QA dataset (the Hugging Face `squad` layout plus `lang`)."""
@@ -50,23 +46,13 @@ def qa_features() -> Features:
         {
             "id": Value("string"),
             "lang": Value("string"),
+            "question_lang": Value("string"),
             "title": Value("string"),
             "context": Value("string"),
             "question": Value("string"),
             "answers": Sequence({"text": Value("string"), "answer_start": Value("int32")}),
         }
     )
-
-
-def lang_from_filename(path: str | os.PathLike) -> str | None:
-    """The first known language code among a file name's dot/dash/underscore-separated parts.
-
-    `tydiqa.goldp.sw.dev.json` -> sw, `xquad.de.json` -> de, `dev-context-ar-question-ar.json` -> ar.
-    """
-    for part in re.split(r"[._\-]", Path(path).name.lower()):
-        if part in KNOWN_LANG_CODES:
-            return part
-    return None
 
 
 def load_json(path: str | os.PathLike) -> Any:
@@ -151,18 +137,20 @@ def check_answer(context: str, text: str, start: int, where: str) -> None:
 
 
 def parse_squad(obj: Any, source: str | os.PathLike, lang: str | None = None,
-                seen_ids: set[str] | None = None) -> dict[str, list]:
+                seen_ids: set[str] | None = None, question_lang: str | None = None,
+                id_prefix: str = "") -> dict[str, list]:
     """Flatten and validate parsed SQuAD JSON into columns (`QA_COLUMNS`), without building a Dataset.
 
-    lang: given explicitly, else each example's TyDi id prefix (`swahili-...` -> sw), else a language
-    code in the file name, else "und". An explicit lang that contradicts a TyDi id prefix is an error
-    (a mislabelled file would otherwise be scored as the wrong language).
+    lang: given (by the dataset name or --lang), else each example's TyDi id prefix (`swahili-...` ->
+    sw), else "und"; never guessed from the file name (`xquad-id-en.json` is not Indonesian). An
+    explicit lang that contradicts a TyDi id prefix is an error (a mislabelled file would otherwise be
+    scored as the wrong language). question_lang: the questions' language when it differs (MLQA).
     seen_ids: ids already taken (when several files are concatenated); updated in place.
+    id_prefix: prepended to every id (`de/`), for datasets whose files share ids across languages.
     """
     source = str(source)
     if not isinstance(obj, dict) or not isinstance(obj.get("data"), list):
         raise DataError(f"{source}: not SQuAD v1.1 JSON (no top-level 'data' list)")
-    file_lang = lang_from_filename(source) or UNKNOWN_LANG
     seen = seen_ids if seen_ids is not None else set()
     cols: dict[str, list] = {c: [] for c in QA_COLUMNS}
     for ai, article in enumerate(obj["data"]):
@@ -172,7 +160,7 @@ def parse_squad(obj: Any, source: str | os.PathLike, lang: str | None = None,
             where_p = f"{where_a}.paragraphs[{pi}]"
             context = _need(para, "context", str, where_p)
             for qi, qa in enumerate(_need(para, "qas", list, where_p)):
-                qid = _need(qa, "id", str, f"{where_p}.qas[{qi}]")
+                qid = id_prefix + _need(qa, "id", str, f"{where_p}.qas[{qi}]")
                 where = f"{source}: example {show_id(qid)}"
                 if qid in seen:
                     raise DataError(f"{where}: duplicate id")
@@ -186,7 +174,9 @@ def parse_squad(obj: Any, source: str | os.PathLike, lang: str | None = None,
                     texts.append(text)
                     starts.append(start)
                 cols["id"].append(qid)
-                cols["lang"].append(_example_lang(qid, lang, file_lang, where))
+                row_lang = _example_lang(qid, lang, where)
+                cols["lang"].append(row_lang)
+                cols["question_lang"].append(question_lang or row_lang)
                 cols["title"].append(title)
                 cols["context"].append(context)
                 cols["question"].append(question)
@@ -194,10 +184,10 @@ def parse_squad(obj: Any, source: str | os.PathLike, lang: str | None = None,
     return cols
 
 
-def _example_lang(qid: str, lang: str | None, file_lang: str, where: str) -> str:
+def _example_lang(qid: str, lang: str | None, where: str) -> str:
     id_lang = lang_from_tydi_id(qid)
     if lang is None:
-        return id_lang or file_lang
+        return id_lang or UNKNOWN_LANG
     if id_lang is not None and id_lang != lang:
         raise DataError(f"{where}: TyDi id prefix '{TYDI_ID_PREFIX[id_lang]}' says {id_lang}, "
                         f"but the language given is {lang}")

@@ -129,6 +129,7 @@ def evaluate(loaded: Any, dataset: Any, *, data_name: str, mode: str = "squad",
     """Predict and score `dataset` (rows with id, lang, question, context, answers) with `loaded`
     (an `xadv.models` LoadedModel)."""
     from xadv.score import GoldAnswers, score_predictions
+    from xadv.score.evaluate import unknown_language_warning
     from xadv.score.normalize import MODES
 
     if mode not in MODES:
@@ -144,7 +145,7 @@ def evaluate(loaded: Any, dataset: Any, *, data_name: str, mode: str = "squad",
     result = score_predictions(GoldAnswers.from_rows(rows), texts, mode=mode)
     langs, overall, macro = score_rows(result)
     stats = engine.stats
-    notes = []
+    notes = [line for line in (unknown_language_warning(result),) if line]
     if not getattr(loaded, "has_qa_head", True):
         notes.append("the QA head of this checkpoint is UNTRAINED (a seeded random layer): its answers are "
                      "meaningless and near-zero F1/EM is expected; fine-tune it before reading these numbers")

@@ -17,7 +17,7 @@ import numpy as np
 from xadv.errors import DataError, XadvError
 from xadv.langs import lang_from_tydi_id
 from xadv.score.metrics import best_em_f1
-from xadv.score.normalize import MODES, Mode, normalize
+from xadv.score.normalize import MODES, Mode, has_rules, normalize
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,7 @@ class ScoreResult:
     f1_scores: np.ndarray = field(repr=False)   # [0, 1] per example, aligned with ids
     missing: tuple[str, ...] = ()               # gold ids without a prediction (scored 0)
     unknown: tuple[str, ...] = ()               # predicted ids absent from the gold set (ignored)
+    unknown_langs: tuple[str, ...] = ()         # multilingual mode: gold languages without rules ("und")
 
     @property
     def n(self) -> int:
@@ -123,11 +124,13 @@ class ScoreResult:
             raise XadvError(f"{len(absent)} ids are not in this result (first: {absent[0]!r})")
         order = np.fromiter((index[i] for i in ids), dtype=np.intp, count=len(ids))
         wanted = set(ids)
-        return ScoreResult(mode=self.mode, ids=tuple(ids),
-                           langs=tuple(self.langs[k] for k in order),
+        langs = tuple(self.langs[k] for k in order)
+        return ScoreResult(mode=self.mode, ids=tuple(ids), langs=langs,
                            em_scores=self.em_scores[order], f1_scores=self.f1_scores[order],
                            missing=tuple(i for i in self.missing if i in wanted),
-                           unknown=self.unknown)
+                           unknown=self.unknown,
+                           unknown_langs=tuple(x for x in self.unknown_langs
+                                               if x in {lang or "und" for lang in langs}))
 
     def to_dict(self, per_example: bool = False) -> dict:
         """JSON-ready summary: aggregates, mode, counts and ids of missing / unknown predictions."""
@@ -171,5 +174,16 @@ def score_predictions(gold: GoldAnswers | Mapping[str, Sequence[str]],
         em[k], f1[k] = best_em_f1(norm(prediction, lang), [norm(a, lang) for a in answers])
     gold_ids = set(gold.ids)
     unknown = tuple(i for i in predictions if i not in gold_ids)
+    unruled = sorted({lang or "und" for lang in gold.langs if not has_rules(lang)}) if mode == "multilingual" else []
     return ScoreResult(mode=mode, ids=gold.ids, langs=gold.langs, em_scores=em, f1_scores=f1,
-                       missing=tuple(missing), unknown=unknown)
+                       missing=tuple(missing), unknown=unknown, unknown_langs=tuple(unruled))
+
+
+def unknown_language_warning(result: ScoreResult) -> str | None:
+    """One line saying which questions were scored without language rules (None when all had rules)."""
+    if not result.unknown_langs:
+        return None
+    n = sum(1 for lang in result.langs if (lang or "und") in result.unknown_langs)
+    return (f"{n} of {result.n} questions have no known language ({', '.join(result.unknown_langs)}): "
+            "scored with the script-independent rules only (no articles, no character segmentation); "
+            "use a dataset name or pass --lang")

@@ -9,16 +9,17 @@ from xadv.score.normalize import Mode
 from xadv.score.predictions import read_predictions
 
 
-def load_gold(name_or_path: str | os.PathLike,
-              data_dir: str | os.PathLike | None = None) -> GoldAnswers:
-    """Gold answers and languages of a QA dataset (`tydiqa:bn:dev`, `tydiqa:all:dev`, a JSON path)."""
+def load_gold(name_or_path: str | os.PathLike, data_dir: str | os.PathLike | None = None,
+              lang: str | None = None) -> GoldAnswers:
+    """Gold answers and languages of a QA dataset (`tydiqa:bn:dev`, `xquad:zh:test`, a JSON path with
+    its `lang`)."""
     from xadv.data import load_qa
 
-    return GoldAnswers.from_dataset(load_qa(name_or_path, data_dir=data_dir))
+    return GoldAnswers.from_dataset(load_qa(name_or_path, data_dir=data_dir, lang=lang))
 
 
 def score_files(gold: str | os.PathLike, pred: str | os.PathLike, *, mode: Mode = "squad",
-                data_dir: str | os.PathLike | None = None) -> ScoreResult:
+                data_dir: str | os.PathLike | None = None, lang: str | None = None) -> ScoreResult:
     """Read and validate `pred` ({id: answer_text}) first (cheap), then load `gold` and score."""
     predictions = read_predictions(pred)
-    return score_predictions(load_gold(gold, data_dir), predictions, mode)
+    return score_predictions(load_gold(gold, data_dir, lang), predictions, mode)

@@ -31,6 +31,8 @@ Two modes, chosen per run and recorded in every result:
     4. NFC again (a deletion can bring a base letter and a combining mark together).
     5. Language rules (below), then ``split``/``join`` on whitespace.
 
+    The language rules come from the registry (`xadv.langs.LANGUAGES[lang].scorer`):
+
     =====  ==========  ==========================================================================
     lang   script      articles / language rule
     =====  ==========  ==========================================================================
@@ -41,23 +43,39 @@ Two modes, chosen per run and recorded in every result:
                        stripped behind clitics (``وال``, ``بال``, ``لل``): deciding those needs
                        morphology, and the squad-comparable behaviour is to leave words whole. No
                        alef/yaa unification and no diacritic removal: those change spelling.
+                       (MLQA's script deletes ``ال`` anywhere, even inside words; xadv keeps its
+                       TyDi rule so TyDi numbers do not move.)
     bn     Bengali     no articles (the classifiers ``-টা``/``-টি`` are suffixes of the noun).
+    de     Latin       MLQA's articles ``ein eine einen einem eines einer der die das den dem des``.
+    el     Greek       no rule (MLQA does not cover Greek).
     en     Latin       ``a``, ``an``, ``the`` removed as whole words, as in ``squad`` mode.
+    es     Latin       MLQA's articles ``un una unos unas el la los las``.
     fi     Latin       no articles.
+    hi     Devanagari  no articles (as MLQA).
     id     Latin       no articles (``si``/``sang`` are honorific particles, kept).
     ko     Hangul      no articles; particles (josa) stay attached to their eojeol, so
                        ``서울에서`` vs ``서울`` is a token mismatch, as in the official metric.
+    ro     Latin       no rule (Romanian articles are suffixes; MLQA does not cover it).
     ru     Cyrillic    no articles; ``ё`` is not folded to ``е`` (a spelling change).
     sw     Latin       no articles.
     te     Telugu      no articles.
+    th     Thai        no rule; whitespace tokens (Thai does not space words, so F1 is coarse).
+    tr     Latin       no rule (MLQA does not cover Turkish).
+    vi     Latin       MLQA's list ``của là cái chiếc những`` (not all articles, but the official rule).
+    zh     Han         MLQA's mixed segmentation: each CJK ideograph (U+4E00..U+9FA5) is a token,
+                       other text is split on whitespace; so ``赫尔辛基研习建筑学。`` vs ``赫尔辛基``
+                       is F1 8/13 (P 4/9, R 1), as MLQA reports, instead of 0.
     =====  ==========  ==========================================================================
 
-    The language of an example comes from the gold data (its ``lang`` column) or its TyDi id
-    prefix (``bengali-...``); an unknown language gets the script-independent steps only.
-    On plain-ASCII English text both modes give the same string.
+    The language of an example comes from its dataset (the ``lang`` column, which `xadv.data` sets
+    from the dataset name, a TyDi id prefix or an explicit ``--lang``, never from a file name). A
+    language without registry rules (``und``) gets the script-independent steps only, and the result
+    lists it (`ScoreResult.unknown_langs`) so the CLI can say so. On plain-ASCII English text both
+    modes give the same string.
 
 Both modes tokenise on whitespace (``str.split``), which suits all nine TyDi languages (Korean,
-Bengali and Telugu separate words by spaces).
+Bengali and Telugu separate words by spaces); multilingual mode returns Chinese answers with a space
+between characters, so the same ``split`` gives MLQA's tokens.
 """
 
 from __future__ import annotations
@@ -70,6 +88,7 @@ from functools import cache
 from typing import Literal
 
 from xadv.errors import XadvError
+from xadv.langs import LANGUAGES, ScorerRules
 
 Mode = Literal["squad", "multilingual"]
 MODES: tuple[str, ...] = ("squad", "multilingual")
@@ -77,7 +96,7 @@ MODES: tuple[str, ...] = ("squad", "multilingual")
 _ARTICLES_EN = re.compile(r"\b(a|an|the)\b")
 _ASCII_PUNCT_TABLE = str.maketrans("", "", string.punctuation)
 _TATWEEL = "\u0640"
-_AR_ARTICLE = "ال"
+_NO_RULES = ScorerRules()
 
 
 def normalize_squad(text: str) -> str:
@@ -99,21 +118,51 @@ def _multilingual_delete_table() -> dict[int, None]:
     return drop
 
 
-def _strip_ar_article(token: str) -> str:
-    if token.startswith(_AR_ARTICLE) and len(token) - len(_AR_ARTICLE) >= 2:
-        return token[len(_AR_ARTICLE):]
+def has_rules(lang: str | None) -> bool:
+    """Whether the registry has scoring rules for `lang` (False for None, `und`, unknown codes)."""
+    return lang is not None and lang in LANGUAGES
+
+
+@cache
+def _articles(words: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(r"\b(" + "|".join(unicodedata.normalize("NFC", w) for w in words) + r")\b")
+
+
+def _strip_prefix(token: str, prefix: str) -> str:
+    if token.startswith(prefix) and len(token) - len(prefix) >= 2:
+        return token[len(prefix):]
     return token
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fa5"  # the range of MLQA's mixed segmentation, exactly
+
+
+def cjk_tokens(text: str) -> list[str]:
+    """MLQA's mixed segmentation: each CJK ideograph alone, the text between split on whitespace."""
+    tokens: list[str] = []
+    run: list[str] = []
+    for ch in text:
+        if _is_cjk(ch):
+            tokens.extend("".join(run).split())
+            run = []
+            tokens.append(ch)
+        else:
+            run.append(ch)
+    tokens.extend("".join(run).split())
+    return tokens
 
 
 def normalize_multilingual(text: str, lang: str | None = None) -> str:
     """Script-aware normalisation (see the module docstring for every rule and its reason)."""
+    rules = LANGUAGES[lang].scorer if lang is not None and lang in LANGUAGES else _NO_RULES
     text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
     text = unicodedata.normalize("NFC", text.translate(_multilingual_delete_table()))
-    if lang == "en":
-        text = _ARTICLES_EN.sub(" ", text)
-    tokens = text.split()
-    if lang == "ar":
-        tokens = [_strip_ar_article(t) for t in tokens]
+    if rules.articles:
+        text = _articles(rules.articles).sub(" ", text)
+    tokens = cjk_tokens(text) if rules.tokenize == "cjk_chars" else text.split()
+    if rules.article_prefix:
+        tokens = [_strip_prefix(t, rules.article_prefix) for t in tokens]
     return " ".join(tokens)
 
 
