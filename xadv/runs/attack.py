@@ -216,11 +216,13 @@ class _Job:
         if self.settings.search is None:
             if self.settings.min_similarity is not None and self.encoder is None:
                 self.encoder = shared_encoder()
-            hits = self.engine.stats.cache_hits
+            stats = getattr(self.engine, "stats", None)  # an engine without counters (a test double) records none
+            hits = stats.cache_hits if stats is not None else 0
             summary, examples, perturbed = _static_cell(rows, res, cell, clean, self.engine, self.settings,
                                                         self.encoder)
-            reused = self.engine.stats.cache_hits - hits  # unchanged inputs: the clean pass's predictions
-            counts = {"reused": reused, "computed": len(rows) - reused}
+            if stats is not None:
+                reused = stats.cache_hits - hits  # unchanged inputs: answered from the clean pass's predictions
+                counts = {"reused": reused, "computed": len(rows) - reused}
         else:
             summary, examples, perturbed = _search_cell(rows, res, cell, clean, self.engine, self.settings,
                                                         self.params, self.progress)
