@@ -128,16 +128,36 @@ def _insert(inp: FieldInput, strength: float, rng: random.Random, statement: Cal
     return FieldEdits(plan.edits, len(sents), added)
 
 
-def addsent_statement(mutation: Mutation, fake: str, golds: list[str], lang: str) -> str | None:
-    """The mutated question stated with `fake`, or None when it would name a gold answer or keep every
-    original slot (then it would restate the question's content)."""
+def addsent_statement(mutation: Mutation, fake: str, golds: list[str], lang: str,
+                      question: str | None = None) -> str | None:
+    """The mutated question stated with `fake`, or None when it would name a gold answer, keep every
+    original slot, or (given the original `question`) keep all of its content words, e.g. when the fake
+    answer brings the swapped name back: then it would restate the question's content."""
     sent = distractor_sentence(mutation.question, fake, lang)
     key = unicodedata.normalize("NFC", sent).casefold()
     if any(unicodedata.normalize("NFC", g).casefold() in key for g in golds):
         return None
     if all(unicodedata.normalize("NFC", s.old).casefold() in key for s in mutation.slots):
         return None
+    if question is not None and restates_question(sent, question, lang):
+        return None
     return sent
+
+
+def restates_question(sentence: str, question: str, lang: str) -> bool:
+    """Whether `sentence` keeps every content word of `question` (all but its question words; in Korean also
+    its last word, whose ending a statement changes): a distractor that restates the question's content
+    states a rival answer to it, where AddSent must first swap a slot (a name, number, date, antonym)."""
+    def toks(text: str) -> list[str]:
+        return [unicodedata.normalize("NFC", w.text).casefold() for w in words(text)]
+
+    qwords = QUESTION_WORDS.get(lang, frozenset())
+    content = [t for t in toks(question)
+               if t not in qwords and not (lang == "ko" and any(t.startswith(q) for q in qwords))]
+    if lang == "ko" and content:
+        content = content[:-1]
+    have = set(toks(sentence))
+    return bool(content) and all(t in have for t in content)
 
 
 _LANG_NOTE = (" Word order: the question word is replaced in place, so en fi id sw ru statements keep "
@@ -166,7 +186,8 @@ class Distractor(Attack):
         if mutation is None:
             return FieldEdits([], len(sentences(inp.text)), 0)
         golds = list(inp.example["answers"]["text"])
-        return _insert(inp, strength, rng, lambda fake: addsent_statement(mutation, fake, golds, inp.lang))
+        q = inp.example["question"]
+        return _insert(inp, strength, rng, lambda fake: addsent_statement(mutation, fake, golds, inp.lang, q))
 
 
 @dataclass(frozen=True)
@@ -194,4 +215,5 @@ class DistractorConflict(Attack):
 
 
 __all__ = ["QUESTION_WORDS", "Distractor", "DistractorConflict", "addsent_statement", "answer_kind",
+           "restates_question",
            "distractor_sentence", "fake_answers", "month_names"]

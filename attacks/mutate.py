@@ -155,8 +155,9 @@ def _replacement(old: str, candidates: list[str], pool: list[str], banned: list[
                  rng: random.Random) -> str | None:
     """A name for slot `old`: a context name with as many words, else any context name, else a pool place;
     never one that contains or sits inside a banned text (the question, a gold answer)."""
-    def fine(c: str) -> bool:
-        return _key(c) != _key(old) and not any(b in _key(c) or _key(c) in b for b in banned)
+    def fine(c: str) -> bool:  # not the same words in another order ("Louvre Museum" for "Museum Louvre")
+        return (_key(c) != _key(old) and set(_key(c).split()) != set(_key(old).split())
+                and not any(b in _key(c) or _key(c) in b for b in banned))
 
     ok = [c for c in candidates if fine(c)]
     n = len(old.split())

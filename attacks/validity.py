@@ -23,6 +23,7 @@ from xadv.errors import XadvError
 from xadv.langs import TYDI_LANGS
 
 from .base import Attack, PerturbedExample, check_example
+from .distractor import restates_question
 from .registry import get_attack
 from .text import LANG_SCRIPT, char_script, sentences, text_problems, words
 
@@ -81,24 +82,6 @@ class FieldValidity:
     inserted_sentences: int = 0
     inserted_with_gold: int = 0
     inserted_restating: int = 0  # inserted sentences that keep every content word of the question
-
-
-def restates_question(sentence: str, question: str, lang: str) -> bool:
-    """Whether `sentence` keeps every content word of `question` (all but its question words; in Korean also
-    its last word, whose ending a statement changes): a distractor that restates the question's content
-    states a rival answer to it, where AddSent must first swap a slot (a name, number, date, antonym)."""
-    from .distractor import QUESTION_WORDS
-
-    def toks(text: str) -> list[str]:
-        return [unicodedata.normalize("NFC", w.text).casefold() for w in words(text)]
-
-    qwords = QUESTION_WORDS.get(lang, frozenset())
-    content = [t for t in toks(question) if t not in qwords and not any(t.startswith(q) for q in qwords
-                                                                        if lang == "ko")]
-    if lang == "ko" and content:
-        content = content[:-1]
-    have = set(toks(sentence))
-    return bool(content) and all(t in have for t in content)
 
 
 def foreign_letters(before: str, after: str, lang: str) -> int:

@@ -223,3 +223,24 @@ def test_distractors_are_byte_identical_across_hash_seeds(data_dir):
         assert done.returncode == 0, done.stderr[-2000:]
         digests.add(done.stdout.strip())
     assert len(digests) == 1 and all(len(d) == len(hashlib.sha256().hexdigest()) for d in digests)
+
+
+def test_a_statement_that_restates_the_question_is_refused():
+    """Two defects `xadv attacks validate` found on TyDi dev (2 of 879 inserted sentences restated the
+    question): a name swapped for the same words in another order (id `Museum Louvre` -> `Louvre Museum`),
+    and a fake answer copied from the context that brings the asked name back (ar)."""
+    from attacks.distractor import restates_question
+    from attacks.mutate import _replacement
+
+    other = _replacement("Museum Louvre", ["Louvre Museum", "Musée d'Orsay"], [], [], random.Random(0))
+    assert other == "Musée d'Orsay"
+    assert _replacement("Museum Louvre", ["Louvre Museum"], [], [], random.Random(0)) is None
+    q = "Who is Christopher Stevens?"
+    assert restates_question("His full name is John Christopher Stevens, born in California.", q, "en")
+    assert not restates_question("Vienna is John Smith.", q, "en")
+    ex = _ex("Stevens was born in Grass Valley. He was an American diplomat. He joined the State Department.",
+             q, "an American diplomat")
+    m = mutate_question(ex, "en", QUESTION_WORDS["en"], random.Random(0))
+    assert m is not None
+    assert addsent_statement(m, "John Christopher Stevens", ["an American diplomat"], "en", q) is None
+    assert addsent_statement(m, "a lawyer", ["an American diplomat"], "en", q) is not None
