@@ -15,10 +15,9 @@ from typing import Annotated
 
 import typer
 
-from xadv import __version__
 from xadv.commands.attack import attack_command
 from xadv.commands.attacks import app as attacks_app
-from xadv.commands.attacks import perturb_command
+from xadv.commands.attacks import augment_command, perturb_command
 from xadv.commands.common import _typer
 from xadv.commands.data import app as data_app
 from xadv.commands.eval import eval_command
@@ -27,6 +26,7 @@ from xadv.commands.leaderboard import leaderboard_command, regress_command, repo
 from xadv.commands.models import app as models_app
 from xadv.commands.score import score_command
 from xadv.commands.train import train_command
+from xadv.version import __version__
 
 app = _typer(
     "xadv: how robust is a multilingual extractive-QA model, per language, under attack?\n\n"
@@ -52,6 +52,7 @@ def _main(
 
 # Commands, in the order `xadv --help` lists them; then the groups.
 app.command("perturb")(perturb_command)
+app.command("augment")(augment_command)
 app.command("attack")(attack_command)
 app.command("leaderboard")(leaderboard_command)
 app.command("regress")(regress_command)

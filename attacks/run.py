@@ -49,24 +49,32 @@ def write_perturbed(results: list[PerturbedExample], out: str | Path) -> tuple[P
 
     The SQuAD file can be scored or attacked again like any dataset; the log says, per example,
     which attack touched which characters and the strength requested vs applied."""
+    return write_with_log([r.example for r in results], [log_record(r) for r in results], out)
+
+
+def log_record(result: PerturbedExample, **extra) -> dict:
+    """One line of an edit log: the example's id and language, `extra`, then what the attack did."""
+    rec = {k: v for k, v in result.to_dict().items() if k != "example"}
+    return {"id": result.example["id"], "lang": result.example.get("lang"), **extra, **rec}
+
+
+def write_with_log(examples: list[dict], log: list[dict], out: str | Path) -> tuple[Path, Path]:
+    """Write rows as SQuAD v1.1 JSON to `out` and `log` as JSON lines to `edit_log_path(out)`, as one pair."""
     from xadv.data import to_squad
     from xadv.io import atomic_open, check_output_path
 
     out = Path(out)
-    log = edit_log_path(out)
-    for path in (out, log):  # both refused before either is written: never half a pair
+    log_path = edit_log_path(out)
+    for path in (out, log_path):  # both refused before either is written: never half a pair
         check_output_path(path)
-    obj = to_squad([r.example for r in results], version="1.1")
+    obj = to_squad(examples, version="1.1")
     # Both temp files are written and synced before either is renamed into place, so a full disk (or any
     # write error) leaves the old pair, not a new JSON beside an old edit log.
-    with atomic_open(out) as squad_fh, atomic_open(log) as log_fh:
+    with atomic_open(out) as squad_fh, atomic_open(log_path) as log_fh:
         json.dump(obj, squad_fh, ensure_ascii=False)
-        for r in results:
-            rec = r.to_dict()
-            rec = {"id": r.example["id"], "lang": r.example.get("lang"),
-                   **{k: v for k, v in rec.items() if k != "example"}}
+        for rec in log:
             log_fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
         for fh in (squad_fh, log_fh):
             fh.flush()
             os.fsync(fh.fileno())
-    return out, log
+    return out, log_path

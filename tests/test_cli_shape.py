@@ -21,7 +21,7 @@ import cli
 REPO = Path(__file__).resolve().parents[1]
 CLI_FILES = [REPO / "cli.py", *sorted((REPO / "xadv" / "commands").glob("*.py"))]
 MAX_FUNCTION_LINES = 60
-COMMANDS = ("data", "models", "attacks", "perturb", "attack", "leaderboard", "regress", "report", "score",
+COMMANDS = ("data", "models", "attacks", "perturb", "augment", "attack", "leaderboard", "regress", "report", "score",
             "eval", "train", "experiment")
 
 

@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from typing import Any
 
-from xadv import __version__
 from xadv.io import git_commit
+from xadv.version import __version__
 
 #: The packages whose versions change results (training and inference stacks).
 PACKAGES = ("torch", "transformers", "accelerate", "peft", "datasets", "tokenizers")

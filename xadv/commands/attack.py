@@ -11,7 +11,6 @@ import typer
 from attacks.spec import GRAMMAR
 from xadv.commands.common import check_out, fmt, fmt_asr, fmt_share, print_json, stdout_console
 from xadv.commands.options import DEVICE_HELP, PRECISION_HELP, DataDirOpt, Int8Opt, JsonOpt
-from xadv.runs.changed import changed_stats
 from xadv.runs.suite import DEFAULT_ATTACKS, DEFAULT_SEARCH_ATTACKS
 
 _SEARCH = "Search (model in the loop)"
@@ -121,7 +120,7 @@ def attack_command(
     if out is not None:
         write_run_file(run.records, out)
     if json_out:
-        print_json(_run_json(spec, run))
+        print_json(run.to_dict())  # the Python API's xadv.RunResult.to_dict()
         return
     _print_attack_table(run, spec)
     written = [o.adversarial for o in run.outcomes if o.adversarial]
@@ -143,18 +142,6 @@ def _cache_path():
     from xadv.qa.cache import default_cache_path
 
     return default_cache_path()
-
-
-def _run_json(spec, run) -> dict:
-    name, fingerprint = run.models[0] if run.models else (None, None)
-    return {"model": name, "fingerprint": fingerprint, "models": [{"name": m, "fingerprint": f} for m, f in run.models],
-            "results": str(spec.results),
-            "cells": [{"lang": o.lang, "attack": o.attack, "target": o.target, "status": o.status,
-                       "search": o.record.cell.search if o.record else None, "reason": o.reason or None,
-                       "path": str(o.path) if o.path else None,
-                       "adversarial": str(o.adversarial) if o.adversarial else None,
-                       "summary": o.record.summary.to_dict() if o.record else None,
-                       "changed": changed_stats(o.record).to_dict() if o.record else None} for o in run.outcomes]}
 
 
 def _attack_label(record) -> str:

@@ -309,3 +309,37 @@ def perturb_command(
     else:
         typer.echo(f"wrote {summary['n']} examples to {json_path} ({summary['edits']} edits, "
                    f"mean strength applied {applied:.3f} of {strength}); edit log: {log_path}")
+
+
+def augment_command(
+    data: DataOpt,
+    attack: AttackOpt,
+    out: OutOpt,
+    copies: Annotated[int, typer.Option("--copies", help="Perturbed copies per example (seeds SEED..SEED+K-1).")] = 1,
+    target: TargetOpt = "question",
+    strength: StrengthOpt = 0.2,
+    seed: SeedOpt = 0,
+    n: Annotated[Optional[int], typer.Option("--n", min=1, help="Only the first N examples of each language.")] = None,
+    data_dir: DataDirOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Augment a dataset for training: every example plus K perturbed copies, as one SQuAD JSON file.
+
+    A copy made with seed k has the id ID#ATTACK#k and is exactly what `xadv perturb --seed k` writes for that example; answers are remapped. The edit log (one line per copy) goes to OUT.edits.jsonl.
+
+    Example: xadv augment --data tydiqa:sw:dev --attack keyboard --copies 3 --out sw-aug.json
+    """
+    from attacks.augment import check_copies
+    from attacks.run import edit_log_path
+    from xadv.api import augment
+
+    check_copies(copies)  # one line, before the data is read
+    check_out(out)
+    check_out(edit_log_path(out))
+    done = augment(data, attack, out, copies=copies, target=target, strength=strength, seed=seed, n=n,
+                   data_dir=data_dir)
+    if json_out:
+        print_json(done.to_dict())
+        return
+    typer.echo(f"wrote {done.originals} examples + {done.copies} {done.attack} copies ({done.changed} changed) to "
+               f"{done.out}; edit log: {done.edit_log}")

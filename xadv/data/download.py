@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from xadv import __version__
 from xadv.data.names import SPECS, row_langs
 from xadv.data.squad import load_json, parse_squad
 from xadv.errors import DataError
@@ -33,6 +32,7 @@ from xadv.io import atomic_open, atomic_write_bytes, check_output_path, parse_js
 from xadv.langs import TYDI_ID_PREFIX, TYDI_LANGS, lang_from_tydi_id
 from xadv.paths import data_dir as default_data_dir
 from xadv.paths import network_timeout
+from xadv.version import __version__
 
 TYDIQA_GOLDP_BASE_URL = "https://storage.googleapis.com/tydiqa/v1.1/"
 MLQA_BASE_URL = "https://dl.fbaipublicfiles.com/MLQA/"

@@ -20,6 +20,7 @@ import math
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -201,6 +202,12 @@ class Leaderboard:
     @property
     def flagged(self) -> list[Entry]:
         return [e for e in self.entries if e.failing]
+
+    def to_pandas(self) -> Any:
+        """One row per leaderboard line (model x language x attack cell, seeds pooled), CIs as `ci.*`."""
+        from xadv.frames import data_frame
+
+        return data_frame(r.to_dict() for r in self.rows)
 
     def to_dict(self) -> dict:
         return {

@@ -14,10 +14,10 @@ import datetime as _dt
 import html
 import json
 
-from xadv import __version__
 from xadv.leaderboard.aggregate import Leaderboard
 from xadv.leaderboard.entries import FAILING
 from xadv.leaderboard.render import RANK_WORDS, metric_lines, preamble
+from xadv.version import __version__
 
 
 def embed_json(obj) -> str:

@@ -42,12 +42,12 @@ from pathlib import Path
 
 import numpy as np
 
-from xadv import __version__
 from xadv.errors import XadvError
 from xadv.leaderboard.entries import Entry, load_entries
 from xadv.runs.record import load_versioned_json, stable_hash
 from xadv.runs.seal import Seal, results_key, seal_problem, sealed_content
 from xadv.score.bootstrap import MAX_RESAMPLES, bootstrap_means, check_resamples, paired_bootstrap_arrays
+from xadv.version import __version__
 
 BASELINE_SCHEMA = "xadv.regress-baseline/1"
 SLOT_FIELDS = ("model", "lang", "attack", "params", "target", "strength", "seed", "data_sha256", "mode",

@@ -147,7 +147,7 @@ def _check_against_tokenizer(e5: E5Bin, tokenizer) -> None:
 
 
 def _provenance(n_params: int) -> dict:
-    from xadv import __version__
+    from xadv.version import __version__
 
     return {
         "kind": PROVENANCE_KIND,

@@ -69,6 +69,13 @@ class EvalReport:
             "engine": self.engine, "notes": self.notes,
         }
 
+    def to_pandas(self) -> Any:
+        """One row per language, then `all` (micro) and, with 2+ languages, `macro`: n, F1, EM, their CIs."""
+        from xadv.frames import data_frame
+
+        rows = [*self.languages, self.overall, *([self.macro] if self.macro else [])]
+        return data_frame({"model": self.model, "data": self.data, "mode": self.mode, **asdict(r)} for r in rows)
+
 
 def _row_dict(row: Row) -> dict[str, Any]:
     d = asdict(row)

@@ -64,6 +64,15 @@ class CellOutcome:
     reason: str = ""
     adversarial: Path | None = None  # the cell's adversarial examples (SQuAD JSON), when written
 
+    def to_dict(self) -> dict[str, Any]:
+        """The cell as `xadv attack --json` lists it: what ran, where its record is, its summary."""
+        r = self.record
+        return {"lang": self.lang, "attack": self.attack, "target": self.target, "status": self.status,
+                "search": r.cell.search if r else None, "reason": self.reason or None,
+                "path": str(self.path) if self.path else None,
+                "adversarial": str(self.adversarial) if self.adversarial else None,
+                "summary": r.summary.to_dict() if r else None, "changed": changed_stats(r).to_dict() if r else None}
+
 
 @dataclass(frozen=True)
 class CellSettings:

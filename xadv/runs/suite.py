@@ -94,7 +94,7 @@ class EvalSuite:
     criterion: Criterion = Criterion()
     search: SearchSpec | None = None
     engine: EngineConfig = EngineConfig()
-    results: Path = Path("xadv-results")
+    results: Path | None = Path("xadv-results")  # None: records stay in memory (the Python API's default)
     write_adversarial: Path | None = None
     bootstrap: int = 1000
     allow_pickle: bool = False
@@ -283,14 +283,37 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
 
 @dataclass
 class SuiteRun:
-    """What `run_suite` did: every cell's outcome, per model (name, fingerprint) in suite order."""
+    """What `run_suite` did: every cell's outcome, per model (name, fingerprint) in suite order, and the
+    results directory its records are in. `to_dict()` is `xadv attack --json`; the Python API returns it
+    as `xadv.RunResult`."""
 
     outcomes: list[CellOutcome] = field(default_factory=list)
     models: list[tuple[str, str]] = field(default_factory=list)
+    results: Path | None = None
 
     @property
     def records(self) -> list:
         return [o.record for o in self.outcomes if o.record is not None]
+
+    def to_dict(self) -> dict[str, Any]:
+        name, fingerprint = self.models[0] if self.models else (None, None)
+        return {"model": name, "fingerprint": fingerprint,
+                "models": [{"name": m, "fingerprint": f} for m, f in self.models],
+                "results": str(self.results) if self.results is not None else None,
+                "cells": [o.to_dict() for o in self.outcomes]}
+
+    def to_pandas(self) -> Any:
+        """One row per cell: model, seed, lang, attack, target, status and the summary (CIs as `ci.*`)."""
+        from xadv.frames import data_frame
+
+        rows = []
+        for o in self.outcomes:
+            r = o.record
+            rows.append({"model": r.model.name if r else None, "fingerprint": r.cell.model_fingerprint if r else None,
+                         "seed": r.cell.seed if r else None, "lang": o.lang, "attack": o.attack, "target": o.target,
+                         "status": o.status, "reason": o.reason or None, "path": str(o.path) if o.path else None,
+                         **(r.summary.to_dict() if r else {})})
+        return data_frame(rows)
 
 
 def suite_rows(suite: EvalSuite, data_dir: str | os.PathLike | None = None) -> list[Mapping]:
@@ -307,21 +330,23 @@ def suite_rows(suite: EvalSuite, data_dir: str | os.PathLike | None = None) -> l
 def run_suite(suite: EvalSuite, *, data_dir: str | os.PathLike | None = None,
               rows: Sequence[Mapping] | None = None, on_cell: Callable[[CellOutcome], None] | None = None,
               on_model: Callable[[Any], None] | None = None, progress: bool = False,
-              cache_path: str | Path | None = None) -> SuiteRun:
+              cache_path: str | Path | None = None, loader: Callable[[ModelRef], Any] | None = None) -> SuiteRun:
     """Run every cell of `suite`: each model loaded once, its clean pass shared by all its cells,
     records written to `suite.results` as they finish (cells already there are reused).
-    `rows` replaces the suite's data (the experiment passes its fixed sample)."""
+    `rows` replaces the suite's data (the experiment passes its fixed sample); `loader` replaces
+    `load_qa_model` (the Python API hands over a model its caller already loaded)."""
     results_key()  # a set but unusable XADV_RESULTS_KEY is an error before any model is loaded
     for folder in (suite.results, suite.write_adversarial):  # a bad output folder fails now, not after computing
         if folder is not None:
             check_output_dir(folder)
     device = resolve_device(suite.device)  # an absent GPU is an error now, not after the data is read
     rows = list(rows) if rows is not None else suite_rows(suite, data_dir)
-    store = ResultsStore(suite.results)
+    store = ResultsStore(suite.results) if suite.results is not None else None
     params = {"data_dir": str(resolve_data_dir(data_dir))}
-    run = SuiteRun()
+    run = SuiteRun(results=suite.results)
     for ref in suite.models:
-        loaded = loading.load_qa_model(ref.path, allow_pickle=suite.allow_pickle, device=device)
+        loaded = (loader(ref) if loader is not None
+                  else loading.load_qa_model(ref.path, allow_pickle=suite.allow_pickle, device=device))
         if ref.name:
             loaded.name = ref.name  # records name the model as the suite does; the fingerprint names the weights
         if on_model:
