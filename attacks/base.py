@@ -20,13 +20,15 @@ import math
 import random
 import unicodedata
 from dataclasses import dataclass, field, fields, replace
-from typing import Callable, ClassVar, Iterable
+from typing import Callable, ClassVar, Iterable, Mapping
 
 from xadv.errors import XadvError
-from xadv.langs import TYDI_LANGS, lang_from_tydi_id, unsupported
+from xadv.langs import LANGUAGES, lang_from_tydi_id, unsupported
 from xadv.types import Target
 
-from .text import Edit, EditPlan, Span, apply_edits, graphemes, orphan_marks, remap_answers, words
+from .text import Edit, EditPlan, Span, apply_edits, graphemes, orphan_marks, remap_answers, segment, segmenter_missing
+
+ALL_LANGS: tuple[str, ...] = tuple(LANGUAGES)  # every registry language, TyDi's nine first
 
 TARGETS = tuple(t.value for t in Target if t is not Target.AUTO)  # what an attack can edit ("auto" resolves to one)
 ALL_TARGETS = TARGETS
@@ -130,8 +132,8 @@ def check_example(example: dict) -> str:
         if not isinstance(s, int) or ctx[s : s + len(t)] != t:
             raise XadvError(f"example {ex_id}: answer {t!r} is not at offset {s} of the context")
     lang = example.get("lang") or lang_from_tydi_id(ex_id)
-    if lang not in TYDI_LANGS:
-        raise XadvError(f"example {ex_id}: unknown language {lang!r} (expected one of {' '.join(TYDI_LANGS)})")
+    if lang not in LANGUAGES:
+        raise XadvError(f"example {ex_id}: unknown language {lang!r} (expected one of {' '.join(LANGUAGES)})")
     return lang
 
 
@@ -156,7 +158,7 @@ class Attack:
     name: str = ""
     description: str = ""
     targets: tuple[str, ...] = ALL_TARGETS
-    languages: tuple[str, ...] = TYDI_LANGS
+    languages: tuple[str, ...] = ALL_LANGS
     unit: str = "words"
     edits_answers: bool = False  # True: the answer spans may be edited too (answers follow the edits)
     keeps_nfc: bool = True
@@ -166,13 +168,19 @@ class Attack:
     # Bumped when an attack's behaviour changes under the same name: a version other than 1 enters the
     # cell key (`AttackSpec.cell_params`), so records of the old behaviour are never reused for the new.
     version: ClassVar[int] = 1
+    # Language -> why this attack cannot be linguistically valid there (one line, shown as the refusal).
+    refusals: ClassVar[Mapping[str, str]] = {}
 
     # -- what subclasses implement ---------------------------------------------------------
     def plan(self, inp: FieldInput, strength: float, rng: random.Random) -> FieldEdits:
         raise NotImplementedError
 
     def refusal(self, lang: str) -> str | None:
-        """Why this attack cannot serve `lang` (None when it can)."""
+        """Why this attack cannot serve `lang` (None when it can): a reason from `refusals`, a
+        word-level attack on an unspaced language without its segmenter, or a language not listed."""
+        why = self.refusals.get(lang) or (segmenter_missing(lang) if self.unit == "words" else None)
+        if why:
+            return unsupported(f"attack {self.name!r}", lang, self.languages, why)
         if lang not in self.languages:
             return unsupported(f"attack {self.name!r}", lang, self.languages)
         return None
@@ -181,7 +189,7 @@ class Attack:
     def describe(self) -> dict:
         params = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in _BASE_FIELDS}
         return {"name": self.name, "description": self.description, "targets": list(self.targets),
-                "languages": list(self.languages), "unit": self.unit,
+                "languages": [lang for lang in self.languages if lang not in self.refusals], "unit": self.unit,
                 "edits_answers": self.edits_answers, "can_edit_answers": self.can_edit_answers,
                 "params": params}
 
@@ -270,7 +278,7 @@ def perturb_words(inp: FieldInput, strength: float, rng: random.Random,
     or None when that word offers nothing. Each touched word gets one edit group. With `settle`,
     replacements are widened to whole clusters and kept NFC (see `settle_in_clusters`).
     """
-    ws = words(inp.text)
+    ws = segment(inp.text, inp.lang)
     k = draw_count(strength, len(ws), rng)
     plan = EditPlan(inp.text, inp.protected)
     touched = 0
@@ -346,7 +354,7 @@ def compose(attacks: Iterable[Attack], name: str | None = None) -> Composite:
     steps = tuple(attacks)
     if not steps:
         raise XadvError("compose needs at least one attack")
-    langs = tuple(lang for lang in TYDI_LANGS if all(lang in s.languages for s in steps))
+    langs = tuple(lang for lang in ALL_LANGS if all(lang in s.languages for s in steps))
     targets = tuple(t for t in TARGETS if all(t in s.targets for s in steps))
     units = {s.unit for s in steps}
     return Composite(

@@ -1,6 +1,6 @@
 """Code-mixing: words replaced by their translation, as bilingual speakers mix languages.
 
-For ar bn fi id ko ru sw te, touched words become English; for English text, English words become
+For every language but English, touched words become English; for English text, English words become
 words of a `partner` language. Translations come from both bilingual dictionaries in
 `<data>/dictionaries` (MUSE `xx @ en`, tried first because it lists frequent forms first, then
 Wiktionary `en<TAB>xx`; merged in that file order, first entry wins, so no hash order is involved;
@@ -22,6 +22,12 @@ target, strength 0.2, seed 0), share of questions left unchanged before -> after
 ko 0.205 -> 0.155, ru 0.085 -> 0.075, id 0.055 -> 0.05, others unchanged (ar 0.11, bn 0.035, fi 0.12,
 sw 0.035); what remains is mostly questions too short for strength 0.2 to draw any word.
 
+XQuAD languages (de el es hi ro th tr vi zh, into English) use the same two dictionaries; de el es hi
+ro tr add their Snowball stemmer. Chinese and Thai have no spaces: their words come from the registry's
+segmenter (jieba, pythainlp newmm; `attacks.text.segment`), each a whole dictionary entry or nothing,
+and the English replaces the word in place with no spaces added ("在职业生涯中" -> "在career中"), as
+Chinese-English mixing is written. Without the segmenter installed both are refused (`xadv[zh]`, `xadv[th]`).
+
 Example (sw, id "swahili-1", strength 0.4, seed 2): "Mji mkuu wa Kenya ni upi?" -> "Town mkuu be Kenya ni upi?"
 """
 
@@ -37,8 +43,9 @@ from typing import ClassVar
 import regex
 
 from xadv.errors import XadvError
-from xadv.langs import TYDI_LANGS
+from xadv.langs import LANGUAGES
 
+from .alphabets import char_class
 from .base import Attack, FieldEdits, FieldInput, perturb_words
 from .text import LANG_SCRIPT, Edit, Span, word_script
 
@@ -71,7 +78,10 @@ _PREFIXES = {
     "sw": tuple(s + t for s in ("ni", "u", "a", "tu", "m", "wa", "i", "zi", "ki", "vi", "li", "ya", "ku", "pa")
                 for t in ("li", "na", "ta", "me", "ki")),
 }
-_SNOWBALL = {"ar": "arabic", "fi": "finnish", "id": "indonesian", "ru": "russian"}
+_SNOWBALL = {"ar": "arabic", "fi": "finnish", "id": "indonesian", "ru": "russian",
+             "de": "german", "el": "greek", "es": "spanish", "hi": "hindi", "ro": "romanian", "tr": "turkish"}
+# Every registry language but English has en-XX dictionaries in the data folder.
+DICT_LANGS: tuple[str, ...] = tuple(code for code in LANGUAGES if code != "en")
 _MIN_STEM = 3  # characters (Korean: syllables, below)
 
 
@@ -244,7 +254,7 @@ def translate_word(word: str, lexicon: dict[str, str], lang: str,
 class CodeMix(Attack):
     name: str = "codemix"
     description: str = ("Replace a share of the words by their dictionary translation: into English "
-                        "for ar bn fi id ko ru sw te, into `partner` for English text.")
+                        "for every other language, into `partner` for English text.")
     partner: str = ""
     version: ClassVar[int] = 2  # 2: inflected forms matched through stems (more words replaced than by 1)
     data_dir: str = ""  # the data directory holding dictionaries/ (default: xadv.paths.data_dir())
@@ -253,9 +263,9 @@ class CodeMix(Attack):
         if lang == "en":
             if not self.partner or self.partner == "en":
                 return ("attack 'codemix' on 'en' (English) text needs a partner language: "
-                        "get_attack('codemix', partner='sw') (one of ar bn fi id ko ru sw te)")
-            if self.partner not in TYDI_LANGS:
-                return f"codemix partner {self.partner!r} is not one of ar bn fi id ko ru sw te"
+                        f"get_attack('codemix', partner='sw') (one of {' '.join(DICT_LANGS)})")
+            if self.partner not in DICT_LANGS:
+                return f"codemix partner {self.partner!r} is not one of {' '.join(DICT_LANGS)}"
         elif self.partner not in ("", "en"):
             return (f"codemix mixes {lang!r} text with English only (dictionaries are en-XX); "
                     f"got partner={self.partner!r}")
@@ -273,8 +283,32 @@ class CodeMix(Attack):
         def edit(w: Span, r: random.Random) -> list[Edit] | None:
             if word_script(w.text) != src_script:
                 return None
+            if inp.lang == "th" and sum(char_class(c) == "consonant" for c in w.text) < 2:
+                return None  # a lone Thai letter is a segmentation leftover of a name, not a word
             name_like = w.text[:1].isupper() and bool(inp.text[: w.start].strip())
             new = translate_word(w.text, lexicon, key_lang, stems, name_like)
             return [Edit(w.start, w.end, new, "codemix")] if new else None
 
-        return perturb_words(inp, strength, rng, edit)
+        out = perturb_words(inp, strength, rng, edit)
+        if not LANGUAGES[inp.lang].spaced:
+            out = FieldEdits(spaced_out(inp.text, out.edits), out.units_total, out.units_touched)
+        return out
+
+
+def _joins(ch: str) -> bool:
+    return bool(ch) and unicodedata.category(ch)[0] in "LNM"
+
+
+def spaced_out(text: str, edits: list[Edit]) -> list[Edit]:
+    """English put into unspaced text (zh, th) set off by one space from a neighbouring letter or digit,
+    so two translated neighbours never run together ("timesalways"); a space between two adjacent
+    translations is added once (by the right one)."""
+    edits = sorted(edits, key=lambda e: e.start)
+    out = []
+    for i, e in enumerate(edits):
+        prev = edits[i - 1] if i and edits[i - 1].end == e.start else None
+        after_next = i + 1 < len(edits) and edits[i + 1].start == e.end
+        left = _joins(prev.new[-1:] if prev else text[e.start - 1 : e.start])
+        right = not after_next and _joins(text[e.end : e.end + 1])
+        out.append(Edit(e.start, e.end, " " * left + e.new + " " * right, e.kind))
+    return out

@@ -15,7 +15,10 @@ stated with a fake answer, i.e. a second, contradicting answer to the same quest
 Isle of Wight Railway first constructed.`); a model that picks it is not necessarily wrong to.
 
 Both insert at sentence boundaries, never inside a sentence that holds an answer; the gold answers keep
-their text and their offsets are remapped. Context only; all nine languages. `strength` is the share of
+their text and their offsets are remapped. Context only; every registry language but th and zh (refused:
+`NO_TEMPLATE`). de es ro tr vi el hi have their question words and multi-word question phrases (de "wie
+viele", vi "bao nhiêu", tr "ne zaman", replaced whole); vi, tr and hi ask in situ, so their statements read
+naturally; German capitalises every noun, so a "name" slot there may be any noun. `strength` is the share of
 the context's sentences to add (at least one). The template replaces the question word in place, so
 statements keep question word order: natural in en fi id sw ru for wh-fronted questions only
 (`1831 was the Eiffel Tower built.`), and in ar (question word first) the fake answer leads a nominal
@@ -31,7 +34,7 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -59,19 +62,57 @@ QUESTION_WORDS: dict[str, frozenset[str]] = {k: frozenset(v.split()) for k, v in
     "te": "ఏమిటి ఎవరు ఎప్పుడు ఎక్కడ ఎన్ని ఎంత ఏది ఎందుకు ఎలా ఏ ఎవరి ఎన్నవ ఏవి ఏమి ఎవరికి ఎంతమంది "
           "ఏయే ఎక్కడి ఏవిధంగా ఎంతకాలం ఏంటి ఎవరిని ఎక్కడికి ఏమని",
     "ko": "무엇 누구 누가 언제 어디 몇 얼마 어느 어떤 왜 어떻게 무슨 뭐 어떠한",
+    # XQuAD languages (casefolded below: Greek final ς folds to σ)
+    "de": "was wer wen wem wessen wann wo wohin woher warum wieso weshalb weswegen wie welche welcher welches "
+          "welchen welchem wieviel wieviele womit wofür worüber wodurch wovon worauf woraus",
+    "es": "qué quién quiénes cuándo dónde adónde cuál cuáles cuánto cuánta cuántos cuántas cómo",
+    "ro": "ce cine când unde care cât câtă câți câte cum căror cărui cui",
+    "tr": "ne neyi neye neden nerede nereye nereden neresi kim kimi kime kimin kimden hangi hangisi kaç kaçta "
+          "kaçıncı nasıl niçin niye",
+    "vi": "gì ai đâu nào mấy sao",
+    "el": "τι ποιος ποια ποιο ποιοι ποιες ποιον ποιου ποιας ποιων πότε πού πώς πόσο πόση πόσα πόσοι πόσες "
+          "πόσους πόσων γιατί",
+    "hi": "क्या कौन कौनसा कौनसी कौनसे कब कहाँ कहां कितना कितने कितनी क्यों कैसे किस किसे किसने किसका किसकी "
+          "किसके किन किनके किसको किसमें",
 }.items()}
+QUESTION_WORDS.update({k: frozenset(w.casefold() for w in v) for k, v in QUESTION_WORDS.items()
+                       if k in ("de", "es", "ro", "tr", "vi", "el", "hi")})
+# Question phrases of several words, replaced as a whole (matched before single question words).
+QUESTION_PHRASES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "de": tuple(("wie", w) for w in ("viele", "viel", "lange", "alt", "groß", "hoch", "weit", "oft")),
+    "es": (("por", "qué"),),
+    "ro": (("de", "ce"),),
+    "tr": (("ne", "zaman"), ("ne", "kadar")),
+    "vi": (("như", "thế", "nào"), ("bao", "nhiêu"), ("bao", "lâu"), ("bao", "giờ"), ("khi", "nào"), ("lúc", "nào"),
+           ("tại", "sao"), ("vì", "sao"), ("thế", "nào"), ("ở", "đâu")),
+}
+# Languages the statement template cannot serve, and why.
+NO_TEMPLATE = {
+    "th": "Thai has no sentence terminator and no spaces between words, so a statement cannot be placed "
+          "between sentences nor its question word found",
+    "zh": "the AddSent templates are not built for Chinese (its question words are not separate words without "
+          "a segmenter-aware template)",
+}
 # Korean interrogative endings turned into the declarative copula.
 _KO_ENDINGS = (("인가요", "이다"), ("입니까", "이다"), ("인가", "이다"), ("일까", "이다"), ("였나요", "였다"),
                ("었나요", "었다"), ("았나요", "았다"), ("나요", "다"), ("습니까", "습니다"), ("을까요", "다"))
 _EN_HOW = {"many", "much", "long", "old", "far", "tall", "big", "large", "high"}
-_FULL_STOP = {"bn": "।"}
+_FULL_STOP = {"bn": "।", "hi": "।"}
+_QUESTION_MARKS = {"el": ";\u037e", "es": "¿"}  # Greek asks with ; (and U+037E), Spanish opens with ¿
 def distractor_sentence(question: str, fake: str, lang: str) -> str:
     """The question turned into a statement whose answer slot holds `fake`."""
     q = question.strip().rstrip("?？؟ ").strip()
     if lang == "sw":
         q = regex.sub(r"^Je\s*,?\s*", "", q)
+    if lang in _QUESTION_MARKS:
+        q = q.strip(_QUESTION_MARKS[lang] + "? ").strip()
     ws = words(q)
     qwords = QUESTION_WORDS[lang]
+    keys = [unicodedata.normalize("NFC", w.text.casefold()) for w in ws]
+    for phrase_at, phrase in ((i, p) for i in range(len(ws)) for p in QUESTION_PHRASES.get(lang, ())):
+        if tuple(keys[phrase_at : phrase_at + len(phrase)]) == phrase:
+            end = ws[phrase_at + len(phrase) - 1].end
+            return _finish(q[: ws[phrase_at].start] + fake + q[end:], lang)
     for i, w in enumerate(ws):
         low = unicodedata.normalize("NFC", w.text.casefold())
         if lang == "ko":
@@ -103,7 +144,7 @@ def _insert(inp: FieldInput, strength: float, rng: random.Random, statement: Cal
     """Insert `statement(fake)` for fake answers in turn (None: skip that fake) at shuffled sentence
     boundaries, until strength x sentences (at least one) are in."""
     text = inp.text
-    sents = sentences(text)
+    sents = sentences(text, inp.lang)
     n = max(1, draw_count(strength, len(sents), rng)) if strength > 0 else 0
     plan = EditPlan(text, inp.protected)
     if not n:
@@ -177,14 +218,15 @@ class Distractor(Attack):
                         "distractor (now distractor-conflict)." + _LANG_NOTE)
     targets: tuple[str, ...] = CONTEXT_ONLY
     unit: str = "sentences"
+    refusals: ClassVar[Mapping[str, str]] = NO_TEMPLATE
     version: ClassVar[int] = 2  # 1 was the conflicting-evidence attack, now `distractor-conflict`
 
     def plan(self, inp: FieldInput, strength: float, rng: random.Random) -> FieldEdits:
         if strength <= 0:
-            return FieldEdits([], len(sentences(inp.text)), 0)
+            return FieldEdits([], len(sentences(inp.text, inp.lang)), 0)
         mutation = mutate_question(inp.example, inp.lang, QUESTION_WORDS[inp.lang], rng)
         if mutation is None:
-            return FieldEdits([], len(sentences(inp.text)), 0)
+            return FieldEdits([], len(sentences(inp.text, inp.lang)), 0)
         golds = list(inp.example["answers"]["text"])
         q = inp.example["question"]
         return _insert(inp, strength, rng, lambda fake: addsent_statement(mutation, fake, golds, inp.lang, q))
@@ -201,6 +243,7 @@ class DistractorConflict(Attack):
                         "question, so it contradicts the gold answer." + _LANG_NOTE)
     targets: tuple[str, ...] = CONTEXT_ONLY
     unit: str = "sentences"
+    refusals: ClassVar[Mapping[str, str]] = NO_TEMPLATE
 
     def plan(self, inp: FieldInput, strength: float, rng: random.Random) -> FieldEdits:
         q = inp.example["question"]

@@ -19,6 +19,8 @@ import regex
 from .base import overlaps_any
 from .text import Edit, Span, apply_edits, sentences, words
 
+# Month words that are also common words: months only with a number next to them.
+AMBIGUOUS_MONTHS: dict[str, frozenset[str]] = {"ro": frozenset({"mai"}), "tr": frozenset({"ocak", "ekim"})}
 DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # February: 28, the year is not known
 _DIGIT = regex.compile(r"\p{Nd}")
 _DIGITS = regex.compile(r"\p{Nd}+")
@@ -121,6 +123,9 @@ def date_edits(text: str, lang: str, rng: random.Random) -> list[Edit]:
         mf = month_of(w.text, lang)
         if mf is None:
             continue
+        if unicodedata.normalize("NFC", w.text).casefold() in AMBIGUOUS_MONTHS.get(lang, ()) and not any(
+                _digit_run(o) is not None for o in ws[max(0, i - 1): i + 2] if o is not w):
+            continue  # Romanian "mai" is "more" far more often than "May": a month only next to a number
         new_month = rng.choice([m for m in range(12) if m != mf.month])
         edits = []
         if mf.forms < 0:  # Korean N월
@@ -208,7 +213,7 @@ def fake_answers(example: dict, lang: str, rng: random.Random) -> list[str]:
         out = [_redrawn(gold, lang, kind, rng) for _ in range(8)]
     spans = [(s, s + len(t)) for t, s in zip(example["answers"]["text"], example["answers"]["answer_start"])]
     n = max(1, len(words(gold)))
-    free = [s for s in sentences(ctx) if not overlaps_any(s, spans)]
+    free = [s for s in sentences(ctx, lang) if not overlaps_any(s, spans)]
     pools = [[(sent.text, words(sent.text), ()) for sent in free], [(ctx, words(ctx), spans)]]
     found = False
     for pool in pools:

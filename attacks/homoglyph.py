@@ -9,6 +9,15 @@ where they are used: ي -> ی (Farsi yeh, not word-final), ى -> ی (word-final)
 word-final). Hangul syllables have no look-alikes (Korean is refused; see `nfd` for a Korean
 invisible change). Only single-code-point clusters are swapped, so no mark ends up on a foreign base.
 
+XQuAD languages: de es ro tr vi use the Latin look-alikes of their base letters (a letter with a
+diacritic, ä ș ơ, is one code point with no plain look-alike and stays: diacritics are never lost);
+Greek text (el) swaps Greek letters for Latin/Cyrillic look-alikes (ο -> o, ρ -> p), only in Greek
+text, so Greek words quoted elsewhere stay as they were; Thai text (th) swaps จ บ ป พ ฟ for their
+near-identical Lao letters (like Telugu -> Kannada). Only basic-block look-alikes (a-z, Russian
+Cyrillic, Lao) are used for these, never ß for β or the Latin chi ꭓ. Refused: hi (the confusables
+data pairs Devanagari with no letter of another script), zh (Han look-alikes are other characters
+with other meanings, not spoofs of the same one).
+
 Example (en, strength 0.4, seed 0): "Who founded Apple?" -> "Who fοunded Aρple?" (Greek ο and ρ).
 """
 
@@ -16,8 +25,10 @@ from __future__ import annotations
 
 import random
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import ClassVar
 
 from .base import WordAttack
 from .text import Edit, Span, char_script, graphemes, word_script
@@ -30,7 +41,7 @@ TARGET_SCRIPTS: dict[str, tuple[str, ...]] = {
     "Bengali": ("Tirhuta",),
 }
 _SCRIPT_NAME_PREFIX = {"Latin": "LATIN ", "Cyrillic": "CYRILLIC ", "Greek": "GREEK ",
-                       "Kannada": "KANNADA ", "Tirhuta": "TIRHUTA "}
+                       "Kannada": "KANNADA ", "Tirhuta": "TIRHUTA ", "Lao": "LAO "}
 # Letters whose confusable is a letter of an obscure orthography (Komi, Abkhaz, ...) look odd in
 # practice; only plain letters (no "WITH ..." and no language-specific extensions) are kept.
 _ODD = ("WITH", "KOMI", "ABKHASIAN", "TURNED", "REVERSED", "SMALL CAPITAL", "CHEROKEE", "ARCHAIC",
@@ -43,13 +54,23 @@ _ARABIC_LOOKALIKE = {
 }
 
 
+# Scripts whose letters are swapped only in text of one language: (language, script) -> look-alike scripts.
+LANG_TARGET_SCRIPTS: dict[tuple[str, str], tuple[str, ...]] = {("el", "Greek"): ("Latin", "Cyrillic"),
+                                                                 ("th", "Thai"): ("Lao",)}
+# For those, only look-alikes from the basic blocks every font has (a-z, Russian Cyrillic, Lao), not
+# ß for β or the Latin chi ꭓ.
+_BASIC = ((0x41, 0x5A), (0x61, 0x7A), (0x0410, 0x044F), (0x0E80, 0x0EFF))
+
+
 @lru_cache(maxsize=None)
-def lookalikes(ch: str) -> tuple[str, ...]:
+def lookalikes(ch: str, lang: str = "") -> tuple[str, ...]:
     """Cross-script look-alikes of one letter from the Unicode confusables data."""
     from confusable_homoglyphs import confusables
 
     src = char_script(ch)
     targets = TARGET_SCRIPTS.get(src, ())
+    basic_only = not targets
+    targets = targets or LANG_TARGET_SCRIPTS.get((lang, src), ())
     out = []
     for h in confusables.confusables_data.get(ch, []):
         c = h["c"]
@@ -57,12 +78,13 @@ def lookalikes(ch: str) -> tuple[str, ...]:
             continue  # same category: a lower-case letter stays a lower-case letter
         name = unicodedata.name(c, "")
         if any(name.startswith(_SCRIPT_NAME_PREFIX[t]) for t in targets) and not any(o in name for o in _ODD):
-            if unicodedata.normalize("NFC", c) == c:
+            basic = any(lo <= ord(c) <= hi for lo, hi in _BASIC)
+            if unicodedata.normalize("NFC", c) == c and (basic or not basic_only):
                 out.append(c)
     return tuple(dict.fromkeys(out))
 
 
-def homoglyph_in_word(word: Span, rng: random.Random) -> list[Edit] | None:
+def homoglyph_in_word(word: Span, rng: random.Random, lang: str = "") -> list[Edit] | None:
     options: list[tuple[int, str]] = []
     script = word_script(word.text)
     clusters = graphemes(word.text, word.start)
@@ -75,7 +97,7 @@ def homoglyph_in_word(word: Span, rng: random.Random) -> list[Edit] | None:
             if (where == "final") == final:
                 options.append((g.start, new))
             continue
-        options.extend((g.start, c) for c in lookalikes(g.text))
+        options.extend((g.start, c) for c in lookalikes(g.text, lang))
     if not options:
         return None
     at, new = options[rng.randrange(len(options))]
@@ -87,8 +109,13 @@ class Homoglyph(WordAttack):
     name: str = "homoglyph"
     description: str = ("One letter per touched word replaced by a cross-script look-alike from the "
                         "Unicode confusables data (Latin<->Cyrillic/Greek, Telugu->Kannada, "
-                        "Bengali->Tirhuta; Arabic->Persian letter forms).")
-    languages: tuple[str, ...] = ("ar", "bn", "en", "fi", "id", "ru", "sw", "te")
+                        "Bengali->Tirhuta; Arabic->Persian letter forms; Greek->Latin/Cyrillic, Thai->Lao).")
+    languages: tuple[str, ...] = ("ar", "bn", "en", "fi", "id", "ru", "sw", "te", "de", "el", "es", "ro", "th", "tr",
+                                  "vi")
+    refusals: ClassVar[Mapping[str, str]] = {
+        "hi": "Devanagari has no look-alike letters in a script of ordinary fonts in the Unicode confusables data",
+        "zh": "Han look-alikes are other characters with other meanings, not spoofs of the same character",
+    }
 
     def refusal(self, lang: str) -> str | None:
         if lang == "ko":
@@ -97,4 +124,4 @@ class Homoglyph(WordAttack):
         return super().refusal(lang)
 
     def edit_word(self, word: Span, lang: str, rng: random.Random) -> list[Edit] | None:
-        return homoglyph_in_word(word, rng)
+        return homoglyph_in_word(word, rng, lang)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from .base import Attack, PerturbedExample
-from .text import Edit, apply_edits, sentences, text_problems, words
+from .text import Edit, apply_edits, segment, sentences, text_problems
 
 
 def _fields(target: str) -> tuple[str, ...]:
@@ -50,8 +50,9 @@ def violations(attack: Attack, row: dict, target: str, strength: float, seed: in
         bad.append("requested strength not reported")
     if not 0.0 <= result.strength_applied <= 1.0:
         bad.append(f"applied strength {result.strength_applied} is not a share")
-    unit = words if attack.unit == "words" else sentences
-    total = sum(len(unit(row[f])) for f in _fields(target))
+    lang = ex.get("lang", "")
+    total = sum(len(segment(row[f], lang) if attack.unit == "words" else sentences(row[f], lang))
+                for f in _fields(target))
     if total:
         # rounding happens per field (a swap touches two words); a distractor adds at least one sentence
         slack = (2 * len(_fields(target)) / total if attack.name not in ("distractor", "distractor-conflict")

@@ -3,7 +3,8 @@
 The text looks the same but its code points (and the tokenizer's pieces) change. Characters are
 inserted only between grapheme clusters, never after a virama or before a mark, so rendering and
 conjuncts are untouched. Arabic never gets ZWNJ (it would break the cursive join visibly); the
-direction mark matches the script (RLM in Arabic, LRM elsewhere). Serves all nine languages.
+direction mark matches the script (RLM in Arabic, LRM elsewhere). Serves every registry language
+(Devanagari viramas are respected like Bengali/Telugu ones; zh and th words come from their segmenters).
 
 Example (sw, strength 0.2, seed 2): "Mji mkuu wa Kenya ni upi?" -> "Mji mkuu wa Keny\\u2060a ni upi?"
 (a word joiner inside "Kenya").
@@ -15,7 +16,7 @@ import random
 from dataclasses import dataclass
 
 from .base import WordAttack
-from .text import Edit, Span, graphemes, word_script
+from .text import VIRAMAS, Edit, Span, graphemes, word_script
 
 INVISIBLE: dict[str, str] = {
     "zwsp": "\u200b",  # zero width space
@@ -38,7 +39,7 @@ def invisible_in_word(word: Span, rng: random.Random, kinds: tuple[str, ...]) ->
     kind = rng.choice(pool)
     ch = INVISIBLE[kind] or ("\u200f" if script == "Arabic" else "\u200e")
     at = rng.choice(clusters[1:]).start
-    if word.text[at - word.start - 1] in "\u09cd\u0c4d":  # never right after a virama
+    if word.text[at - word.start - 1] in VIRAMAS:  # never right after a virama
         return None
     return [Edit(at, at, ch, f"invisible:{kind}")]
 

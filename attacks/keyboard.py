@@ -8,6 +8,14 @@ same case, a Bengali vowel sign another vowel sign, a consonant another consonan
 in jamo: one keystroke of a syllable changes and the syllable is recomposed, so the word stays a
 sequence of valid Hangul syllables. Latin words inside other-language text use the Latin layout.
 
+XQuAD languages: German QWERTZ, Spanish (ñ), Turkish Q (ı/İ keep their own case pair), Romanian
+Standard (ă â î ș ț), Greek, Hindi InScript (like Bengali), Thai Kedmanee (a consonant becomes a
+neighbouring consonant, a tone mark a neighbouring tone mark, a vowel mark a vowel mark: marks stay on
+their consonant). Vietnamese is typed on QWERTY: a plain letter slips to a neighbouring key, a vowel
+carrying a tone only to a neighbouring vowel key, keeping the tone (NFC), so a tone never lands on a
+consonant; Greek vowels with tonos likewise. Chinese is refused: it is typed through an IME
+(pinyin -> candidate list), so its typos are wrong candidates, not neighbouring keys.
+
 Examples: (ru, strength 0.3, seed 1) "Где находится Эйфелева башня?" -> "Где находитвя Эйфелева башня?";
 (ko, strength 0.5, seed 0) "한국의 수도는 어디인가?" -> "한국의 수도는 어찌인가?" (ㄷ -> ㅉ, its neighbour).
 """
@@ -16,10 +24,12 @@ from __future__ import annotations
 
 import random
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import ClassVar
 
-from .alphabets import char_class
+from .alphabets import MARKED_VOWELS, TONE_MARKS, char_class, match_case, split_tone
 from .base import WordAttack
 from .layouts import layout_for, neighbours
 from .text import (
@@ -36,7 +46,8 @@ from .text import (
     word_script,
 )
 
-_TYPO_CLASSES = {"upper", "lower", "letter", "consonant", "vowel", "sign"}
+_TYPO_CLASSES = {"upper", "lower", "letter", "consonant", "vowel", "sign",
+                 "thai-tone", "thai-vowel-mark", "thai-follow", "thai-lead"}
 _INSERT_CLASSES = {"upper", "lower", "letter", "consonant"}
 
 
@@ -80,6 +91,19 @@ def _hangul_typos(syllable: str) -> tuple[str, ...]:
     return tuple(sorted(out))
 
 
+@lru_cache(maxsize=None)
+def toned_candidates(layout_name: str, ch: str, lang: str) -> tuple[str, ...] | None:
+    """For a vowel carrying a tone (vi) or tonos (el): the neighbouring vowel keys with the same tone,
+    NFC; None when `ch` carries no tone (the plain key rules apply)."""
+    rest, tones = split_tone(ch, lang)
+    if not tones:
+        return None
+    base = unicodedata.normalize("NFD", rest)[0]
+    vowels = MARKED_VOWELS[lang]
+    near = [n for n in neighbours(layout_name, base.lower()) if n in vowels]
+    return tuple(unicodedata.normalize("NFC", match_case(n, base) + tones) for n in near)
+
+
 def typo_in_word(word: Span, lang: str, rng: random.Random, insert_prob: float = 0.2) -> list[Edit] | None:
     """One keyboard typo inside `word` (absolute-offset edits), or None if none is possible."""
     script = word_script(word.text)
@@ -93,25 +117,40 @@ def typo_in_word(word: Span, lang: str, rng: random.Random, insert_prob: float =
             return None
         i, new = options[rng.randrange(len(options))]
         return [Edit(word.start + i, word.start + i + 1, new, "keyboard:jamo")]
-    positions = [(i, cands) for i, ch in enumerate(word.text)
-                 if (cands := key_candidates(layout.name, ch))]
+    if lang in TONE_MARKS:
+        positions = [(i, cands) for i, ch in enumerate(word.text)
+                     if (cands := _lang_candidates(layout.name, ch, lang))]
+    else:
+        positions = [(i, cands) for i, ch in enumerate(word.text)
+                     if (cands := key_candidates(layout.name, ch))]
     if not positions:
         return None
     i, cands = positions[rng.randrange(len(positions))]
     ch, alt = word.text[i], rng.choice(cands)
     at = word.start + i
-    if rng.random() < insert_prob and char_class(ch) in _INSERT_CLASSES and char_class(alt) == char_class(ch):
+    if rng.random() < insert_prob and char_class(ch) in _INSERT_CLASSES and char_class(alt) == char_class(ch) \
+            and not (lang in TONE_MARKS and split_tone(alt, lang)[1]):  # never a second toned vowel
         # A neighbouring key struck together with the intended one, before or after it.
         return [Edit(at, at + 1, alt + ch if rng.random() < 0.5 else ch + alt, "keyboard:insert")]
     return [Edit(at, at + 1, alt, "keyboard:substitute")]
+
+
+def _lang_candidates(layout_name: str, ch: str, lang: str) -> tuple[str, ...]:
+    toned = toned_candidates(layout_name, ch, lang)
+    return key_candidates(layout_name, ch) if toned is None else toned
 
 
 @dataclass(frozen=True)
 class KeyboardTypo(WordAttack):
     name: str = "keyboard"
     description: str = ("One typo per touched word from a neighbouring key on the language's real "
-                        "layout (QWERTY, Finnish, ЙЦУКЕН, Arabic, Dubeolsik jamo, InScript).")
+                        "layout (QWERTY, Finnish, ЙЦУКЕН, Arabic, Dubeolsik jamo, InScript, QWERTZ, Spanish, "
+                        "Turkish Q, Romanian, Greek, Kedmanee; Vietnamese tones kept on vowels).")
     insert_prob: float = 0.2
+    refusals: ClassVar[Mapping[str, str]] = {
+        "zh": "Chinese is typed through an IME (pinyin -> candidate list): its typos are wrong candidates, "
+              "not neighbouring keys",
+    }
 
     def edit_word(self, word: Span, lang: str, rng: random.Random) -> list[Edit] | None:
         return typo_in_word(word, lang, rng, self.insert_prob)

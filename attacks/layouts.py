@@ -8,7 +8,12 @@ standard keyboard (row starts at 0, 1.5, 1.75, 2.25 key widths), and two keys ar
 their centres are at most 1.3 key widths apart (so `a` touches q w s z).
 
 Sources: the standard national layouts (US QWERTY; Finnish ISO; Russian ЙЦУКЕН; Arabic 101;
-Korean Dubeolsik; Bengali and Telugu InScript, whose keys follow the ISCII phonetic positions).
+Korean Dubeolsik; Bengali, Telugu and Hindi InScript, whose keys follow the ISCII phonetic positions;
+German QWERTZ (DIN 2137); Spanish QWERTY (ñ); Turkish Q; Romanian Standard (SR 13392: ă î â on
+`[ ] \\`, ș ț on `; '`); Greek (ELOT 1332: the `q` key types `;`, the `w` key final ς); Thai
+Kedmanee (TIS 820-2538)). Dead keys (German ´, Spanish ´ ¨, Greek tonos) are left out: a slip there
+changes an accent, which the layout geometry cannot express. Vietnamese is typed on QWERTY (its
+marks come from Telex/VNI key sequences, handled in `attacks.keyboard`).
 """
 
 from __future__ import annotations
@@ -36,6 +41,10 @@ def _upper(rows: tuple[str, ...]) -> tuple[str, ...]:
 _QWERTY = ("`1234567890", "qwertyuiop", "asdfghjkl", "zxcvbnm")
 _FINNISH = ("§1234567890", "qwertyuiopå", "asdfghjklöä", "zxcvbnm")
 _JCUKEN = ("ё1234567890", "йцукенгшщзхъ", "фывапролджэ", "ячсмитьбю")
+_QWERTZ = ("^1234567890ß", "qwertzuiopü", "asdfghjklöä", "yxcvbnm")
+_SPANISH = ("º1234567890", "qwertyuiop", "asdfghjklñ", "zxcvbnm")
+_ROMANIAN = ("„1234567890", "qwertyuiopăîâ", "asdfghjklșț", "zxcvbnm")
+_GREEK = ("`1234567890", ";ςερτυθιοπ", "ασδφγηξκλ", "ζχψωβνμ")
 
 LAYOUTS: dict[str, Layout] = {
     "qwerty": Layout("qwerty", _QWERTY, _upper(_QWERTY)),
@@ -57,6 +66,29 @@ LAYOUTS: dict[str, Layout] = {
         ("·1234567890-ৃ", "ৌৈাীূবহগদজড়", "োে্িুপরকতচট", "·ংমনবলস,.য"),
         ("···········ঃঋ", "ঔঐআঈঊভঙঘধঝঢঞ", "ওএঅইউফ·খথছঠ", "·ঁণ···শষ।·"),
     ),
+    "qwertz": Layout("qwertz", _QWERTZ, (EMPTY * 12, *_upper(_QWERTZ[1:]))),
+    "spanish": Layout("spanish", _SPANISH, (EMPTY * 11, *_upper(_SPANISH[1:]))),
+    # Turkish Q: ı on the i key and i on the ' key; their capitals are I and İ (str.upper would give I twice).
+    "turkish-q": Layout(
+        "turkish-q",
+        ("\"1234567890", "qwertyuıopğü", "asdfghjklşi", "zxcvbnmöç"),
+        (EMPTY * 11, "QWERTYUIOPĞÜ", "ASDFGHJKLŞİ", "ZXCVBNMÖÇ"),
+    ),
+    "romanian": Layout("romanian", _ROMANIAN, (EMPTY * 11, *_upper(_ROMANIAN[1:]))),
+    "greek": Layout("greek", _GREEK, (EMPTY * 11, "··ΕΡΤΥΘΙΟΠ", "ΑΣΔΦΓΗΞΚΛ", "ΖΧΨΩΒΝΜ")),
+    # Hindi InScript: same key positions as Bengali/Telugu; ऩ ऴ (not Hindi) and य़ (a composition
+    # exclusion) are left out.
+    "hindi-inscript": Layout(
+        "hindi-inscript",
+        ("ॊ1234567890-ृ", "ौैाीूबहगदजड़", "ोे्िुपरकतचट", "ॆंमनवलस,.य"),
+        ("···········ःऋ", "औऐआईऊभङघधझढञ", "ओएअइउफ·खथछठ", "ऎँण··ळशष।·"),
+    ),
+    # Thai Kedmanee; digits and punctuation on the shifted layer are left out (not letters).
+    "kedmanee": Layout(
+        "kedmanee",
+        ("·ๅ··ภถุึคตจขช", "ๆไำพะัีรนยบลฃ", "ฟหกดเ้่าสวง", "ผปแอิืทมใฝ"),
+        ("·············", "··ฎฑธํ๊ณฯญฐ·ฅ", "ฤฆฏโฌ็๋ษศซ·", "··ฉฮฺ์·ฒฬฦ"),
+    ),
     "telugu-inscript": Layout(
         "telugu-inscript",
         ("ొ1234567890-ృ", "ౌైాీూబహగదజడ·", "ోే్ిుపరకతచట", "ెంమనవలస,.య"),
@@ -70,7 +102,12 @@ SCRIPT_LAYOUT: dict[str, str] = {
     "Latin": "qwerty", "Cyrillic": "jcuken", "Arabic": "arabic", "Hangul": "dubeolsik",
     "Bengali": "bengali-inscript", "Telugu": "telugu-inscript",
 }
-LANG_LATIN_LAYOUT: dict[str, str] = {"fi": "finnish"}
+LANG_LATIN_LAYOUT: dict[str, str] = {"fi": "finnish", "de": "qwertz", "es": "spanish", "tr": "turkish-q",
+                                      "ro": "romanian"}
+# Layouts for a language's own non-Latin script; used only in text of that language, so a Greek or
+# Thai word quoted in another language's text is left alone (as it always was).
+LANG_LAYOUT: dict[str, tuple[str, str]] = {"el": ("Greek", "greek"), "hi": ("Devanagari", "hindi-inscript"),
+                                           "th": ("Thai", "kedmanee")}
 
 
 def layout_for(script: str, lang: str) -> Layout | None:
@@ -78,6 +115,9 @@ def layout_for(script: str, lang: str) -> Layout | None:
     if script == "Latin":
         return LAYOUTS[LANG_LATIN_LAYOUT.get(lang, "qwerty")]
     name = SCRIPT_LAYOUT.get(script)
+    own_script, own_layout = LANG_LAYOUT.get(lang, ("", ""))
+    if name is None and script == own_script:
+        name = own_layout
     return LAYOUTS[name] if name else None
 
 

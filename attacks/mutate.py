@@ -36,6 +36,13 @@ PLACE_POOL: dict[str, tuple[str, ...]] = {
     "bn": ("লিসবন", "অসলো", "নাইরোবি", "পেরু", "ভিয়েনা", "বলিভিয়া", "মাদাগাস্কার", "কায়রো"),
     "te": ("లిస్బన్", "ఓస్లో", "నైరోబి", "పెరూ", "వియన్నా", "బొలీవియా", "మడగాస్కర్", "కైరో"),
     "ko": ("리스본", "오슬로", "나이로비", "페루", "토론토", "볼리비아", "마다가스카르", "카이로"),
+    "de": ("Lissabon", "Oslo", "Nairobi", "Peru", "Wien", "Bolivien", "Madagaskar", "Kairo"),
+    "es": ("Lisboa", "Oslo", "Nairobi", "Perú", "Viena", "Bolivia", "Madagascar", "El Cairo"),
+    "ro": ("Lisabona", "Oslo", "Nairobi", "Peru", "Viena", "Bolivia", "Madagascar", "Cairo"),
+    "tr": ("Lizbon", "Oslo", "Nairobi", "Peru", "Viyana", "Bolivya", "Madagaskar", "Kahire"),
+    "vi": ("Lisboa", "Oslo", "Nairobi", "Peru", "Viên", "Bolivia", "Madagascar", "Cairo"),
+    "el": ("Λισαβόνα", "Όσλο", "Ναϊρόμπι", "Περού", "Βιέννη", "Βολιβία", "Μαδαγασκάρη", "Κάιρο"),
+    "hi": ("लिस्बन", "ओस्लो", "नैरोबी", "पेरू", "वियना", "बोलीविया", "मेडागास्कर", "काहिरा"),
 }
 # English antonyms / neighbours (both directions), for questions with no number, date or name.
 _EN_PAIRS = ("first last", "largest smallest", "biggest smallest", "highest lowest", "longest shortest",
@@ -48,7 +55,7 @@ for _pair in _EN_PAIRS:
     _a, _b = _pair.split()
     NEIGHBOURS["en"].setdefault(_a, _b)
     NEIGHBOURS["en"].setdefault(_b, _a)
-CASED = ("en", "fi", "id", "ru", "sw")
+CASED = ("en", "fi", "id", "ru", "sw", "de", "el", "es", "ro", "tr", "vi")
 _CAPITALISED = regex.compile(r"^\p{Lu}")
 _DIGIT = regex.compile(r"\p{Nd}")
 # Korean particles kept after a swapped stem; a pair's form follows the new stem's final consonant.
@@ -136,7 +143,7 @@ def context_names(example: dict, lang: str) -> list[str]:
     a = example["answers"]
     spans = [(s, s + len(t)) for t, s in zip(a["text"], a["answer_start"])]
     out: list[str] = []
-    for s in sentences(example["context"]):
+    for s in sentences(example["context"], lang):
         if overlaps_any(s, spans):
             continue
         run: list[Span] = []

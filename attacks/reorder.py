@@ -4,7 +4,8 @@ Sentences are split script-aware (`.`, `!`, `?`, Bengali `।`, Arabic `؟`, ...
 `attacks.text.sentences`). Sentences that overlap a gold answer stay in their slots; a share of the
 others (`strength`) is permuted so that every chosen sentence lands in a different slot. The
 whitespace between sentences stays where it was. The answer text is untouched and its offsets are
-remapped. Context only; serves all nine languages.
+remapped. Context only. Chinese sentences also end at 。！？ without a space after them; Thai is refused
+(it ends sentences with a space only, the same space that separates phrases).
 
 Example (en, strength 1.0, seed 0, answer "1889"): "A is big. B is small. The tower was built in 1889.
 D ends it." -> "D ends it. A is big. The tower was built in 1889. B is small."
@@ -13,10 +14,15 @@ D ends it." -> "D ends it. A is big. The tower was built in 1889. B is small."
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
 from .base import CONTEXT_ONLY, Attack, FieldEdits, FieldInput, draw_count, overlaps_any
 from .text import Edit, EditPlan, sentences
+
+THAI_SENTENCES = ("Thai ends a sentence with a space only, the same space that separates phrases, so its "
+                  "sentences cannot be found")
 
 
 @dataclass(frozen=True)
@@ -25,9 +31,10 @@ class SentenceReorder(Attack):
     description: str = "Permute a share of the sentences that contain no answer (answer sentences stay put)."
     targets: tuple[str, ...] = CONTEXT_ONLY
     unit: str = "sentences"
+    refusals: ClassVar[Mapping[str, str]] = {"th": THAI_SENTENCES}
 
     def plan(self, inp: FieldInput, strength: float, rng: random.Random) -> FieldEdits:
-        sents = sentences(inp.text)
+        sents = sentences(inp.text, inp.lang)
         movable = [i for i, s in enumerate(sents) if not overlaps_any(s, inp.protected)]
         k = min(draw_count(strength, len(sents), rng), len(movable))
         if k == 1:  # one sentence cannot move alone: 0 or 2, keeping the expected share

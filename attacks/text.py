@@ -11,11 +11,14 @@ the new text with a monotone `OffsetMap` that remaps answer offsets.
 
 from __future__ import annotations
 
+import importlib.util
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
 import regex
+
+from xadv.langs import LANGUAGES
 
 # --------------------------------------------------------------------------- segmentation
 
@@ -54,6 +57,65 @@ def graphemes(text: str, offset: int = 0) -> list[Span]:
     return [Span(m.start() + offset, m.end() + offset, m.group()) for m in _GRAPHEME.finditer(text)]
 
 
+def segmenter_missing(lang: str) -> str | None:
+    """Why the words of unspaced `lang` (zh, th) cannot be found here (its optional segmenter is not
+    installed), or None: a word-level attack then refuses the language instead of treating a whole
+    clause as one word."""
+    info = LANGUAGES.get(lang)
+    if info is None or not info.segmenter or importlib.util.find_spec(info.segmenter) is not None:
+        return None
+    return (f"{info.name} is written without spaces and its word segmenter is not installed "
+            f"(pip install 'xadv[{lang}]', which adds {info.segmenter})")
+
+
+@lru_cache(maxsize=None)
+def _cutter(lang: str):
+    """The segmenter of an unspaced language, imported on first use (never at `import attacks`)."""
+    if lang == "zh":
+        import logging
+
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        return lambda t: jieba.lcut(t, HMM=True)
+    from pythainlp.tokenize import word_tokenize
+
+    return lambda t: word_tokenize(t, engine="newmm", keep_whitespace=True)
+
+
+def _cut(span: Span, lang: str) -> list[Span]:
+    """`span` (one `words` run) cut by the segmenter at grapheme boundaries only; the whole run when
+    the segmenter's pieces do not spell it out exactly."""
+    pieces = _cutter(lang)(span.text)
+    if "".join(pieces) != span.text:
+        return [span]
+    bounds = {g.end for g in graphemes(span.text)}
+    out: list[Span] = []
+    pos = start = 0
+    for piece in pieces:
+        pos += len(piece)
+        if pos in bounds and pos > start:
+            out.append(Span(span.start + start, span.start + pos, span.text[start:pos]))
+            start = pos
+    return [w for w in out if _WORD.fullmatch(w.text)] if out else [span]
+
+
+@lru_cache(maxsize=4096)
+def _segment(text: str, lang: str) -> tuple[Span, ...]:
+    return tuple(w for run in words(text) for w in _cut(run, lang))
+
+
+def segment(text: str, lang: str) -> list[Span]:
+    """The words of `text` in `lang`: `words` for spaced languages; for zh and th (no spaces) each
+    `words` run is cut by the registry's segmenter (jieba, pythainlp newmm), never inside a grapheme
+    cluster. Unspaced text without its segmenter keeps whole runs (callers refuse first:
+    `segmenter_missing`)."""
+    info = LANGUAGES.get(lang)
+    if info is None or not info.segmenter or segmenter_missing(lang):
+        return words(text)
+    return list(_segment(text, lang))
+
+
 # Sentence terminators of the nine languages: Latin/Cyrillic/Korean/Telugu `.`, Bengali dari `।`,
 # Arabic question mark `؟` and full stop `۔`, plus `!`, `?`, `…`, `‼`, `॥`.
 _TERMINATORS = ".!?\u0964\u0965\u061f\u06d4\u2026\u203c"
@@ -66,12 +128,17 @@ _SENT_END = regex.compile(
 _CASED = regex.compile(r"[\p{Lu}\p{Ll}\p{Lt}]")
 
 
-def sentences(text: str) -> list[Span]:
+# Chinese ends sentences with full-width terminators and no space after them.
+_CJK_SENT_END = regex.compile(r"[\u3002\uff01\uff1f]+[\u201d\u2019\u300d\u300f\uff09]*(?=\s*\S)")
+
+
+def sentences(text: str, lang: str = "") -> list[Span]:
     """Sentence spans (without surrounding whitespace), split at script-aware terminators.
 
-    A `.` only ends a sentence when the next word does not start with a lower-case letter (so Finnish
-    ordinals `15. toukokuuta` and `e.g. this` stay whole) and the word before it is not a single
-    capital letter (initials like `J. R. R.`).
+    Chinese (`lang="zh"`) also ends a sentence at 。！？ with no space after it (only there, so
+    the other languages split as they always did). A `.` only ends a sentence when the next word does
+    not start with a lower-case letter (so Finnish ordinals `15. toukokuuta` and `e.g. this` stay
+    whole) and the word before it is not a single capital letter (initials like `J. R. R.`).
     """
     bounds: list[int] = []
     for m in _SENT_END.finditer(text):
@@ -87,6 +154,8 @@ def sentences(text: str) -> list[Span]:
             if before and len(before.group(1)) == 1 and before.group(1).isupper():
                 continue
         bounds.append(end)
+    if lang == "zh":
+        bounds = sorted({*bounds, *(m.end() for m in _CJK_SENT_END.finditer(text))})
     spans: list[Span] = []
     start = 0
     for b in [*bounds, len(text)]:
@@ -101,12 +170,13 @@ def sentences(text: str) -> list[Span]:
 
 # --------------------------------------------------------------------------- scripts
 
-SCRIPTS = ("Latin", "Cyrillic", "Arabic", "Bengali", "Telugu", "Hangul", "Greek", "Devanagari", "Han")
+SCRIPTS = ("Latin", "Cyrillic", "Arabic", "Bengali", "Telugu", "Hangul", "Greek", "Devanagari", "Han", "Thai")
 _SCRIPT_RES = {s: regex.compile(r"\p{Script=" + s + r"}") for s in SCRIPTS}
-LANG_SCRIPT: dict[str, str] = {
-    "ar": "Arabic", "bn": "Bengali", "en": "Latin", "fi": "Latin", "id": "Latin",
-    "ko": "Hangul", "ru": "Cyrillic", "sw": "Latin", "te": "Telugu",
-}
+# ISO 15924 codes of the registry -> the Unicode script names above.
+_ISO_SCRIPT = {"Latn": "Latin", "Cyrl": "Cyrillic", "Arab": "Arabic", "Beng": "Bengali", "Telu": "Telugu",
+               "Hang": "Hangul", "Grek": "Greek", "Deva": "Devanagari", "Hani": "Han", "Thai": "Thai"}
+# Each language's own script, from the registry (`xadv.langs.LANGUAGES`).
+LANG_SCRIPT: dict[str, str] = {code: _ISO_SCRIPT[lang.scripts[0]] for code, lang in LANGUAGES.items()}
 
 
 @lru_cache(maxsize=4096)
@@ -319,14 +389,15 @@ def remap_answers(answers: dict, context: str, offsets: OffsetMap, allow_changed
 
 # --------------------------------------------------------------------------- validation
 
-_INDIC_BLOCKS = ((0x0980, 0x09FF), (0x0C00, 0x0C7F))  # Bengali, Telugu
+_INDIC_BLOCKS = ((0x0980, 0x09FF), (0x0C00, 0x0C7F), (0x0900, 0x097F))  # Bengali, Telugu, Devanagari
+VIRAMAS = "\u09cd\u0c4d\u094d"  # Bengali, Telugu, Devanagari: nothing may be inserted right after one
 # Two-part vowel signs: the second part may follow the first (ো = ে + া, ৌ = ে + ৗ, ై = ె + ౖ).
 _SIGN_PAIRS = {("\u09c7", "\u09be"), ("\u09c7", "\u09d7"), ("\u0c46", "\u0c56")}
 
 
 @lru_cache(maxsize=1024)
 def indic_class(ch: str) -> str:
-    """Class of a Bengali/Telugu code point: consonant, vowel, sign, virama, nukta, mark or other."""
+    """Class of a Bengali/Telugu/Devanagari code point: consonant, vowel, sign, virama, nukta, mark or other."""
     name = unicodedata.name(ch, "")
     cat = unicodedata.category(ch)
     if "VIRAMA" in name:
@@ -337,7 +408,7 @@ def indic_class(ch: str) -> str:
         return "sign"
     if cat.startswith("M"):
         return "mark"
-    if cat == "Lo" and ("BENGALI LETTER" in name or "TELUGU LETTER" in name):
+    if cat == "Lo" and ("BENGALI LETTER" in name or "TELUGU LETTER" in name or "DEVANAGARI LETTER" in name):
         rest = name.split(" LETTER ", 1)[1]
         if rest in _INDEPENDENT_VOWELS:
             return "vowel"
@@ -348,6 +419,8 @@ def indic_class(ch: str) -> str:
 _INDEPENDENT_VOWELS = {
     "A", "AA", "I", "II", "U", "UU", "VOCALIC R", "VOCALIC RR", "VOCALIC L", "VOCALIC LL",
     "E", "EE", "AI", "O", "OO", "AU",
+    # Devanagari only
+    "CANDRA E", "SHORT E", "CANDRA O", "SHORT O", "CANDRA A", "SHORT A",
 }
 
 

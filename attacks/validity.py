@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterable
 
 from xadv.errors import XadvError
-from xadv.langs import TYDI_LANGS
+from xadv.langs import LANGUAGES, TYDI_LANGS
 
 from .base import Attack, PerturbedExample, check_example
 from .distractor import restates_question
@@ -42,18 +42,21 @@ class ValidityRow:
     malformed: int
 
 
-@lru_cache(maxsize=1)
-def _identifier():
+@lru_cache(maxsize=2)
+def _identifier(langs: tuple[str, ...]):
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     ident = LanguageIdentifier.from_model_file(MODEL_FILE)
-    ident.set_languages(list(TYDI_LANGS))
+    ident.set_languages(list(langs))
     return ident
 
 
-def identify_language(text: str) -> str:
-    """The most likely of the nine TyDi languages for `text`."""
-    return _identifier().classify(text)[0]
+def identify_language(text: str, lang: str = "") -> str:
+    """The most likely language of `text`: among TyDi's nine when `lang` is one of them or not given (so
+    the committed TyDi figures keep their meaning), else among all registry languages (the set under
+    which `Language.langid_reliable` was measured)."""
+    langs = TYDI_LANGS if not lang or lang in TYDI_LANGS else tuple(LANGUAGES)
+    return _identifier(langs).classify(text)[0]
 
 
 def char_edit_rate(before: str, after: str) -> float:
@@ -147,8 +150,8 @@ def measure_validity(rows: Iterable[dict], attacks: Iterable[Attack | str], targ
                 before, after = row[f], result.example[f]
                 s = stats.setdefault((lang, f), [0, 0, 0, 0.0, 0, 0.0, 0])
                 s[0] += 1
-                s[1] += identify_language(before) == lang
-                s[2] += identify_language(after) == lang
+                s[1] += identify_language(before, lang) == lang
+                s[2] += identify_language(after, lang) == lang
                 s[3] += char_edit_rate(before, after)
                 s[4] += before != after
                 s[5] += result.strength_applied

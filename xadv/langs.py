@@ -61,6 +61,9 @@ class Language:
     and segmenting needs a dictionary model, so Thai token F1 is coarse (close to EM).
     langid_reliable: py3langid, restricted to the registry's languages, names the language of its
     XQuAD/TyDi dev questions >= 95% of the time (measured; see `docs/ARCHITECTURE.md`).
+    segmenter: for an unspaced language, the optional package that cuts its text into words
+    (`jieba` for zh, `pythainlp` for th; pip extra `xadv[<code>]`); word-level attacks refuse the
+    language with one line when it is not installed. "" for spaced languages.
     """
 
     code: str
@@ -70,6 +73,7 @@ class Language:
     scorer: ScorerRules
     datasets: tuple[str, ...]
     langid_reliable: bool
+    segmenter: str = ""
 
 
 _NONE = ScorerRules()
@@ -98,11 +102,12 @@ LANGUAGES: dict[str, Language] = {lang.code: lang for lang in (
              ScorerRules(articles=("un", "una", "unos", "unas", "el", "la", "los", "las")), _XQ + _MLQA, True),
     Language("hi", "Hindi", ("Deva",), True, _NONE, _XQ + _MLQA, True),
     Language("ro", "Romanian", ("Latn",), True, _NONE, _XQ, True),
-    Language("th", "Thai", ("Thai",), False, _NONE, _XQ, True),
+    Language("th", "Thai", ("Thai",), False, _NONE, _XQ, True, segmenter="pythainlp"),
     Language("tr", "Turkish", ("Latn",), True, _NONE, _XQ, True),
     Language("vi", "Vietnamese", ("Latn",), True,
              ScorerRules(articles=("của", "là", "cái", "chiếc", "những")), _XQ + _MLQA, True),
-    Language("zh", "Chinese", ("Hani",), False, ScorerRules(tokenize="cjk_chars"), _XQ + _MLQA, True),
+    Language("zh", "Chinese", ("Hani",), False, ScorerRules(tokenize="cjk_chars"), _XQ + _MLQA, True,
+             segmenter="jieba"),
 )}
 
 
@@ -119,8 +124,10 @@ def dataset_langs(dataset: str) -> tuple[str, ...]:
     return tuple(sorted(code for code, lang in LANGUAGES.items() if dataset in lang.datasets))
 
 
-def unsupported(what: str, lang: str, supported: tuple[str, ...]) -> str:
-    """The one-line refusal for `lang` outside `supported` (attacks serve TyDi's nine today)."""
+def unsupported(what: str, lang: str, supported: tuple[str, ...], why: str = "") -> str:
+    """The one-line refusal for `lang` outside `supported`; with `why`, the reason instead of the list."""
+    if why:
+        return f"{what} does not support language {lang!r} ({LANGUAGES[lang].name}): {why}"
     return f"{what} does not support language {lang!r} (supported: {' '.join(supported)})"
 
 

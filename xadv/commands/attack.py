@@ -26,7 +26,8 @@ SuiteOpt = Annotated[Optional[Path], _opt(
 ModelOpt = Annotated[Optional[str], _opt(
     "--model", help="Checkpoint dir, hub id, 'me5-small', or 'default' (me5-small + the QA adapter shipped with "
     "xadv). Default: default.")]
-LangOpt = Annotated[Optional[str], _opt("--lang", help="TyDi language(s): sw, 'ar,ru' or all. Default: sw.")]
+LangOpt = Annotated[Optional[str], _opt("--lang", help="Language(s): sw, 'ar,ru' or all. Default: sw, or the "
+                                                 "languages of --data (any registry code, e.g. --data xquad:de:test).")]
 AttackOpt = Annotated[Optional[str], _opt(
     "--attack", help=f"{GRAMMAR} Default: {DEFAULT_ATTACKS}; with --search the per-word families searched over "
     f"(default: {DEFAULT_SEARCH_ATTACKS}).")]

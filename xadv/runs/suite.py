@@ -39,10 +39,11 @@ from typing import Any
 from attacks.search import SearchSpec
 from attacks.spec import AttackSpec
 from xadv.data import load_qa
+from xadv.data.names import looks_like_path, parse_name, row_langs
 from xadv.device import INFERENCE_PRECISIONS, check_device, resolve_device
 from xadv.errors import XadvError
 from xadv.io import check_output_dir, one_line, read_toml
-from xadv.langs import TYDI_LANGS
+from xadv.langs import LANGUAGES, TYDI_LANGS
 from xadv.models import loading
 from xadv.models.similarity import check_threshold
 from xadv.paths import data_dir as resolve_data_dir
@@ -158,6 +159,9 @@ class EvalSuite:
                 except (TypeError, AttributeError, ValueError) as exc:  # a value of the wrong type
                     raise XadvError(f"{where}: {name}: {one_line(repr(raw[name]))} is not a valid value "
                                     f"({one_line(str(exc), 80)})") from None
+        data_langs = _data_langs(kw.get("data"))
+        if data_langs and (raw.get("langs") is None or _is_all(raw["langs"])):
+            kw["langs"] = data_langs  # `--data xquad:de:test` alone attacks de; `all` means the data's languages
         return cls(**kw)
 
     def override(self, **changes: Any) -> EvalSuite:
@@ -169,9 +173,23 @@ def _list(value: Any) -> list:
 
 
 def _lang(x: str) -> str:
-    if x.strip() not in TYDI_LANGS:
-        raise XadvError(f"unknown language {x.strip()!r} (TyDi QA languages: {' '.join(TYDI_LANGS)}, or all)")
+    """Any registry language (`xadv.langs.LANGUAGES`): its data comes from `data` (e.g. xquad:de:test);
+    without `data` the suite's TyDi default only has TyDi's nine, which `load_rows` reports."""
+    if x.strip() not in LANGUAGES:
+        raise XadvError(f"unknown language {x.strip()!r} (known: {' '.join(LANGUAGES)}, or all)")
     return x.strip()
+
+
+def _is_all(value: Any) -> bool:
+    return isinstance(value, (str, list, tuple)) and [str(x).strip() for x in _list(value) if str(x).strip()] == ["all"]
+
+
+def _data_langs(data: str | None) -> tuple[str, ...]:
+    """The (context) languages a dataset name names (`xquad:de,el:test` -> de el); () for a file path."""
+    if not data or looks_like_path(data):
+        return ()
+    _, keys, _ = parse_name(data)
+    return tuple(dict.fromkeys(c for c in (row_langs(k)[0] for k in keys) if c in LANGUAGES))
 
 
 def _langs(value: Any) -> tuple[str, ...]:

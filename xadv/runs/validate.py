@@ -23,7 +23,7 @@ from attacks.run import iter_perturbed
 from attacks.spec import AttackSpec
 from attacks.validity import FieldValidity, field_validity, identify_language
 from xadv.errors import XadvError
-from xadv.langs import TYDI_LANGS
+from xadv.langs import LANGUAGES
 
 LANGID_RELIABLE = 0.9  # below this share of clean texts identified correctly, "language kept" means little
 DEFAULT_THRESHOLD = 0.85
@@ -128,12 +128,12 @@ def _cell(attack, rows: list[dict], target: str, strength: float, seed: int, enc
                                       for r, p in zip(rows, results)]
     changed = [i for i, fv in enumerate(per) if any(v.changed for v in fv)]
     changed_fields = [v for fv in per for v in fv if v.changed]
-    idable = lang in TYDI_LANGS
+    idable = LANGUAGES[lang].langid_reliable if lang in LANGUAGES else False
     langid_clean = langid_kept = None
     if idable:
-        clean = [identify_language(r[f]) == lang for r in rows for f in _fields(target)]
+        clean = [identify_language(r[f], lang) == lang for r in rows for f in _fields(target)]
         langid_clean = _r(np.mean(clean))
-        kept = [identify_language(p.example[f]) == lang for i in changed for f in _fields(target)
+        kept = [identify_language(p.example[f], lang) == lang for i in changed for f in _fields(target)
                 for p in (results[i],) if p.example[f] != rows[i][f]]
         langid_kept = _r(np.mean(kept)) if kept else None
     sim = None
