@@ -238,8 +238,13 @@ def test_the_committed_validity_table_recomputes(data_dir):
     from xadv.runs.validate import validity_markdown
 
     root = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "validity"
+    for name in ("tydi-dev-n100", "xquad-test-n100"):
+        other = json.loads((root / f"{name}.json").read_text(encoding="utf-8"))
+        assert (root / f"{name}.md").read_text(encoding="utf-8") == validity_markdown(other)
+        assert sum(c["malformed"] for c in other["cells"]) == 0
+        assert all(c["inserted_with_gold"] == 0 == c["inserted_restating"] for c in other["cells"]
+                   if c["attack"] == "distractor")
     doc = json.loads((root / "tydi-dev-n100.json").read_text(encoding="utf-8"))
-    assert (root / "tydi-dev-n100.md").read_text(encoding="utf-8") == validity_markdown(doc)
     assert {c["lang"] for c in doc["cells"]} == {"ar", "bn", "en", "fi", "id", "ko", "ru", "sw", "te"}
     assert {c["attack"] for c in doc["cells"]} == {a.name for a in __import__("attacks").list_attacks()}
     committed = {(c["attack"], c["lang"], c["target"]): c for c in doc["cells"]}
