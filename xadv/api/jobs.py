@@ -58,7 +58,7 @@ def attack(model: Any, data: Any, attacks: str | list[str] = "keyboard", *, targ
         raise XadvError(f"attack: unknown setting(s) {', '.join(unknown)} (known: {', '.join(SUITE_SETTINGS)})")
     rows, name = as_rows(data, data_dir, n)
     layer = {"attacks": attacks, "targets": targets, "strength": strength, "seeds": seeds, "data": name,
-             "results": results, **settings}
+             "results": results, "langs": sorted({r["lang"] for r in rows}) or None, **settings}
     suite = EvalSuite.build(layer, where="xadv.attack")
     if results is None:
         suite = suite.override(results=None)

@@ -188,7 +188,10 @@ def _data_langs(data: str | None) -> tuple[str, ...]:
     """The (context) languages a dataset name names (`xquad:de,el:test` -> de el); () for a file path."""
     if not data or looks_like_path(data):
         return ()
-    _, keys, _ = parse_name(data)
+    try:
+        _, keys, _ = parse_name(data)
+    except XadvError:  # a label for rows given in memory (`xadv.attack(model, rows)`); a bad name fails at load
+        return ()
     return tuple(dict.fromkeys(c for c in (row_langs(k)[0] for k in keys) if c in LANGUAGES))
 
 
