@@ -1,7 +1,9 @@
-"""Every attack x every supported target on ALL TyDi QA GoldP dev examples of all 9 languages:
-count invariant violations (see `attacks.invariants`) and refusals, and time the perturbations.
+"""Every attack x every supported target on ALL examples of a dataset's languages (default: TyDi QA GoldP
+dev, all 9 languages): count invariant violations (see `attacks.invariants`) and refusals, and time them.
 
     python benchmarks/check_attack_invariants.py --data-dir ../shared/data [--strength 0.2] [--n N]
+    python benchmarks/check_attack_invariants.py --data xquad:all:test \
+        --out benchmarks/results/attack_invariants_xquad.json
 
 Writes benchmarks/results/attack_invariants.json. The test suite samples (hypothesis); this runs all.
 """
@@ -29,6 +31,7 @@ from xadv.langs import TYDI_LANGS  # noqa: E402
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data-dir", default=str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+    ap.add_argument("--data", default="tydiqa:all:dev", help="dataset name (its languages are all checked)")
     ap.add_argument("--strength", type=float, default=0.2)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--n", type=int, default=None, help="first N examples per language (default: all)")
@@ -36,13 +39,13 @@ def main() -> int:
     args = ap.parse_args()
 
     rows_by_lang = defaultdict(list)
-    for r in load_qa("tydiqa:all:dev", args.data_dir):
+    for r in load_qa(args.data, args.data_dir):
         if args.n is None or len(rows_by_lang[r["lang"]]) < args.n:
             rows_by_lang[r["lang"]].append(r)
     cells, failures = [], []
     t_all = time.perf_counter()
     for base in list_attacks():
-        for lang in TYDI_LANGS:
+        for lang in sorted(rows_by_lang, key=lambda x: (x not in TYDI_LANGS, x)):
             params = {"data_dir": args.data_dir, "partner": "sw" if lang == "en" else ""} \
                 if base.name == "codemix" else {}
             attack = get_attack(base.name, **params)
@@ -75,7 +78,7 @@ def main() -> int:
                       f"applied={applied / len(rows):.3f} ({len(rows) / secs:.0f} ex/s)", flush=True)
     run = [c for c in cells if "n" in c]
     summary = {
-        "command": " ".join(["python", *sys.argv]),
+        "command": " ".join(["python", *sys.argv]), "data": args.data,
         "machine": f"{platform.machine()} {platform.processor() or ''} python {platform.python_version()}".strip(),
         "strength": args.strength, "seed": args.seed,
         "cells_run": len(run), "cells_refused": len(cells) - len(run),
