@@ -33,6 +33,15 @@ ALL_LANGS: tuple[str, ...] = tuple(LANGUAGES)  # every registry language, TyDi's
 TARGETS = tuple(t.value for t in Target if t is not Target.AUTO)  # what an attack can edit ("auto" resolves to one)
 ALL_TARGETS = TARGETS
 CONTEXT_ONLY = ("context",)
+TARGET_FIELDS = {"question": ("question",), "context": ("context",), "both": ("question", "context")}
+
+
+def target_fields(target: str) -> tuple[str, ...]:
+    """The fields a target edits ("both": question, then context); XadvError for an unknown target."""
+    try:
+        return TARGET_FIELDS[target]
+    except KeyError:
+        raise XadvError(f"unknown target {target!r} (question, context or both)") from None
 
 
 @dataclass(frozen=True)
@@ -222,7 +231,7 @@ class Attack:
         out["lang"] = lang
         records: list[EditRecord] = []
         total = touched = 0
-        for fname in (("question", "context") if target == "both" else (target,)):
+        for fname in target_fields(target):
             text = out[fname]
             protected = answer_spans(out) if fname == "context" and not self.edits_answers else ()
             proposal = self.plan(FieldInput(text, lang, fname, protected, out), strength, rng)

@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import json
 
-from .base import Attack, PerturbedExample
+from .base import Attack, PerturbedExample, target_fields
 from .text import Edit, apply_edits, segment, sentences, text_problems
-
-
-def _fields(target: str) -> tuple[str, ...]:
-    return ("question", "context") if target == "both" else (target,)
 
 
 def violations(attack: Attack, row: dict, target: str, strength: float, seed: int,
@@ -35,7 +31,7 @@ def violations(attack: Attack, row: dict, target: str, strength: float, seed: in
         bad.append("question attack changed the context")
     if target == "context" and ex["question"] != row["question"]:
         bad.append("context attack changed the question")
-    for f in _fields(target):
+    for f in target_fields(target):
         text = row[f]
         for step in dict.fromkeys(e.attack for e in result.edits):  # a composition's offsets are per step
             logged = [e for e in result.edits if e.field == f and e.attack == step]
@@ -52,10 +48,10 @@ def violations(attack: Attack, row: dict, target: str, strength: float, seed: in
         bad.append(f"applied strength {result.strength_applied} is not a share")
     lang = ex.get("lang", "")
     total = sum(len(segment(row[f], lang) if attack.unit == "words" else sentences(row[f], lang))
-                for f in _fields(target))
+                for f in target_fields(target))
     if total:
         # rounding happens per field (a swap touches two words); a distractor adds at least one sentence
-        slack = (2 * len(_fields(target)) / total if attack.name not in ("distractor", "distractor-conflict")
+        slack = (2 * len(target_fields(target)) / total if attack.name not in ("distractor", "distractor-conflict")
                  else max(strength, 1 / total) - strength + 1 / total)
         if result.strength_applied > strength + slack + 1e-9:
             bad.append(f"applied strength {result.strength_applied:.3f} exceeds {strength}")

@@ -22,7 +22,7 @@ from typing import Iterable
 from xadv.errors import XadvError
 from xadv.langs import LANGUAGES, TYDI_LANGS
 
-from .base import Attack, PerturbedExample, check_example
+from .base import Attack, PerturbedExample, check_example, target_fields
 from .distractor import restates_question
 from .registry import get_attack
 from .text import LANG_SCRIPT, char_script, sentences, text_problems, words
@@ -128,9 +128,6 @@ def _inside(start: int, end: int, lo: int, hi: int) -> bool:
     return start < hi and lo < end
 
 
-def _fields(target: str) -> tuple[str, ...]:
-    return ("question", "context") if target == "both" else (target,)
-
 
 def measure_validity(rows: Iterable[dict], attacks: Iterable[Attack | str], target: str = "question",
                      strength: float = 0.1, seed: int = 0) -> list[ValidityRow]:
@@ -146,7 +143,7 @@ def measure_validity(rows: Iterable[dict], attacks: Iterable[Attack | str], targ
             if attack.refusal(lang) or target not in attack.targets:
                 continue
             result = attack.perturb(row, target, strength, seed)
-            for f in _fields(target):
+            for f in target_fields(target):
                 before, after = row[f], result.example[f]
                 s = stats.setdefault((lang, f), [0, 0, 0, 0.0, 0, 0.0, 0])
                 s[0] += 1
@@ -171,7 +168,7 @@ def sample_pairs(rows: Iterable[dict], attack: Attack | str, target: str = "ques
     pairs = []
     for row in picked:
         result = attack.perturb(row, target, strength, seed)
-        for f in _fields(target):
+        for f in target_fields(target):
             pairs.append({
                 "id": row["id"], "lang": result.example["lang"], "attack": attack.name, "field": f,
                 "strength_requested": result.strength_requested,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from attacks.base import answer_spans, overlaps_any
+from attacks.base import answer_spans, overlaps_any, target_fields
 from xadv.errors import XadvError
 
 from .bootstrap import ensure_textattack
@@ -25,15 +25,6 @@ from .qatext import QAText
 ensure_textattack()
 
 from textattack.constraints import Constraint, PreTransformationConstraint
-
-TARGET_FIELDS = {"question": ("question",), "context": ("context",), "both": ("question", "context")}
-
-
-def target_fields(target: str) -> tuple[str, ...]:
-    try:
-        return TARGET_FIELDS[target]
-    except KeyError:
-        raise XadvError(f"unknown target {target!r} (question, context or both)") from None
 
 
 class TargetWords(PreTransformationConstraint):

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from attacks.base import check_example, make_rng
+from attacks.base import check_example, make_rng, target_fields
 from attacks.search.families import searchable_attacks
 from attacks.spec import AttackSpec
 from xadv.errors import XadvError
@@ -59,7 +59,7 @@ def build_attack(engine, spec: SearchSpec = SearchSpec(), *, transformation: Fam
     from textattack.constraints.pre_transformation import RepeatModification
     from textattack.search_methods import BeamSearch
 
-    from .constraints import MaxShareChanged, MaxWordEditDistance, MinQuestionSimilarity, TargetWords, target_fields
+    from .constraints import MaxShareChanged, MaxWordEditDistance, MinQuestionSimilarity, TargetWords
     from .goal_function import QAGoalFunction
     from .greedy import GreedyWIR
     from .model import QAModelWrapper
@@ -135,7 +135,6 @@ def attack_one(attack, row: dict, target: str, seed: int = 0) -> SearchOutcome:
     import numpy as np
     from textattack.attack_results import SkippedAttackResult, SuccessfulAttackResult
 
-    from .constraints import target_fields
     from .qatext import QAText
 
     if getattr(attack.search_method, "wir_method", None) == "random":  # TextAttack shuffles with numpy

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from attacks.base import check_example
+from attacks.base import check_example, target_fields
 from attacks.run import iter_perturbed
 from attacks.spec import AttackSpec
 from attacks.validity import FieldValidity, field_validity, identify_language
@@ -86,9 +86,6 @@ def _r(x: Any) -> float:
     return round(float(x), 4)
 
 
-def _fields(target: str) -> tuple[str, ...]:
-    return ("question", "context") if target == "both" else (target,)
-
 
 def cell_targets(attack_targets: Sequence[str], wanted: str) -> list[str]:
     """`wanted` alone ("question", "context", "both"), or every target the attack serves for "all"."""
@@ -124,25 +121,25 @@ def _cell(attack, rows: list[dict], target: str, strength: float, seed: int, enc
           encoder_id: str, threshold: float) -> ValidityCell:
     lang = rows[0]["lang"]
     results = list(iter_perturbed(rows, attack, target, strength, seed))
-    per: list[list[FieldValidity]] = [[field_validity(r, p, f, attack.keeps_nfc) for f in _fields(target)]
+    per: list[list[FieldValidity]] = [[field_validity(r, p, f, attack.keeps_nfc) for f in target_fields(target)]
                                       for r, p in zip(rows, results)]
     changed = [i for i, fv in enumerate(per) if any(v.changed for v in fv)]
     changed_fields = [v for fv in per for v in fv if v.changed]
     idable = LANGUAGES[lang].langid_reliable if lang in LANGUAGES else False
     langid_clean = langid_kept = None
     if idable:
-        clean = [identify_language(r[f], lang) == lang for r in rows for f in _fields(target)]
+        clean = [identify_language(r[f], lang) == lang for r in rows for f in target_fields(target)]
         langid_clean = _r(np.mean(clean))
-        kept = [identify_language(p.example[f], lang) == lang for i in changed for f in _fields(target)
+        kept = [identify_language(p.example[f], lang) == lang for i in changed for f in target_fields(target)
                 for p in (results[i],) if p.example[f] != rows[i][f]]
         langid_kept = _r(np.mean(kept)) if kept else None
     sim = None
-    if encoder is not None and "question" in _fields(target):
+    if encoder is not None and "question" in target_fields(target):
         pairs = [(rows[i]["question"], results[i].example["question"]) for i in changed
                  if results[i].example["question"] != rows[i]["question"]]
         sims = encoder.similarities([b for b, _ in pairs], [a for _, a in pairs]) if pairs else []
         sim = SimilarityStats.of(sims, encoder_id, threshold)
-    ctx = [fv[-1] for fv in per] if "context" in _fields(target) else []
+    ctx = [fv[-1] for fv in per] if "context" in target_fields(target) else []
     return ValidityCell(
         attack=attack.name, lang=lang, target=target, n=len(rows),
         changed=_r(len(changed) / len(rows)),
