@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from xadv.errors import XadvError
+from xadv.qa.evaluation import first_n_indices as _first_n_indices
 
 if TYPE_CHECKING:
     from datasets import Dataset
@@ -35,17 +36,10 @@ def load_data(name: str | os.PathLike, data_dir: str | os.PathLike | None = None
 
 
 def first_n_indices(langs: list[str], n: int) -> list[int]:
-    """Indices of the first `n` rows of each language, in order (`first_n_per_language` on indices)."""
+    """Indices of the first `n` rows of each language (`xadv.qa.evaluation.first_n_indices`), `n` checked."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise XadvError(f"n (questions per language) must be a whole number >= 1, got {n!r}")
-    seen: dict[str, int] = {}
-    keep = []
-    for i, lang in enumerate(langs):
-        key = lang or "?"
-        if seen.get(key, 0) < n:
-            seen[key] = seen.get(key, 0) + 1
-            keep.append(i)
-    return keep
+    return _first_n_indices(langs, n)
 
 
 def as_model(model: Any, **load: Any) -> Any:

@@ -101,6 +101,7 @@ def _validate(data, attack, target, n, strength, seed, threshold, similarity, da
     from xadv.data import load_qa
     from xadv.models.similarity import ENCODER_ID
     from xadv.paths import data_dir as resolve_data_dir
+    from xadv.qa.evaluation import first_n_per_language
     from xadv.runs.validate import validate_attacks
 
     specs = (tuple(AttackSpec.parse(a.name) for a in list_attacks()) if attack.strip() == "all"
@@ -108,12 +109,7 @@ def _validate(data, attack, target, n, strength, seed, threshold, similarity, da
     params = {"data_dir": str(resolve_data_dir(data_dir))}
     for spec in specs:  # unknown names are one line before any data is read
         spec.build(spec.params_for(params))
-    rows: list[dict] = []
-    seen: dict[str, int] = {}
-    for r in load_qa(data, data_dir):
-        if n is None or seen.get(r["lang"], 0) < n:
-            seen[r["lang"]] = seen.get(r["lang"], 0) + 1
-            rows.append(dict(r))
+    rows = [dict(r) for r in first_n_per_language(list(load_qa(data, data_dir)), n)]
     encoder = None
     if similarity:
         from xadv.models.similarity import shared_encoder
@@ -203,10 +199,11 @@ def _write_audit_sheet(lang, attack, n, out, data, target, strength, seed, data_
     pairs = []
     for spec in specs:
         atk = spec.build(spec.params_for(params))
-        if any(atk.refusal(lg) for lg in langs):
+        why = next((w for w in map(atk.refusal, langs) if w), None)
+        if why:
             if names:
                 continue  # 'all': the attacks that serve the language
-            atk.check(langs[0], "question" if "question" in atk.targets else "context", strength)
+            raise XadvError(why)
         pairs.append((atk, wanted.resolve(tuple(atk.targets))))
     items, unchanged = audit_sheet(rows, pairs, n=n, strength=strength, seed=seed)
     if not items:
@@ -244,21 +241,13 @@ def _print_validity(cells, threshold: float) -> None:
     from rich.table import Table
 
     from xadv.commands.common import fmt_share, stdout_console
+    from xadv.runs.validate import validity_headers, validity_row
 
     table = Table(title="attack validity (model-free; similarity: me5-small cosine of the questions)")
-    for col in ("attack", "lang", "target", "n", "changed", "edits", "char edit", "sim mean",
-                f"sim<{threshold:g}", "foreign script", "langid kept", "answer sent. touched", "gold in inserted",
-                "restating"):
+    for col in validity_headers(threshold):
         table.add_column(col, justify="left" if col in ("attack", "lang", "target") else "right")
     for c in cells:
-        sim = c.similarity
-        langid = "-" if c.langid_kept is None else fmt_share(c.langid_kept) + ("" if c.langid_reliable else " (unreliable)")
-        table.add_row(c.attack, c.lang, c.target, str(c.n), fmt_share(c.changed), f"{c.edits_mean:.1f}",
-                      fmt_share(c.char_edit_rate), "-" if sim is None or sim.mean is None else f"{sim.mean:.3f}",
-                      "-" if sim is None or sim.below is None else fmt_share(sim.below), fmt_share(c.foreign_script),
-                      langid, "-" if c.answer_sentence_touched is None else fmt_share(c.answer_sentence_touched),
-                      "-" if not c.inserted else f"{c.inserted_with_gold}/{c.inserted}",
-                      "-" if not c.inserted else f"{c.inserted_restating}/{c.inserted}")
+        table.add_row(*validity_row(c.to_dict(), fmt_share))
     stdout_console().print(table)
 
 

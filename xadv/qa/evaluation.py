@@ -89,14 +89,20 @@ def first_n_per_language(rows: Sequence[Mapping[str, Any]], n: int | None) -> li
         return list(rows)
     if n < 1:
         raise XadvError(f"--n must be >= 1, got {n}")
+    rows = list(rows)
+    return [rows[i] for i in first_n_indices([row.get("lang") for row in rows], n)]
+
+
+def first_n_indices(langs: Sequence[str | None], n: int) -> list[int]:
+    """Indices of the first `n` rows of each language, in order (a missing language counts as one, "?")."""
     seen: dict[str, int] = {}
-    out = []
-    for row in rows:
-        lang = row.get("lang") or "?"
-        if seen.get(lang, 0) < n:
-            seen[lang] = seen.get(lang, 0) + 1
-            out.append(row)
-    return out
+    keep = []
+    for i, lang in enumerate(langs):
+        key = lang or "?"
+        if seen.get(key, 0) < n:
+            seen[key] = seen.get(key, 0) + 1
+            keep.append(i)
+    return keep
 
 
 def _interval(samples: np.ndarray) -> tuple[float, float]:

@@ -178,7 +178,6 @@ class _Job:
     write_adversarial: str | Path | None
     progress: bool
     key: bytes | None = None  # XADV_RESULTS_KEY: records are sealed with it, and reused only when their seal verifies
-    encoder: Any = None  # the similarity encoder, loaded on the first cell that needs it
 
     def language(self, lang: str, rows: list[Mapping], resolved: list[_Resolved]):
         """Yield the outcome of every cell of one language; the clean pass runs once, when first needed."""
@@ -223,12 +222,10 @@ class _Job:
     def compute(self, cell: CellKey, res: _Resolved, rows: list[Mapping], clean: _Clean, t0: float) -> CellOutcome:
         counts: dict[str, int] = {}
         if self.settings.search is None:
-            if self.settings.min_similarity is not None and self.encoder is None:
-                self.encoder = shared_encoder()
             stats = getattr(self.engine, "stats", None)  # an engine without counters (a test double) records none
             hits = stats.cache_hits if stats is not None else 0
-            summary, examples, perturbed = _static_cell(rows, res, cell, clean, self.engine, self.settings,
-                                                        self.encoder)
+            encoder = shared_encoder() if self.settings.min_similarity is not None else None  # loaded once
+            summary, examples, perturbed = _static_cell(rows, res, cell, clean, self.engine, self.settings, encoder)
             if stats is not None:
                 reused = stats.cache_hits - hits  # unchanged inputs: answered from the clean pass's predictions
                 counts = {"reused": reused, "computed": len(rows) - reused}

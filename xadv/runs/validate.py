@@ -12,7 +12,7 @@ untouched and whether an inserted sentence spells out a gold answer. No QA model
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -163,24 +163,31 @@ def _num(x: float | None) -> str:
     return "-" if x is None else f"{x:.3f}"
 
 
+def validity_headers(threshold: float | None) -> list[str]:
+    """The columns of the validity table (terminal and markdown alike)."""
+    return ["attack", "lang", "target", "n", "changed", "edits", "char edit", "sim mean", "sim p10",
+            f"sim<{threshold}", "foreign script", "langid kept", "answer sent. touched", "gold in inserted",
+            "inserted restating the question"]
+
+
+def validity_row(c: Mapping[str, Any], pct: Callable[[float | None], str] = _pct) -> list[str]:
+    """One cell (`ValidityCell.to_dict()`) as table text; `pct` formats the shares."""
+    s = c.get("similarity") or {}
+    langid = pct(c["langid_kept"]) + ("" if c["langid_reliable"] or c["langid_kept"] is None else " (unreliable)")
+    inserted = f"{c['inserted_with_gold']}/{c['inserted']}" if c["inserted"] else "-"
+    restating = f"{c.get('inserted_restating', 0)}/{c['inserted']}" if c["inserted"] else "-"
+    return [c["attack"], c["lang"], c["target"], str(c["n"]), pct(c["changed"]), f"{c['edits_mean']:.1f}",
+            pct(c["char_edit_rate"]), _num(s.get("mean")), _num(s.get("p10")), pct(s.get("below")),
+            pct(c["foreign_script"]), langid, pct(c["answer_sentence_touched"]), inserted, restating]
+
+
 def validity_markdown(doc: Mapping[str, Any]) -> str:
     """The validity table of `xadv attacks validate --out FILE.md`: the command, then one row per cell."""
     sim = doc.get("similarity") or {}
-    thr = sim.get("threshold")
+    headers = validity_headers(sim.get("threshold"))
     lines = [f"# Attack validity on {doc['data']}", "",
              f"Produced by `{doc['command']}` (model-free measures; question similarity: "
              f"{sim.get('encoder', 'not measured')}). Shares in %.", "",
-             f"| attack | lang | target | n | changed | edits | char edit | sim mean | sim p10 | sim<{thr} | "
-             "foreign script | langid kept | answer sent. touched | gold in inserted | "
-             "inserted restating the question |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for c in doc["cells"]:
-        s = c.get("similarity") or {}
-        langid = _pct(c["langid_kept"]) + ("" if c["langid_reliable"] or c["langid_kept"] is None else " (unreliable)")
-        inserted = f"{c['inserted_with_gold']}/{c['inserted']}" if c["inserted"] else "-"
-        restating = f"{c.get('inserted_restating', 0)}/{c['inserted']}" if c["inserted"] else "-"
-        cols = [c["attack"], c["lang"], c["target"], str(c["n"]), _pct(c["changed"]), f"{c['edits_mean']:.1f}",
-                _pct(c["char_edit_rate"]), _num(s.get("mean")), _num(s.get("p10")), _pct(s.get("below")),
-                _pct(c["foreign_script"]), langid, _pct(c["answer_sentence_touched"]), inserted, restating]
-        lines.append("| " + " | ".join(cols) + " |")
+             "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(validity_row(c)) + " |" for c in doc["cells"]]
     return "\n".join(lines) + "\n"
