@@ -24,7 +24,9 @@ from xadv.commands.eval import eval_command
 from xadv.commands.experiment import experiment_app
 from xadv.commands.leaderboard import leaderboard_command, regress_command, report_command
 from xadv.commands.models import app as models_app
+from xadv.commands.results import app as results_app
 from xadv.commands.score import score_command
+from xadv.commands.sweep import sweep_command
 from xadv.commands.train import train_command
 from xadv.version import __version__
 
@@ -54,6 +56,7 @@ def _main(
 app.command("perturb")(perturb_command)
 app.command("augment")(augment_command)
 app.command("attack")(attack_command)
+app.command("sweep")(sweep_command)
 app.command("leaderboard")(leaderboard_command)
 app.command("regress")(regress_command)
 app.command("report")(report_command)
@@ -63,6 +66,7 @@ app.command("train")(train_command)
 app.add_typer(data_app, name="data")
 app.add_typer(models_app, name="models")
 app.add_typer(attacks_app, name="attacks")
+app.add_typer(results_app, name="results")
 app.add_typer(experiment_app, name="experiment", help="The research experiment: en / multi / mixed intermediate tasks.")
 
 

@@ -26,6 +26,10 @@ A suite file (every key optional; see docs/suite-example.toml):
     [engine]
     batch_size = 8
     int8 = false
+    [sweep]                               # `xadv sweep`: what each task asks of a Ray cluster
+    num_cpus = 1
+    num_gpus = 0
+    max_retries = 3                       # a task whose worker dies is run again (finished cells kept)
 """
 
 from __future__ import annotations
@@ -82,6 +86,33 @@ class ModelRef:
 
 
 @dataclass(frozen=True)
+class SweepResources:
+    """What one sweep task asks of its engine (`xadv sweep`): CPUs and GPUs per Ray task, and how often Ray
+    re-runs a task whose worker died. Not part of any cell: records do not depend on where they ran."""
+
+    num_cpus: float = 1.0
+    num_gpus: float = 0.0
+    max_retries: int = 3
+
+    @classmethod
+    def parse(cls, value: Any) -> SweepResources:
+        if isinstance(value, SweepResources):
+            return value
+        if not isinstance(value, Mapping):
+            raise XadvError(f"sweep: expected a table of settings, got {value!r}")
+        unknown = sorted(set(value) - {f.name for f in fields(cls)})
+        if unknown:
+            raise XadvError(f"sweep: unknown setting(s) {', '.join(unknown)} (known: num_cpus, num_gpus, max_retries)")
+        for k, low in (("num_cpus", 0.0), ("num_gpus", 0.0)):
+            v = value.get(k, 0.0 if k == "num_gpus" else 1.0)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or v < low or (k == "num_cpus" and v <= 0):
+                raise XadvError(f"sweep {k} must be a number {'> 0' if k == 'num_cpus' else '>= 0'}, got {v!r}")
+        retries = value.get("max_retries", 3)
+        _int("sweep max_retries", 0)(retries)
+        return cls(float(value.get("num_cpus", 1.0)), float(value.get("num_gpus", 0.0)), int(retries))
+
+
+@dataclass(frozen=True)
 class EvalSuite:
     models: tuple[ModelRef, ...] = (ModelRef("default"),)
     langs: tuple[str, ...] = ("sw",)
@@ -101,6 +132,7 @@ class EvalSuite:
     allow_pickle: bool = False
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps (`xadv.device.resolve_device`)
     min_similarity: float | None = None  # static attacks: question similarity floor (xadv.models.similarity)
+    sweep: SweepResources = SweepResources()  # `xadv sweep` only: resources per task, retries
 
     def __post_init__(self) -> None:
         if not self.attacks:
@@ -122,13 +154,13 @@ class EvalSuite:
     @classmethod
     def build(cls, *layers: Mapping[str, Any], where: str = "suite") -> EvalSuite:
         """A suite from raw layers (file values, then flags), later layers winning, None meaning "not set".
-        `search` and `engine` merge key by key; `f1_threshold` is the flag form of `criterion`."""
+        `search`, `engine` and `sweep` merge key by key; `f1_threshold` is the flag form of `criterion`."""
         raw: dict[str, Any] = {}
         for layer in layers:
             for k, v in layer.items():
                 if v is None:
                     continue
-                if k in ("search", "engine") and isinstance(v, Mapping):
+                if k in ("search", "engine", "sweep") and isinstance(v, Mapping):
                     given = {kk: vv for kk, vv in v.items() if vv is not None}
                     before = raw.get(k, {})
                     if isinstance(before, Mapping):
@@ -296,6 +328,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "allow_pickle": bool,
     "device": lambda v: check_device(v) if isinstance(v, str) else check_device(repr(v)),
     "min_similarity": lambda v: check_threshold(v, "min_similarity"),
+    "sweep": SweepResources.parse,
 }
 
 
@@ -337,6 +370,27 @@ class SuiteRun:
         return data_frame(rows)
 
 
+def load_model(ref: ModelRef, suite: EvalSuite, *, device: Any = None,
+               loader: Callable[[ModelRef], Any] | None = None) -> Any:
+    """`ref` loaded for `suite` (its device, `allow_pickle`), named as the suite names it: records name the
+    model as the suite does, the fingerprint names the weights."""
+    loaded = (loader(ref) if loader is not None else
+              loading.load_qa_model(ref.path, allow_pickle=suite.allow_pickle,
+                                    device=device if device is not None else resolve_device(suite.device)))
+    if ref.name:
+        loaded.name = ref.name
+    return loaded
+
+
+def engine_for(loaded: Any, suite: EvalSuite, *, cache_path: str | Path | None = None,
+               progress: bool = False) -> QAEngine:
+    """The QA engine of a loaded model under the suite's engine settings (one per model: it keeps the clean
+    predictions every cell of a language shares)."""
+    config = replace(suite.engine, cache_path=cache_path or suite.engine.cache_path,
+                     progress=progress and suite.search is None)
+    return QAEngine.from_loaded(loaded, config)
+
+
 def suite_rows(suite: EvalSuite, data_dir: str | os.PathLike | None = None) -> list[Mapping]:
     """The questions a suite evaluates: its data (default TyDi dev of its languages), its languages only,
     the first `n` per language."""
@@ -366,15 +420,10 @@ def run_suite(suite: EvalSuite, *, data_dir: str | os.PathLike | None = None,
     params = {"data_dir": str(resolve_data_dir(data_dir))}
     run = SuiteRun(results=suite.results)
     for ref in suite.models:
-        loaded = (loader(ref) if loader is not None
-                  else loading.load_qa_model(ref.path, allow_pickle=suite.allow_pickle, device=device))
-        if ref.name:
-            loaded.name = ref.name  # records name the model as the suite does; the fingerprint names the weights
+        loaded = load_model(ref, suite, device=device, loader=loader)
         if on_model:
             on_model(loaded)
-        config = replace(suite.engine, cache_path=cache_path or suite.engine.cache_path,
-                         progress=progress and suite.search is None)
-        engine = QAEngine.from_loaded(loaded, config)
+        engine = engine_for(loaded, suite, cache_path=cache_path, progress=progress)
         run.models.append((loaded.name, loaded.fingerprint))
         for seed in suite.seeds:
             run.outcomes += run_attacks(loaded, rows, suite.cell_settings(seed), attack_params=params, store=store,
