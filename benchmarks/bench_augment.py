@@ -6,9 +6,12 @@ Attacks are reported in two groups: *trained* (the families the copies were made
 mistaken for robustness in general. Both models are evaluated by `xadv.runs.suite.run_suite` (what `xadv
 attack` runs) under one model name, so the regress gate (`xadv.leaderboard.regress`, baseline = without,
 current = with, per language) matches their cells; its verdict says whether augmentation made the model
-*easier* to attack anywhere, beyond tolerance.
+*easier* to attack anywhere, beyond tolerance. Same budget: the augmented arm trains the plain arm's number of
+target steps (`phases.target.max_steps`), so its copies replace some original windows in the batches rather
+than adding compute.
 
-    PYTHONPATH=. python benchmarks/bench_augment.py --n 100      # preset default: ~15-20 min per model on 2 cores
+    PYTHONPATH=. python benchmarks/bench_augment.py --n 100      # preset default, 2 CPU cores: per model ~15 min
+                                                                 # training + ~35 min attacking (43 cells)
     PYTHONPATH=. python benchmarks/bench_augment.py --smoke      # smoke preset, en+sw, n=10: checks the script
 
 Runs and records go to --runs (default runs/bench_augment/, git-ignored; training resumes, cells are reused).
@@ -66,15 +69,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-def train_arm(args: argparse.Namespace, arm: str) -> dict:
-    """Train one arm (resumes); the train-time evaluation is skipped, the suite below measures clean F1."""
+def train_arm(args: argparse.Namespace, arm: str, steps: int | None = None) -> dict:
+    """Train one arm (resumes); the train-time evaluation is skipped, the suite below measures clean F1.
+    `steps`: the target phase's step count, so the augmented arm trains exactly as many steps as the plain
+    one (with an epochs-based preset its copies would otherwise add steps, and the comparison more compute)."""
     from xadv.train import load_config
     from xadv.train.pipeline import train
 
     overrides: dict = {"seed": args.seed}
     if arm == "augmented":
         overrides["augment"] = {"attacks": args.augment, "strength": args.augment_strength}
-    config = load_config(args.preset, overrides=overrides, sets=[*args.sets, "eval.data=''"])
+    budget = [f"phases.target.max_steps={steps}"] if steps else []
+    config = load_config(args.preset, overrides=overrides, sets=[*args.sets, *budget, "eval.data=''"])
     out = args.runs / arm
     print(f"== {arm}: training into {out} (config {config.digest()[:12]})", file=sys.stderr, flush=True)
     t0 = time.perf_counter()
@@ -163,7 +169,8 @@ def run(args: argparse.Namespace) -> dict:
     from xadv.leaderboard.regress import current_cells, gate, run_gate, write_baseline
     from xadv.models.card import software
 
-    models = {arm: train_arm(args, arm) for arm in ARMS}
+    models = {"plain": train_arm(args, "plain")}
+    models["augmented"] = train_arm(args, "augmented", steps=models["plain"]["steps"]["target"])
     results = {arm: attack_arm(args, arm, models[arm]["checkpoint"]) for arm in ARMS}
     baseline = results["plain"].with_name(results["plain"].name.replace("results-", "baseline-") + ".json")
     write_baseline(current_cells(results["plain"]), baseline, source=str(results["plain"]))
