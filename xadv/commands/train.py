@@ -60,6 +60,15 @@ LoraROpt = Annotated[Optional[int], typer.Option(
 TopLayersOpt = Annotated[Optional[int], typer.Option(
     "--train-top-layers", min=0, show_default=False,
     help="Train only the top N transformer layers (0: all); the backward pass stops there.")]
+AugmentOpt = Annotated[Optional[str], typer.Option(
+    "--augment", metavar="ATTACK:RATE,...", show_default=False,
+    help="Adversarial training: for a share RATE of the target-phase examples (chosen per seed, example id and "
+         "attack) add a copy perturbed by ATTACK (its default target; answers remapped), e.g. "
+         "[bold]--preset default --augment keyboard:0.3,codemix:0.2[/]. Copies are added, not substituted; [bold]none[/] turns a "
+         "config's augmentation off. Recorded in the model card and the config digest.")]
+AugmentStrengthOpt = Annotated[Optional[float], typer.Option(
+    "--augment-strength", show_default=False,
+    help="Attack strength of the adversarial copies, in (0, 1] (default 0.2).")]
 SetOpt = Annotated[Optional[list[str]], typer.Option(
     "--set", metavar="KEY=VALUE", show_default=False,
     help="Any config value, e.g. [bold]--set phases.target.lr=1e-4 --set eval.n_per_lang=50[/].")]
@@ -86,6 +95,8 @@ def train_command(
     max_seq_length: MaxSeqLengthOpt = None,
     lora_r: LoraROpt = None,
     top_layers: TopLayersOpt = None,
+    augment: AugmentOpt = None,
+    augment_strength: AugmentStrengthOpt = None,
     sets: SetOpt = None,
     data_dir: DataDirOpt = None,
     fresh: FreshOpt = False,
@@ -108,7 +119,7 @@ def train_command(
     from xadv.train.config import load_config
 
     flags = _config_flags(base, intermediate, mix, en_share, target, seed, max_steps, max_seq_length,
-                          lora_r, top_layers)
+                          lora_r, top_layers) | _augment_flags(augment, augment_strength)
     config = load_config(preset or (None if config_file else "cpu"), config_file, flags, sets)
     if dry_run:
         _dry_run(config, data_dir, json_out)
@@ -168,6 +179,20 @@ def _config_flags(base, intermediate, mix, en_share, target, seed, max_steps, ma
     return flags
 
 
+def _augment_flags(augment: str | None, strength: float | None) -> dict:
+    """--augment / --augment-strength as the config's [augment] table; the spec is parsed here, so a bad one
+    fails in one line before any config file is merged (an empty --augment is an error, `none` is off)."""
+    from attacks.adversarial import AugmentSpec
+
+    table: dict = {}
+    if augment is not None:
+        off = augment.strip().lower() == "none"
+        table["attacks"] = "" if off else str(AugmentSpec.parse(augment, 0.2 if strength is None else strength))
+    if strength is not None:
+        table["strength"] = strength
+    return {"augment": table} if table else {}
+
+
 def _print_train_plan(summary: dict) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -185,6 +210,10 @@ def _print_train_plan(summary: dict) -> None:
     console.print(table)
     seen = summary["seen_languages"]
     console.print(f"base {cfg['base']}  ·  seed {cfg['seed']}  ·  config digest {summary['digest'][:12]}")
+    aug = summary.get("augmentation")
+    if aug:
+        made = ", ".join(f"{a['attack']} {a['made']:,}/{a['selected']:,}" for a in aug["attacks"])
+        console.print(f"adversarial copies added to the target phase (made/chosen): {made}; {aug['step_budget']}")
     console.print(f"evaluation languages seen with QA data (not zero-shot): {', '.join(seen['eval_qa']) or 'none'}; "
                   f"zero-shot: {', '.join(summary['zero_shot_languages'])}")
 

@@ -71,7 +71,8 @@ def task_summary(data: TaskData, feature_stats: dict | None = None) -> dict[str,
 
 
 def build_card(*, config: dict, base: dict, phases: list[dict], tasks: list[TaskData],
-               task_summaries: list[dict], seconds: float, adapter: dict | None = None) -> dict[str, Any]:
+               task_summaries: list[dict], seconds: float, adapter: dict | None = None,
+               augmentation: dict | None = None) -> dict[str, Any]:
     seen = seen_languages(tasks)
     zero_shot = [lang for lang in TYDI_LANGS if lang not in seen["qa"]]
     return {
@@ -93,6 +94,7 @@ def build_card(*, config: dict, base: dict, phases: list[dict], tasks: list[Task
         "hyperparameters": config["phases"],
         "config": config,
         "adapter": adapter,
+        "augmentation": augmentation,  # adversarial copies in the target phase (None: trained without)
         "software": software(),
         "wall_seconds": round(seconds, 1),
         "evaluation": None,

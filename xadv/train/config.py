@@ -18,6 +18,9 @@ TOML layout (all keys optional; see `xadv/train/presets/*.toml` for complete exa
     [phases.intermediate] ...     # steps, batch, lr, windows, task sampling
     [phases.target] ...
     [eval] ...                    # zero-shot evaluation after training
+    [augment]                     # adversarial training: perturbed copies added to the target data
+    attacks = "keyboard:0.3,codemix:0.2"
+    strength = 0.2
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from attacks.adversarial import AugmentSpec
 from xadv.device import INFERENCE_PRECISIONS, TRAINING_PRECISIONS, Precision, training_precision
 from xadv.errors import XadvError
 from xadv.io import one_line
@@ -116,6 +120,18 @@ class EvalSettings:
 
 
 @dataclass
+class AugmentSettings:
+    """Adversarial training: perturbed copies added to the target-phase data (`attacks.adversarial`).
+
+    attacks: `keyboard:0.3,codemix:0.2` (each attack copies that share of the rows; "" or "none": off);
+    strength: the attack strength of every copy.
+    """
+
+    attacks: str = ""
+    strength: float = 0.2
+
+
+@dataclass
 class TrainConfig:
     base: str = "me5-small"
     seed: int = 13
@@ -132,6 +148,7 @@ class TrainConfig:
     intermediate_phase: PhaseSettings = field(default_factory=PhaseSettings)
     target_phase: PhaseSettings = field(default_factory=PhaseSettings)
     eval: EvalSettings = field(default_factory=EvalSettings)
+    augment: AugmentSettings = field(default_factory=AugmentSettings)
     preset: str | None = None  # where it came from (informative; not part of the hash)
 
     def check(self) -> "TrainConfig":
@@ -187,6 +204,7 @@ class TrainConfig:
             if not 0 < p.max_query_length < p.max_seq_length or not 0 < p.doc_stride < p.max_seq_length:
                 raise ConfigError(f"{where}: max_query_length and doc_stride must be > 0 and below max_seq_length "
                                   f"({p.max_seq_length}), got {p.max_query_length} and {p.doc_stride}")
+        self.augment_spec()  # one line for a bad augment value, before any data loads
         if self.eval.precision not in INFERENCE_PRECISIONS:
             raise ConfigError(f"eval.precision must be one of {', '.join(INFERENCE_PRECISIONS)}, "
                               f"got {self.eval.precision!r}")
@@ -197,6 +215,15 @@ class TrainConfig:
         if self.eval.mode not in MODES:
             raise ConfigError(f"eval.mode must be one of {', '.join(MODES)}, got {self.eval.mode!r}")
         return self
+
+    def augment_spec(self) -> AugmentSpec | None:
+        """The parsed augmentation (None: off)."""
+        text = self.augment.attacks.strip()
+        if text.lower() in ("", "none"):
+            if not 0 < self.augment.strength <= 1:
+                raise ConfigError(f"augment.strength must be in (0, 1], got {self.augment.strength}")
+            return None
+        return AugmentSpec.parse(text, self.augment.strength)
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -222,10 +249,17 @@ class TrainConfig:
         d["budget"]["mixed_precision"] = self.precision().name
         for phase in d["phases"].values():
             phase.pop("save_every", None)
+        # without augmentation the key is left out, so the digests of earlier runs stay what they were;
+        # with it, the canonical spec (attack order and aliases do not matter) and the attacks' versions
+        spec = self.augment_spec()
+        if spec is None:
+            d.pop("augment", None)
+        else:
+            d["augment"] = spec.key()
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
 
-_SECTIONS: dict[str, type] = {"budget": Budget, "eval": EvalSettings}
+_SECTIONS: dict[str, type] = {"budget": Budget, "eval": EvalSettings, "augment": AugmentSettings}
 
 
 def _fill(cls: type, values: Any, where: str):

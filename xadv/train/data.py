@@ -13,6 +13,7 @@ Every file read is recorded with its sha256 and example count for the model card
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from attacks.adversarial import AugmentSpec, adversarial_copies
 from xadv.errors import DataError
 from xadv.io import sha256_file
 from xadv.train.config import TASKS, ConfigError
@@ -51,6 +53,7 @@ class TaskData:
     available: dict[str, int]  # examples in the sources per language (before the mix)
     files: list[DataFileRecord] = field(default_factory=list)
     n_labels: int = 0  # pairs tasks: number of classes
+    augmentation: dict[str, Any] | None = None  # target: the adversarial copies among `rows` (`add_adversarial`)
 
     @property
     def languages(self) -> list[str]:
@@ -199,6 +202,17 @@ def load_target(source: str, *, max_examples: int, seed: int, data_dir: str | os
     available = _available(rows)
     counts = allocate(available, min(len(rows), max_examples or len(rows)))
     return TaskData("target", "qa", select(rows, counts, seed), counts, available, files)
+
+
+def add_adversarial(target: TaskData, spec: AugmentSpec | None, *, seed: int,
+                    data_dir: str | os.PathLike | None) -> TaskData:
+    """The target data with adversarial copies added after the originals (`attacks.adversarial`): `counts`
+    stay the original examples (the languages seen do not change), `augmentation` says what was added."""
+    if spec is None:
+        return target
+    made = adversarial_copies(target.rows, spec, seed=seed, data_dir=data_dir)
+    return dataclasses.replace(target, rows=[*target.rows, *made.rows],
+                               augmentation={**made.to_dict(), "mode": "added", "originals": len(target.rows)})
 
 
 def check_no_leak(train_files: list[DataFileRecord], eval_source: str,

@@ -27,7 +27,7 @@ from xadv.errors import XadvError
 from xadv.io import atomic_open, atomic_write_text, read_json, sha256_file
 from xadv.models.card import CARD_FILE, build_card, evaluation_summary, read_card, task_summary, write_card
 from xadv.train.config import TrainConfig
-from xadv.train.data import TaskData, check_no_leak, load_target, load_task
+from xadv.train.data import TaskData, add_adversarial, check_no_leak, load_target, load_task
 from xadv.train.loop import ADAPTER_DIR, RESUME_DIR, PhaseInput, run_phase
 
 RUN_FILE = "xadv_train_run.json"
@@ -94,6 +94,7 @@ def load_phase_data(config: TrainConfig, data_dir: str | os.PathLike | None) -> 
              for t in config.intermediate]
     target = load_target(config.target, max_examples=config.target_phase.max_examples, seed=config.seed,
                          data_dir=data_dir)
+    target = add_adversarial(target, config.augment_spec(), seed=config.seed, data_dir=data_dir)
     check_no_leak([f for t in [*inter, target] for f in t.files], config.eval.data, data_dir)
     return inter, target
 
@@ -187,7 +188,8 @@ def train(config: TrainConfig, out: str | os.PathLike, *, data_dir: str | os.Pat
             key = "qa" if d.kind == "qa" else d.task
             feats[key], stats[key] = _features(d, tokenizer, settings)
             kinds[key], n_labels[key] = d.kind, d.n_labels
-            summaries.append({**task_summary(d, stats[key]), "phase": name})
+            summaries.append({**task_summary(d, stats[key]), "phase": name,
+                              **({"adversarial_copies": d.augmentation["copies"]} if d.augmentation else {})})
         if name in record["done"]:
             phases.append(record["done"][name])
             log(f"{name}: already done ({record['done'][name]['steps']} steps), skipping")
@@ -230,7 +232,8 @@ def train(config: TrainConfig, out: str | os.PathLike, *, data_dir: str | os.Pat
         applies_to = str(schedule[-2][3].relative_to(out)) if inter else config.base
         adapter = {**adapter_info(out / ADAPTER_DIR), "applies_to": applies_to}
     card = build_card(config=config.to_dict(), base=base, phases=phases, tasks=all_tasks,
-                      task_summaries=summaries, seconds=seconds, adapter=adapter)
+                      task_summaries=summaries, seconds=seconds, adapter=adapter,
+                      augmentation=augmentation_card(target, config))
     if evaluate and config.eval.data and accelerator.is_main_process:
         previous = read_card(out) if not trained_now else None
         if previous and previous.get("evaluation") and previous.get("config", {}).get("eval") == card["config"]["eval"]:
@@ -244,6 +247,19 @@ def train(config: TrainConfig, out: str | os.PathLike, *, data_dir: str | os.Pat
         write_card(out, card)
     accelerator.wait_for_everyone()
     return TrainResult(out, card, phases, accelerator.is_main_process)
+
+
+def augmentation_card(target: TaskData, config: TrainConfig) -> dict[str, Any] | None:
+    """The card's `augmentation`: what was added to the target phase, and what that does to its step budget."""
+    if target.augmentation is None:
+        return None
+    aug, phase = target.augmentation, config.target_phase
+    budget = (f"unchanged: max_steps={phase.max_steps}; the copies take a share of the same batches"
+              if phase.max_steps else
+              f"grown: epochs={phase.epochs:g} pass over the windows of {aug['originals']} examples "
+              f"plus {aug['copies']} copies")
+    return {**aug, "config_digest": config.digest(), "step_budget": budget,
+            "note": "copies are added beside their originals (ids <id>#adv-<attack>), none replaces one"}
 
 
 def _tidy_adapter(adapter: Path, applies_to: str) -> None:
@@ -291,7 +307,7 @@ def plan(config: TrainConfig, data_dir: str | os.PathLike | None = None) -> dict
     config.check()
     inter, target = load_phase_data(config, data_dir)
     seen = seen_languages([*inter, target])
-    return {"digest": config.digest(), "config": config.to_dict(),
+    return {"digest": config.digest(), "config": config.to_dict(), "augmentation": augmentation_card(target, config),
             "tasks": [{**task_summary(t), "phase": "intermediate"} for t in inter]
             + [{**task_summary(target), "phase": "target"}],
             "seen_languages": seen, "zero_shot_languages": [x for x in TYDI_LANGS if x not in seen["qa"]]}
