@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -317,3 +318,21 @@ def test_a_rerun_skips_finished_cells_and_a_worker_process_writes_the_same(tmp_p
     assert done.returncode == 0, done.stderr[-2000:]
     assert json.loads(done.stdout)["computed"] == 4
     assert _outcomes(tmp_path / "w") == _outcomes(tmp_path / "r")
+
+
+def _flags(*command: str) -> set[str]:
+    res = runner.invoke(app, [*command, "--help"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0, res.output
+    return set(re.findall(r"--[a-z][a-z0-9-]*", res.output))
+
+
+def test_the_sweep_docs_and_the_array_script_use_real_flags_and_suites():
+    suite = EvalSuite.build(EvalSuite.from_toml(REPO / "docs" / "suite-example.toml"))
+    assert (suite.sweep.num_cpus, suite.sweep.num_gpus, suite.sweep.max_retries) == (1.0, 0.0, 3)
+    text = "\n".join((REPO / "docs" / name).read_text(encoding="utf-8") for name in ("sweeps.md", "sweep-slurm.sbatch"))
+    for command in (("sweep",), ("results", "merge")):
+        used = re.findall(rf"xadv {' '.join(command)}\b([^\n\"`]*)", text)
+        assert used, command
+        unknown = {f for line in used for f in re.findall(r"--[a-z][a-z0-9-]*", line)} - _flags(*command)
+        assert not unknown, (command, unknown)
+    assert subprocess.run(["bash", "-n", str(REPO / "docs" / "sweep-slurm.sbatch")]).returncode == 0
