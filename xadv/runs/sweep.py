@@ -30,7 +30,9 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from xadv.device import resolve_device
 from xadv.errors import XadvError
+from xadv.io import check_output_dir
 from xadv.paths import data_dir as resolve_data_dir
 from xadv.progress import Bar
 from xadv.runs.attack import CellOutcome, run_attacks
@@ -118,6 +120,11 @@ def run_sweep(suite: EvalSuite, plan: SweepPlan, tasks: Sequence[SweepTask], *, 
     if workers < 1:
         raise XadvError(f"--workers must be >= 1, got {workers}")
     suite = portable(suite)
+    for folder in (suite.results, suite.write_adversarial):  # a bad output folder fails now, not after computing
+        if folder is not None:
+            check_output_dir(folder)
+    if engine == "local":
+        resolve_device(suite.device)  # an absent GPU is an error now (Ray nodes have their own devices)
     dd = str(Path(data_dir).resolve()) if data_dir is not None else None
     cp = str(cache_path) if cache_path is not None else None
     key = results_key()
