@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from attacks.base import Attack
-from attacks.dataset import resolve_static
+from attacks.dataset import resolve_static, row_langs
 from attacks.run import log_record, write_with_log
 from xadv.errors import XadvError
 from xadv.types import Target
@@ -56,7 +56,7 @@ def augment(rows: Sequence[Mapping], attack: Attack | str, out: str | os.PathLik
         raise XadvError(f"a seed must be a whole number >= 0, got {seed!r}")
     if not rows:
         raise XadvError("no examples to augment")
-    atk, concrete = resolve_static(attack, target, strength, (r["lang"] for r in rows), data_dir)
+    atk, concrete = resolve_static(attack, target, strength, row_langs(rows), data_dir)
     seeds = tuple(range(seed, seed + copies))
     ids = {r["id"] for r in rows}
     examples: list[dict] = []

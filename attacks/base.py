@@ -1,8 +1,11 @@
 """The attack interface: an Attack perturbs one QA example and says exactly what it changed.
 
 An example is a data-layer row: `{id, lang, title, context, question, answers: {text: [...],
-answer_start: [...]}}`. `Attack.perturb(example, target, strength, rng)` returns a `PerturbedExample`:
-the same row with the same id, its `target` field(s) edited, answers remapped so that
+answer_start: [...]}}`, optionally with `question_lang` (MLQA's cross-lingual pairs: the question in
+another language than the context). Each field is edited in its own language: the question in
+`question_lang` (a German question gets German QWERTZ typos), the context in `lang`.
+`Attack.perturb(example, target, strength, rng)` returns a `PerturbedExample`: the same row
+with the same id, its `target` field(s) edited, answers remapped so that
 `context[answer_start:answer_start+len(text)] == text` still holds, an edit log, and the strength
 requested next to the strength actually applied (the share of words / sentences touched).
 
@@ -146,6 +149,21 @@ def check_example(example: dict) -> str:
     return lang
 
 
+def question_language(example: dict, lang: str) -> str:
+    """The question's language: `question_lang` where the row has one (MLQA's cross-lingual pairs), else the
+    row's `lang`; XadvError naming the id for a code outside the registry."""
+    qlang = example.get("question_lang") or lang
+    if qlang not in LANGUAGES:
+        raise XadvError(f"example {example.get('id', '<no id>')}: unknown question language {qlang!r} "
+                        f"(expected one of {' '.join(LANGUAGES)})")
+    return qlang
+
+
+def field_langs(target: str, lang: str, question_lang: str | None = None) -> tuple[str, ...]:
+    """The languages a target's fields are written in (the question in `question_lang`, the context in `lang`)."""
+    return tuple(dict.fromkeys((question_lang or lang) if f == "question" else lang for f in target_fields(target)))
+
+
 def answer_spans(example: dict) -> tuple[tuple[int, int], ...]:
     a = example["answers"]
     return tuple((s, s + len(t)) for t, s in zip(a["text"], a["answer_start"]))
@@ -179,6 +197,10 @@ class Attack:
     version: ClassVar[int] = 1
     # Language -> why this attack cannot be linguistically valid there (one line, shown as the refusal).
     refusals: ClassVar[Mapping[str, str]] = {}
+    # Why this attack cannot serve a question and a context in different languages (None: it can, each
+    # field edited in its own language); e.g. distractor writes a statement made from the question into
+    # the context.
+    cross_lingual: ClassVar[str | None] = None
 
     # -- what subclasses implement ---------------------------------------------------------
     def plan(self, inp: FieldInput, strength: float, rng: random.Random) -> FieldEdits:
@@ -202,7 +224,15 @@ class Attack:
                 "edits_answers": self.edits_answers, "can_edit_answers": self.can_edit_answers,
                 "params": params}
 
-    def check(self, lang: str, target: str, strength: float) -> None:
+    def pair_refusal(self, lang: str, question_lang: str | None) -> str | None:
+        """Why this attack cannot serve a question in `question_lang` with a context in `lang` (None: it can)."""
+        if question_lang in (None, "", lang) or not self.cross_lingual:
+            return None
+        return f"attack {self.name!r} on {lang}-{question_lang} (context-question) pairs: {self.cross_lingual}"
+
+    def check(self, lang: str, target: str, strength: float, question_lang: str | None = None) -> None:
+        """XadvError (one line) unless this attack can edit `target` of a row whose context is in `lang` and
+        question in `question_lang` (default: `lang`) at `strength`: each edited field's language is checked."""
         if target not in TARGETS:
             raise XadvError(f"unknown target {target!r} (expected one of {', '.join(TARGETS)})")
         if target not in self.targets:
@@ -210,7 +240,8 @@ class Attack:
                             f"(it edits: {', '.join(self.targets)})")
         if not (isinstance(strength, (int, float)) and 0.0 <= strength <= 1.0):
             raise XadvError(f"strength must be a number in [0, 1], got {strength!r}")
-        why = self.refusal(lang)
+        why = self.pair_refusal(lang, question_lang) or next(
+            (w for w in map(self.refusal, field_langs(target, lang, question_lang)) if w), None)
         if why:
             raise XadvError(why)
 
@@ -222,7 +253,8 @@ class Attack:
         `random.Random` to draw from directly.
         """
         lang = check_example(example)
-        self.check(lang, target, strength)
+        qlang = question_language(example, lang)
+        self.check(lang, target, strength, qlang)
         if not isinstance(rng, random.Random):
             if not isinstance(rng, int):
                 raise XadvError(f"rng must be an integer seed or a random.Random, got {type(rng).__name__}")
@@ -234,7 +266,8 @@ class Attack:
         for fname in target_fields(target):
             text = out[fname]
             protected = answer_spans(out) if fname == "context" and not self.edits_answers else ()
-            proposal = self.plan(FieldInput(text, lang, fname, protected, out), strength, rng)
+            flang = qlang if fname == "question" else lang
+            proposal = self.plan(FieldInput(text, flang, fname, protected, out), strength, rng)
             total += proposal.units_total
             touched += proposal.units_touched
             new_text, offsets = apply_edits(text, proposal.edits, protected, self.edits_answers)
@@ -344,9 +377,12 @@ class Composite(Attack):
                 return why
         return None
 
+    def pair_refusal(self, lang: str, question_lang: str | None) -> str | None:
+        return next((w for w in (s.pair_refusal(lang, question_lang) for s in self.steps) if w), None)
+
     def perturb(self, example, target="context", strength=0.1, rng=0) -> PerturbedExample:
         lang = check_example(example)
-        self.check(lang, target, strength)
+        self.check(lang, target, strength, question_language(example, lang))
         current, records, steps = example, [], []
         for step in self.steps:
             r = step.perturb(current, target, strength, rng)

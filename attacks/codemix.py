@@ -259,13 +259,19 @@ class CodeMix(Attack):
     version: ClassVar[int] = 2  # 2: inflected forms matched through stems (more words replaced than by 1)
     data_dir: str = ""  # the data directory holding dictionaries/ (default: xadv.paths.data_dir())
 
+    def __post_init__(self) -> None:
+        """A partner without an en-XX dictionary is an error when the attack is made (an attack name such as
+        `codemix:partner=xx` fails when parsed), not a refusal per cell later."""
+        if self.partner not in ("", "en", *DICT_LANGS):
+            raise XadvError(f"codemix partner {self.partner!r} is not one of en {' '.join(DICT_LANGS)} "
+                            "(the en-XX dictionaries)")
+
     def refusal(self, lang: str) -> str | None:
         if lang == "en":
             if not self.partner or self.partner == "en":
-                return ("attack 'codemix' on 'en' (English) text needs a partner language: "
-                        f"get_attack('codemix', partner='sw') (one of {' '.join(DICT_LANGS)})")
-            if self.partner not in DICT_LANGS:
-                return f"codemix partner {self.partner!r} is not one of {' '.join(DICT_LANGS)}"
+                return ("attack 'codemix' on 'en' (English) text needs a partner language: --attack "
+                        "codemix:partner=sw (Python: get_attack('codemix', partner='sw')); one of "
+                        f"{' '.join(DICT_LANGS)}")
         elif self.partner not in ("", "en"):
             return (f"codemix mixes {lang!r} text with English only (dictionaries are en-XX); "
                     f"got partner={self.partner!r}")

@@ -23,10 +23,12 @@ if TYPE_CHECKING:
 EDIT_FIELDS = ("field", "start", "end", "old", "new", "kind", "attack")
 
 
-def resolve_static(attack: Attack | str, target: str | Target, strength: float, langs: Iterable[str],
-                   data_dir: str | os.PathLike | None = None) -> tuple[Attack, str]:
-    """The attack (a name, `a+b`, or an Attack) and its concrete target (`auto`: the question where the
-    attack edits it, else the context), checked against every language before any row is touched."""
+def resolve_static(attack: Attack | str, target: str | Target, strength: float,
+                   langs: Iterable[str | tuple[str, str]], data_dir: str | os.PathLike | None = None,
+                   ) -> tuple[Attack, str]:
+    """The attack (a name, `a+b`, `codemix:partner=sw`, or an Attack) and its concrete target (`auto`: the
+    question where the attack edits it, else the context), checked against every language (or (context,
+    question) language pair: each field in its own) before any row is touched."""
     from xadv.paths import data_dir as resolve_data_dir
 
     if isinstance(attack, str):
@@ -36,9 +38,18 @@ def resolve_static(attack: Attack | str, target: str | Target, strength: float, 
     else:
         atk, wanted = attack, Target.parse(target)
     concrete = wanted.resolve(tuple(atk.targets))
-    for lang in sorted(set(langs)):  # refuse up front (one line), not after half the rows
-        atk.check(lang, concrete, strength)
+    for pair in sorted({(x, x) if isinstance(x, str) else (x[0], x[1] or x[0]) for x in langs}):
+        atk.check(pair[0], concrete, strength, pair[1])  # refuse up front (one line), not after half the rows
     return atk, concrete
+
+
+def row_langs(rows: Any) -> list[tuple[str, str]]:
+    """(context, question) language of every row (a Dataset or dicts); the question's is the context's
+    where the rows have no `question_lang`."""
+    if hasattr(rows, "column_names"):
+        ql = rows["question_lang"] if "question_lang" in rows.column_names else rows["lang"]
+        return [(c, q or c) for c, q in zip(rows["lang"], ql)]
+    return [(r["lang"], r.get("question_lang") or r["lang"]) for r in rows]
 
 
 def _edit_features() -> Any:
@@ -62,7 +73,7 @@ def perturb_dataset(ds: Dataset, attack: Attack | str, target: str | Target = "q
         raise XadvError(f"perturb_dataset needs xadv QA rows (xadv.load_data); missing column(s): {', '.join(missing)}")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise XadvError(f"a seed must be a whole number >= 0, got {seed!r}")
-    atk, concrete = resolve_static(attack, target, strength, ds["lang"], data_dir)
+    atk, concrete = resolve_static(attack, target, strength, row_langs(ds), data_dir)
     features = ds.features.copy()
     features["edits"] = _edit_features()
     features["strength_applied"] = Value("float64")

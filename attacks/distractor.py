@@ -99,6 +99,10 @@ _KO_ENDINGS = (("인가요", "이다"), ("입니까", "이다"), ("인가", "이
 _EN_HOW = {"many", "much", "long", "old", "far", "tall", "big", "large", "high"}
 _FULL_STOP = {"bn": "।", "hi": "।"}
 _QUESTION_MARKS = {"el": ";\u037e", "es": "¿"}  # Greek asks with ; (and U+037E), Spanish opens with ¿
+CROSS_LINGUAL = ("its sentence is the question restated, so it would put the question's language into the "
+                 "context's (no translation here)")
+
+
 def distractor_sentence(question: str, fake: str, lang: str) -> str:
     """The question turned into a statement whose answer slot holds `fake`."""
     q = question.strip().rstrip("?？؟ ").strip()
@@ -219,6 +223,7 @@ class Distractor(Attack):
     targets: tuple[str, ...] = CONTEXT_ONLY
     unit: str = "sentences"
     refusals: ClassVar[Mapping[str, str]] = NO_TEMPLATE
+    cross_lingual: ClassVar[str | None] = CROSS_LINGUAL
     version: ClassVar[int] = 2  # 1 was the conflicting-evidence attack, now `distractor-conflict`
 
     def plan(self, inp: FieldInput, strength: float, rng: random.Random) -> FieldEdits:
@@ -244,6 +249,7 @@ class DistractorConflict(Attack):
     targets: tuple[str, ...] = CONTEXT_ONLY
     unit: str = "sentences"
     refusals: ClassVar[Mapping[str, str]] = NO_TEMPLATE
+    cross_lingual: ClassVar[str | None] = CROSS_LINGUAL
 
     def plan(self, inp: FieldInput, strength: float, rng: random.Random) -> FieldEdits:
         q = inp.example["question"]

@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import ClassVar
 
+from xadv.errors import XadvError
+
 from .alphabets import MARKED_VOWELS, TONE_MARKS, char_class, match_case, split_tone
 from .base import WordAttack
 from .layouts import layout_for, neighbours
@@ -151,6 +153,11 @@ class KeyboardTypo(WordAttack):
         "zh": "Chinese is typed through an IME (pinyin -> candidate list): its typos are wrong candidates, "
               "not neighbouring keys",
     }
+
+    def __post_init__(self) -> None:
+        if isinstance(self.insert_prob, bool) or not isinstance(self.insert_prob, (int, float)) \
+                or not 0.0 <= self.insert_prob <= 1.0:
+            raise XadvError(f"keyboard insert_prob must be a number in [0, 1], got {self.insert_prob!r}")
 
     def edit_word(self, word: Span, lang: str, rng: random.Random) -> list[Edit] | None:
         return typo_in_word(word, lang, rng, self.insert_prob)

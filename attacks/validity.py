@@ -96,7 +96,8 @@ def foreign_letters(before: str, after: str, lang: str) -> int:
 
 def field_validity(row: dict, result: PerturbedExample, field: str, expect_nfc: bool = True) -> FieldValidity:
     """The model-free validity measures of one field of `result` (a perturbation of `row`)."""
-    lang = result.example["lang"]
+    lang = result.example["lang"]  # the context's; a question in another language (MLQA en-de) is its own
+    flang = (result.example.get("question_lang") or lang) if field == "question" else lang
     before, after = row[field], result.example[field]
     edits = [e for e in result.edits if e.field == field]
     touched: bool | None = None
@@ -115,7 +116,7 @@ def field_validity(row: dict, result: PerturbedExample, field: str, expect_nfc: 
                 with_gold += any(e.new.casefold().count(g) > q.count(g) for g in golds)
                 restating += restates_question(e.new, row["question"], lang)
     return FieldValidity(before != after, round(char_edit_rate(before, after), 6), len(edits),
-                         foreign_letters(before, after, lang),
+                         foreign_letters(before, after, flang),
                          bool(text_problems(before, after, expect_nfc=expect_nfc)), touched, inserted, with_gold,
                          restating)
 

@@ -31,7 +31,8 @@ def searchable_attacks(names: str | Sequence[str] | AttackSpec, params: dict | N
             raise XadvError(f"attack {names!r}: ',' separates cells; one search combines families with '+' "
                             f"(e.g. keyboard+homoglyph)")
         names = AttackSpec.parse(names).parts
-    elif isinstance(names, AttackSpec):
+    elif isinstance(names, AttackSpec):  # its own parameters (codemix:partner=sw) win over the caller's
+        params = {**(params or {}), **dict(names.params)}
         names = names.parts
     if not names:
         raise XadvError("the search needs at least one transformation (e.g. keyboard)")

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from attacks.base import check_example, make_rng, target_fields
+from attacks.base import check_example, make_rng, question_language, target_fields
 from attacks.search.families import searchable_attacks
 from attacks.spec import AttackSpec
 from xadv.errors import XadvError
@@ -108,11 +108,10 @@ def run_search(engine, rows: Iterable[Mapping[str, Any]], spec: SearchSpec = Sea
     }
     attack = build_attack(engine, spec, transformation=transformation, target=target, mode=mode, seed=seed,
                           attack_params=attack_params)
+    pairs = sorted({(lang, question_language(r, lang)) for r, lang in zip(rows, langs)})
     for a in attack.transformation.attacks:
-        for lang in sorted(set(langs)):
-            why = a.refusal(lang)
-            if why:
-                raise XadvError(why)
+        for lang, qlang in pairs:  # each edited field in its own language (MLQA: question and context differ)
+            a.check(lang, target, 0.0, qlang)
     stats_before = engine.stats.as_dict() if hasattr(engine, "stats") else {}
     outcomes: list[SearchOutcome] = []
     t0 = time.perf_counter()

@@ -47,7 +47,8 @@ class XadvWordSwap(WordSwap):
     def word_candidates(self, text: QAText, index: int) -> list[QAText]:
         field, lo, hi = text.window(index)
         window = text.row[field][lo:hi]
-        row, lang = text.row, text.row["lang"]
+        row = text.row
+        lang = (row.get("question_lang") or row["lang"]) if field == "question" else row["lang"]  # the field's own
         orig = text.original_index(index)
         seen: set[tuple[Edit, ...]] = set()
         out: list[QAText] = []

@@ -145,11 +145,12 @@ def _cache_path():
     return default_cache_path()
 
 
-def _attack_label(record) -> str:
+def _attack_label(outcome) -> str:
+    """The cell's attack as the suite named it (`codemix:partner=sw`), with its search settings."""
     from xadv.runs.record import search_tag
 
-    tag = search_tag(record.cell.search)
-    return record.cell.attack + (f" [{tag}]" if tag else "")
+    tag = search_tag(outcome.record.cell.search)
+    return outcome.attack + (f" [{tag}]" if tag else "")
 
 
 def _report_cell(cell) -> None:
@@ -161,7 +162,7 @@ def _report_cell(cell) -> None:
     if cell.record.cell.search:
         extra = (f", {fmt(s.get('mean_queries'))} queries and {fmt_share(s.get('mean_share_changed'))} of "
                  f"words changed per attacked example, {fmt(s.get('seconds_per_example'), 2)} s/example")
-    typer.echo(f"  {cell.status} {cell.lang}/{_attack_label(cell.record)}/{cell.target}: F1 "
+    typer.echo(f"  {cell.status} {cell.lang}/{_attack_label(cell)}/{cell.target}: F1 "
                f"{s['clean_f1']:.1f} -> {s['adv_f1']:.1f}, ASR {fmt_asr(s)}{extra}", err=True)
 
 
@@ -170,7 +171,7 @@ def _row(o, searched: bool) -> list[str]:
     ci = s.get("ci", {})
     lang = o.lang + ("" if m.zero_shot in (True, None) else " (seen)")
     drop_ci, asr_ci = ci.get("f1_drop", [None, None]), ci.get("asr", [None, None])
-    row = [lang, _attack_label(o.record), o.target, str(s["n"]), f"{s['clean_f1']:.1f}→{s['adv_f1']:.1f}",
+    row = [lang, _attack_label(o), o.target, str(s["n"]), f"{s['clean_f1']:.1f}→{s['adv_f1']:.1f}",
            f"{s['f1_drop']:+.1f} [{fmt(drop_ci[0])}, {fmt(drop_ci[1])}]", f"{s['clean_em']:.1f}→{s['adv_em']:.1f}",
            f"{fmt_asr(s)} [{fmt(asr_ci[0])}, {fmt(asr_ci[1])}]"]
     if searched:

@@ -266,10 +266,9 @@ def perturb_command(
 
     Example: xadv perturb --data tydiqa:sw:dev --attack typo --target question --seed 0 --out sw-typo.json
     """
-    from attacks import get_attack
+    from attacks.dataset import resolve_static, row_langs
     from attacks.run import edit_log_path, iter_perturbed, write_perturbed
     from xadv.data import load_qa
-    from xadv.paths import data_dir as resolve_data_dir
 
     if target not in ("question", "context", "both"):
         raise XadvError(f"unknown target {target!r} (question, context or both)")
@@ -280,12 +279,8 @@ def perturb_command(
     ds = load_qa(data, data_dir)
     if n is not None:
         ds = ds.select(range(min(n, len(ds))))
-    params = {}
-    if "codemix" in attack:
-        params["data_dir"] = str(resolve_data_dir(data_dir))
-    atk = get_attack(attack, **params)
-    for lang in sorted(set(ds["lang"])):  # refuse up front, not after half the file
-        atk.check(lang, target, strength)
+    # the one attack grammar (codemix:partner=sw), refused up front per (context, question) language
+    atk, target = resolve_static(attack, target, strength, row_langs(ds), data_dir)
     results = list(progress(iter_perturbed(ds, atk, target, strength, seed), len(ds),
                             f"perturbing {attack}", quiet=json_out))
     json_path, log_path = write_perturbed(results, out)

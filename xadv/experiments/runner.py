@@ -176,7 +176,7 @@ def evaluate_cell(cell: GridCell, model_dir: Path, rows: list[dict], store: Resu
     outcomes = run_suite(suite, data_dir=data_dir, rows=rows, progress=not quiet).outcomes
     out: dict[str, Any] = {"records": [], "computed": 0, "cached": 0, "skipped": []}
     for ac, spec in zip(budget.attacks, specs):
-        mine = [o for o in outcomes if (o.attack, o.target) == (spec.name, ac.target)]
+        mine = [o for o in outcomes if (o.attack, o.target) == (spec.label, ac.target)]
         out["skipped"] += [(o.lang, ac.label, o.reason) for o in mine if o.status == "skipped"]
         done = [o for o in mine if o.record is not None]
         for o in done:

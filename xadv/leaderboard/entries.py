@@ -65,7 +65,7 @@ class Entry:
     flags: list[Flag] = field(default_factory=list)
 
     # the cell's fields, as the tables and the gate read them
-    lang = property(lambda self: self.cell.lang)
+    lang = property(lambda self: self.cell.lang_label)  # `en`, or `en-de` (context-question) for a cross-lingual cell
     attack = property(lambda self: canonical_name(self.cell.attack))  # `typo` and `keyboard` are one attack
     params = property(lambda self: dict(self.cell.params or {}))
     target = property(lambda self: self.cell.target)

@@ -1,6 +1,7 @@
 """Clean vs adversarial evaluation of one loaded model on its rows: every (language, attack, target) cell.
 
-Flow per language: clean predictions (once, cached by the engine) -> each attack perturbs the rows
+Flow per language (per context-question pair for MLQA's cross-lingual rows: `en-de` is its own group,
+its cells keyed with `question_lang`): clean predictions (once, cached by the engine) -> each attack perturbs the rows
 (seeded per example), or a model-in-the-loop search edits them (`attacks.search.run_search`) ->
 adversarial predictions -> `xadv.score.compare.score_cell` (one scoring path for both) -> one
 `AttackRecord` (sealed with `XADV_RESULTS_KEY` when it is set), stored as soon as it is finished, so an
@@ -40,6 +41,7 @@ from xadv.runs.record import (
     RunEnv,
     SearchSummary,
     Summary,
+    pair_label,
     rows_sha256,
 )
 from xadv.runs.seal import results_key
@@ -53,7 +55,8 @@ from xadv.types import Target
 
 @dataclass
 class CellOutcome:
-    """What happened to one cell: computed now, found in the store, or skipped (with why)."""
+    """What happened to one cell: computed now, found in the store, or skipped (with why). `lang` is the
+    cell's language label: `sw`, or `en-de` (context-question) for a cross-lingual pair."""
 
     lang: str
     attack: str
@@ -151,13 +154,13 @@ def run_attacks(loaded: Any, rows: Sequence[Mapping], settings: CellSettings, *,
     params = dict(attack_params or {})
     resolved = [resolve_attack(a, params, settings.search) for a in settings.attacks]
     engine = engine or QAEngine.from_loaded(loaded)
-    by_lang: dict[str, list[Mapping]] = {}
-    for r in rows:
-        by_lang.setdefault(r["lang"], []).append(r)
+    by_lang: dict[tuple[str, str], list[Mapping]] = {}
+    for r in rows:  # (context, question) language: a cross-lingual pair is its own group of cells
+        by_lang.setdefault((r["lang"], r.get("question_lang") or r["lang"]), []).append(r)
     job = _Job(loaded, settings, engine, store, params, write_adversarial, progress, key=results_key())
     outcomes: list[CellOutcome] = []
-    for lang, lang_rows in by_lang.items():
-        for out in job.language(lang, lang_rows, resolved):
+    for (lang, qlang), lang_rows in by_lang.items():
+        for out in job.language(lang, lang_rows, resolved, qlang):
             outcomes.append(out)
             if out.record is not None:
                 _warn_if_noop(out)
@@ -179,19 +182,22 @@ class _Job:
     progress: bool
     key: bytes | None = None  # XADV_RESULTS_KEY: records are sealed with it, and reused only when their seal verifies
 
-    def language(self, lang: str, rows: list[Mapping], resolved: list[_Resolved]):
-        """Yield the outcome of every cell of one language; the clean pass runs once, when first needed."""
+    def language(self, lang: str, rows: list[Mapping], resolved: list[_Resolved], question_lang: str | None = None):
+        """Yield the outcome of every cell of one language (context `lang`, questions in `question_lang`);
+        the clean pass runs once, when first needed."""
         data_sha = rows_sha256(rows)
+        qlang = question_lang if question_lang not in (None, lang) else ""
+        label = pair_label(lang, qlang)
         clean: _Clean | None = None
         for res in resolved:
             for target in res.cell_targets(self.settings.targets):
-                cell = self.cell_key(lang, res, target, data_sha)
-                why = self.refusal(res, lang, target)
+                cell = self.cell_key(lang, res, target, data_sha, qlang)
+                why = self.refusal(res, lang, target, qlang)
                 if why:
-                    yield CellOutcome(lang, res.spec.name, target, "skipped", reason=why)
+                    yield CellOutcome(label, res.spec.label, target, "skipped", reason=why)
                     continue
                 if self.store is not None and (found := self.store.get(cell, self.key)) is not None:
-                    yield CellOutcome(lang, res.spec.name, target, "cached", found, self.store.path_for(cell))
+                    yield CellOutcome(label, res.spec.label, target, "cached", found, self.store.path_for(cell))
                     continue
                 if self.write_adversarial is not None:  # both files of the cell, before any computing
                     adv = Path(self.write_adversarial) / cell.filename()
@@ -201,7 +207,7 @@ class _Job:
                 clean = clean or _Clean.of(self.engine, rows, self.settings.mode)
                 yield self.compute(cell, res, rows, clean, t0)
 
-    def cell_key(self, lang: str, res: _Resolved, target: str, data_sha: str) -> CellKey:
+    def cell_key(self, lang: str, res: _Resolved, target: str, data_sha: str, question_lang: str = "") -> CellKey:
         s = self.settings
         params_key = res.spec.cell_params(res.params)  # paths excluded, changed attack versions included
         if s.min_similarity is not None:  # a constraint is part of the attack (TextAttack's view): another cell
@@ -209,12 +215,12 @@ class _Job:
         return CellKey(self.loaded.fingerprint, lang, res.spec.name, params_key, target, s.effective_strength,
                        int(s.seed), data_sha, s.mode, s.criterion.format(),
                        search=s.search.cell() if s.search is not None else None,
-                       engine=self.engine.settings_key())
+                       engine=self.engine.settings_key(), question_lang=question_lang)
 
-    def refusal(self, res: _Resolved, lang: str, target: str) -> str:
+    def refusal(self, res: _Resolved, lang: str, target: str, question_lang: str = "") -> str:
         try:
             for family in res.families:
-                family.check(lang, target, self.settings.effective_strength)
+                family.check(lang, target, self.settings.effective_strength, question_lang or None)
         except XadvError as exc:
             return str(exc)
         return ""
@@ -235,8 +241,9 @@ class _Job:
         env = Provenance.capture(device=str(getattr(self.loaded, "device", "cpu")),
                                  threads=getattr(self.engine, "num_threads", None))
         record = AttackRecord(
-            cell=cell, model=ModelInfo.of(self.loaded, cell.lang),
-            data=DataInfo(self.settings.data_name, cell.lang, len(rows), cell.data_sha256),
+            cell=cell, model=ModelInfo.of(self.loaded, cell.lang, cell.question_lang or None),
+            data=DataInfo(self.settings.data_name, cell.lang, len(rows), cell.data_sha256,
+                          question_lang=cell.question_lang or None),
             summary=summary, examples=tuple(examples),
             env=RunEnv(xadv_version=env.xadv_version, git_commit=env.git_commit, created=env.created,
                        seconds=round(time.perf_counter() - t0, 3), engine=cell.engine, device=env.device,
@@ -245,7 +252,7 @@ class _Job:
         if self.write_adversarial is not None:  # before the record: a record on disk means the cell is done
             adv_path, _ = write_perturbed(perturbed, Path(self.write_adversarial) / cell.filename())
         path = self.store.put(record) if self.store is not None else None
-        return CellOutcome(cell.lang, cell.attack, cell.target, "computed", record, path, adversarial=adv_path)
+        return CellOutcome(cell.lang_label, res.spec.label, cell.target, "computed", record, path, adversarial=adv_path)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,10 @@ writes); the dataclasses below are the only code that writes or reads it:
 
 - `CellKey`: the inputs that define the cell; their hash names the file, so equal inputs resume.
 - `ModelInfo`, `DataInfo`: which model (and which languages its card says it saw), which questions.
+
+`lang` is the context's language (the one answers are scored in); a cross-lingual cell (MLQA `en-de`:
+English contexts, German questions) adds `question_lang` to its cell and data, and only then, so every
+same-language key and record keeps its bytes. `lang_label` names the pair (`en-de`) in files and tables.
 - `Summary`: `xadv.score.compare` (clean/adversarial F1 and EM, drops, robust F1, ASR with its
   denominator, 95% CIs) plus the mean strength applied and, for a search cell, `SearchSummary`.
 - `ExampleOutcome`: per question, both predictions and scores (what the leaderboard recomputes from),
@@ -91,24 +95,43 @@ class CellKey:
     criterion: str
     search: dict | None = None
     engine: str = ""  # the engine settings that change predictions (window, stride, int8): `EngineConfig.settings_key`
+    question_lang: str = ""  # "": the question is in `lang`; else a cross-lingual pair (MLQA en-de: "de")
 
     @property
     def key(self) -> str:
-        return stable_hash(asdict(self))
+        return stable_hash(self.fields())
+
+    @property
+    def lang_label(self) -> str:
+        """`en` for a same-language cell, `en-de` (context-question) for a cross-lingual one."""
+        return pair_label(self.lang, self.question_lang)
+
+    def fields(self) -> dict:
+        """The cell as hashed and written: `question_lang` only where set, so same-language keys are unchanged."""
+        d = asdict(self)
+        if not d["question_lang"]:
+            del d["question_lang"]
+        return d
 
     def filename(self) -> str:
         safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in self.attack)
-        return (f"{self.model_fingerprint[:12]}.{self.lang}.{safe}.{self.target}.s{self.seed}."
+        return (f"{self.model_fingerprint[:12]}.{self.lang_label}.{safe}.{self.target}.s{self.seed}."
                 f"{self.key[:10]}.json")
 
     def to_dict(self) -> dict:
-        return {"key": self.key, **asdict(self)}
+        return {"key": self.key, **self.fields()}
 
     @classmethod
     def from_dict(cls, d: Any) -> CellKey:
         if not isinstance(d, dict):
             raise XadvError(f"malformed cell: expected an object, got {type(d).__name__}")
         return _checked(_build(cls, {k: v for k, v in d.items() if k != "key"}, "cell"), _CELL_TYPES, "cell")
+
+
+def pair_label(lang: str, question_lang: str | None = None) -> str:
+    """A row's languages as one label: `en` when the question is in the context's language, else `en-de`
+    (context-question, as MLQA names its files)."""
+    return f"{lang}-{question_lang}" if question_lang and question_lang != lang else lang
 
 
 def _is_number(x: Any) -> bool:
@@ -144,10 +167,12 @@ _DATA_TYPES = (
     ("lang", lambda v: isinstance(v, str), "a string"),
     ("n", lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
     ("sha256", lambda v: isinstance(v, str), "a string"),
+    ("question_lang", _optional(lambda v: isinstance(v, str)), "a string or absent"),
 )
 _CELL_TYPES = (
     *((name, lambda v: isinstance(v, str), "a string") for name in
-      ("model_fingerprint", "lang", "attack", "target", "data_sha256", "mode", "criterion", "engine")),
+      ("model_fingerprint", "lang", "attack", "target", "data_sha256", "mode", "criterion", "engine",
+       "question_lang")),
     ("params", lambda v: isinstance(v, dict), "an object"),
     ("strength", _is_number, "a number"),
     ("seed", lambda v: isinstance(v, int) and not isinstance(v, bool), "a whole number"),
@@ -164,7 +189,8 @@ def search_tag(search: dict | None) -> str:
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """The model of a record, and the zero-shot mark of the record's language from its card (None: no card)."""
+    """The model of a record, and the zero-shot mark of the record's languages from its card (None: no card):
+    zero-shot when the card's QA languages lack the context's or the question's language."""
 
     name: str
     fingerprint: str
@@ -174,21 +200,32 @@ class ModelInfo:
     intermediate_tasks: list[str] | None = None
 
     @classmethod
-    def of(cls, loaded: Any, lang: str | None = None) -> ModelInfo:
+    def of(cls, loaded: Any, lang: str | None = None, question_lang: str | None = None) -> ModelInfo:
         """From a `LoadedModel` (its `zero_shot` holds the card's seen languages, when it has a card)."""
         zs = getattr(loaded, "zero_shot", None) or {}
         seen = zs.get("seen_qa_languages")
+        langs = [x for x in (lang, question_lang) if x]
         return cls(name=loaded.name, fingerprint=loaded.fingerprint, seen_qa_languages=seen,
-                   zero_shot=(lang not in seen) if (seen is not None and lang) else None,
+                   zero_shot=any(x not in seen for x in langs) if (seen is not None and lang) else None,
                    mix=zs.get("mix"), intermediate_tasks=zs.get("intermediate_tasks"))
 
 
 @dataclass(frozen=True)
 class DataInfo:
+    """The questions of a cell: dataset name, context language, count, `rows_sha256`, and the question
+    language of a cross-lingual cell (None otherwise, and then not written)."""
+
     name: str
     lang: str
     n: int
     sha256: str
+    question_lang: str | None = None
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        if d["question_lang"] is None:
+            del d["question_lang"]
+        return d
 
 
 SEARCH_SUMMARY_KEYS = ("goal", "skipped", "succeeded", "failed", "mean_queries", "mean_queries_to_success",
@@ -404,7 +441,7 @@ class AttackRecord:
             "schema": self.schema,
             "cell": c.to_dict(),
             "model": asdict(self.model),
-            "data": asdict(self.data),
+            "data": self.data.to_dict(),
             "attack": {"name": c.attack, "params": c.params, "target": c.target, "strength": c.strength,
                        "search": c.search},
             "seed": c.seed,

@@ -18,12 +18,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from attacks.base import check_example, target_fields
+from attacks.base import check_example, question_language, target_fields
 from attacks.run import iter_perturbed
 from attacks.spec import AttackSpec
 from attacks.validity import FieldValidity, field_validity, identify_language
 from xadv.errors import XadvError
 from xadv.langs import LANGUAGES
+from xadv.runs.record import pair_label
 
 LANGID_RELIABLE = 0.9  # below this share of clean texts identified correctly, "language kept" means little
 DEFAULT_THRESHOLD = 0.85
@@ -101,16 +102,17 @@ def validate_attacks(rows: Sequence[Mapping], specs: Sequence[AttackSpec], targe
                      encoder: Encoder | None = None, encoder_id: str = "", threshold: float = DEFAULT_THRESHOLD,
                      ) -> list[ValidityCell]:
     """One `ValidityCell` per attack x language x target the attack serves (refused cells have none)."""
-    by_lang: dict[str, list[dict]] = {}
-    for r in rows:
-        by_lang.setdefault(check_example(dict(r)), []).append(dict(r))
+    by_lang: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:  # per (context, question) language: MLQA's cross-lingual pairs are cells of their own
+        lang = check_example(dict(r))
+        by_lang.setdefault((lang, question_language(dict(r), lang)), []).append(dict(r))
     out = []
     for spec in specs:
         attack = spec.build(spec.params_for(params or {}))
-        for lang, lang_rows in sorted(by_lang.items()):
+        for (lang, qlang), lang_rows in sorted(by_lang.items()):
             for t in cell_targets(attack.targets, target):
                 try:
-                    attack.check(lang, t, strength)
+                    attack.check(lang, t, strength, qlang)
                 except XadvError:
                     continue
                 out.append(_cell(attack, lang_rows, t, strength, seed, encoder, encoder_id, threshold))
@@ -119,18 +121,21 @@ def validate_attacks(rows: Sequence[Mapping], specs: Sequence[AttackSpec], targe
 
 def _cell(attack, rows: list[dict], target: str, strength: float, seed: int, encoder: Encoder | None,
           encoder_id: str, threshold: float) -> ValidityCell:
-    lang = rows[0]["lang"]
+    lang, qlang = rows[0]["lang"], rows[0].get("question_lang") or rows[0]["lang"]
+    flang = {"question": qlang, "context": lang}  # each field is identified in its own language
     results = list(iter_perturbed(rows, attack, target, strength, seed))
     per: list[list[FieldValidity]] = [[field_validity(r, p, f, attack.keeps_nfc) for f in target_fields(target)]
                                       for r, p in zip(rows, results)]
     changed = [i for i, fv in enumerate(per) if any(v.changed for v in fv)]
     changed_fields = [v for fv in per for v in fv if v.changed]
-    idable = LANGUAGES[lang].langid_reliable if lang in LANGUAGES else False
+    idable = all(LANGUAGES[x].langid_reliable if x in LANGUAGES else False
+                 for x in (flang[f] for f in target_fields(target)))
     langid_clean = langid_kept = None
     if idable:
-        clean = [identify_language(r[f], lang) == lang for r in rows for f in target_fields(target)]
+        clean = [identify_language(r[f], flang[f]) == flang[f] for r in rows for f in target_fields(target)]
         langid_clean = _r(np.mean(clean))
-        kept = [identify_language(p.example[f], lang) == lang for i in changed for f in target_fields(target)
+        kept = [identify_language(p.example[f], flang[f]) == flang[f] for i in changed
+                for f in target_fields(target)
                 for p in (results[i],) if p.example[f] != rows[i][f]]
         langid_kept = _r(np.mean(kept)) if kept else None
     sim = None
@@ -141,7 +146,7 @@ def _cell(attack, rows: list[dict], target: str, strength: float, seed: int, enc
         sim = SimilarityStats.of(sims, encoder_id, threshold)
     ctx = [fv[-1] for fv in per] if "context" in target_fields(target) else []
     return ValidityCell(
-        attack=attack.name, lang=lang, target=target, n=len(rows),
+        attack=attack.name, lang=pair_label(lang, qlang), target=target, n=len(rows),
         changed=_r(len(changed) / len(rows)),
         edits_mean=_r(np.mean([sum(v.n_edits for v in per[i]) for i in changed])) if changed else 0.0,
         char_edit_rate=_r(np.mean([v.char_edit_rate for v in changed_fields])) if changed_fields else 0.0,

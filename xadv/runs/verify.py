@@ -130,6 +130,7 @@ def check_record(rec: dict, *, key: bytes | None, outcomes: Outcomes | None = No
     model, data, summary = rec["model"], rec["data"], rec["summary"]
     for what, a, b in (("model fingerprint", model.get("fingerprint"), parsed.model_fingerprint),
                        ("data lang", data.get("lang"), parsed.lang),
+                       ("data question_lang", data.get("question_lang") or "", parsed.question_lang),
                        ("data n", data.get("n"), outcomes.n),
                        ("summary n", summary.get("n"), outcomes.n),
                        ("summary mode", summary.get("mode"), parsed.mode),
