@@ -34,8 +34,9 @@ DEFAULT_STATIC_S = 0.058
 
 @dataclass(frozen=True)
 class SweepCell:
-    """One cell of a sweep before it runs: which model (index into the suite's models), seed, language,
-    attack and concrete target; `refused` is the attack's reason when it cannot serve the cell."""
+    """One cell of a sweep before it runs: which model (index into the suite's models), seed, language
+    (the context's; `question_lang` only for a cross-lingual pair), attack and concrete target; `refused` is
+    the attack's reason when it cannot serve the cell."""
 
     model: int
     seed: int
@@ -43,19 +44,29 @@ class SweepCell:
     attack: AttackSpec
     target: str
     refused: str = ""
+    question_lang: str = ""
+
+    @property
+    def pair(self) -> str:
+        return pair_label(self.lang, self.question_lang)
 
     def label(self) -> str:
-        return f"{self.lang}/{self.attack.name}/{self.target}/s{self.seed}"
+        return f"{self.pair}/{self.attack.name}/{self.target}/s{self.seed}"
 
 
 @dataclass(frozen=True)
 class SweepTask:
-    """Cells of one model and one language, run in one worker with one clean pass."""
+    """Cells of one model and one language (pair), run in one worker with one clean pass."""
 
     index: int
     model: int
     lang: str
     cells: tuple[SweepCell, ...]
+    question_lang: str = ""
+
+    @property
+    def pair(self) -> str:
+        return pair_label(self.lang, self.question_lang)
 
 
 @dataclass(frozen=True)
@@ -105,9 +116,9 @@ class SweepPlan:
     def tasks(self, at_least: int = 1) -> list[SweepTask]:
         """The runnable cells grouped per (model, language), in plan order; the largest group halved
         (stable, by plan order) until there are `at_least` tasks or every task is one cell."""
-        groups: dict[tuple[int, str], list[SweepCell]] = {}
+        groups: dict[tuple[int, str, str], list[SweepCell]] = {}
         for c in self.runnable:
-            groups.setdefault((c.model, c.lang), []).append(c)
+            groups.setdefault((c.model, c.lang, c.question_lang), []).append(c)
         parts = [list(g) for g in groups.values()]
         while len(parts) < at_least:
             i = max(range(len(parts)), key=lambda k: (len(parts[k]), -k), default=None)
@@ -115,7 +126,7 @@ class SweepPlan:
                 break
             half = (len(parts[i]) + 1) // 2
             parts[i:i + 1] = [parts[i][:half], parts[i][half:]]
-        return [SweepTask(k, p[0].model, p[0].lang, tuple(p)) for k, p in enumerate(parts)]
+        return [SweepTask(k, p[0].model, p[0].lang, tuple(p), p[0].question_lang) for k, p in enumerate(parts)]
 
     def shard(self, index: int, count: int) -> list[SweepTask]:
         """Shard `index` (1-based) of `count`: tasks dealt out largest first, each to the shard with the
@@ -137,10 +148,10 @@ class SweepPlan:
         seen: set[tuple[int, str]] = set()
         out = []
         for c in self.runnable:
-            n = self.n_per_lang.get(c.lang, 0)
+            n = self.n_per_lang.get(c.pair, 0)
             s = throughput.cell_seconds(c, n, budget)
-            if (c.model, c.lang) not in seen:
-                seen.add((c.model, c.lang))
+            if (c.model, c.pair) not in seen:
+                seen.add((c.model, c.pair))
                 s += throughput.clean_s * n
             out.append((c, s))
         return out
@@ -164,27 +175,37 @@ def build_plan(suite: EvalSuite, rows: Sequence[Mapping], data_dir: str | Path |
     """The cells of `suite` on `rows`: what `run_suite` would run, in its
     order, each with the concrete target `run_attacks` would give it, and refusals decided now."""
     params = {"data_dir": str(data_dir)} if data_dir is not None else {}
-    langs = [lang for lang in dict.fromkeys(r["lang"] for r in rows)]
-    counts = {lang: sum(1 for r in rows if r["lang"] == lang) for lang in langs}
+    pairs = list(dict.fromkeys(row_pair(r) for r in rows))
+    counts = {pair_label(*p): sum(1 for r in rows if row_pair(r) == p) for p in pairs}
     resolved = [resolve_attack(a, params, suite.search) for a in suite.attacks]
     strength = suite.search.max_share if suite.search is not None else suite.strength
     cells = []
     for m in range(len(suite.models)):
         for seed in suite.seeds:
-            for lang in langs:
+            for lang, qlang in pairs:
                 for res in resolved:
                     for target in res.cell_targets(suite.targets):
                         cells.append(SweepCell(m, int(seed), lang, res.spec, target,
-                                               _refusal(res.families, lang, target, float(strength))))
+                                               _refusal(res.families, lang, target, float(strength), qlang), qlang))
     if not cells:
         raise XadvError("the suite has no cells")
     return SweepPlan(tuple(cells), counts)
 
 
-def _refusal(families: tuple, lang: str, target: str, strength: float) -> str:
+def row_pair(row: Mapping) -> tuple[str, str]:
+    """(context language, question language or "" when it is the same): how `run_attacks` groups rows."""
+    q = row.get("question_lang") or row["lang"]
+    return row["lang"], "" if q == row["lang"] else q
+
+
+def pair_label(lang: str, question_lang: str = "") -> str:
+    return f"{lang}-{question_lang}" if question_lang else lang
+
+
+def _refusal(families: tuple, lang: str, target: str, strength: float, question_lang: str = "") -> str:
     try:
         for family in families:
-            family.check(lang, target, strength)
+            family.check(lang, target, strength, question_lang or None)
     except XadvError as exc:
         return str(exc)
     return ""

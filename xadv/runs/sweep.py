@@ -36,7 +36,7 @@ from xadv.io import check_output_dir
 from xadv.paths import data_dir as resolve_data_dir
 from xadv.progress import Bar
 from xadv.runs.attack import CellOutcome, run_attacks
-from xadv.runs.plan import SweepPlan, SweepTask
+from xadv.runs.plan import SweepPlan, SweepTask, row_pair
 from xadv.runs.seal import results_key
 from xadv.runs.store import ResultsStore
 from xadv.runs.suite import EvalSuite, engine_for, load_model, suite_rows
@@ -86,7 +86,7 @@ def run_task(suite: EvalSuite, task: SweepTask, *, data_dir: str | None = None,
     if rkey not in _ROWS:
         _ROWS.clear()
         _ROWS[rkey] = suite_rows(replace(suite, langs=(task.lang,)), data_dir)
-    rows = _ROWS[rkey]
+    rows = [r for r in _ROWS[rkey] if row_pair(r) == (task.lang, task.question_lang)]
     store = ResultsStore(suite.results) if suite.results is not None else None
     params = {"data_dir": str(_data_dir(data_dir))}
     out: list[CellOutcome] = []
