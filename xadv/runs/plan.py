@@ -22,7 +22,7 @@ from typing import Any
 
 from attacks.spec import AttackSpec
 from xadv.errors import XadvError
-from xadv.runs.attack import resolve_attack
+from xadv.runs.attack import cell_refusal, resolve_attack
 from xadv.runs.suite import EvalSuite
 
 #: Seconds per example on a 2-core CPU with the default model (benchmarks/results/bench_static_cell.json:
@@ -175,17 +175,10 @@ def build_plan(suite: EvalSuite, rows: Sequence[Mapping], data_dir: str | Path |
                 for res in resolved:
                     for target in res.cell_targets(suite.targets):
                         cells.append(SweepCell(m, int(seed), lang, res.spec, target,
-                                               _refusal(res.families, lang, target, float(strength))))
+                                               cell_refusal(res.families, lang, target, float(strength),
+                                                            suite.mode)))
     if not cells:
         raise XadvError("the suite has no cells")
     return SweepPlan(tuple(cells), counts)
 
-
-def _refusal(families: tuple, lang: str, target: str, strength: float) -> str:
-    try:
-        for family in families:
-            family.check(lang, target, strength)
-    except XadvError as exc:
-        return str(exc)
-    return ""
 
