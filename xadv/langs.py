@@ -9,6 +9,9 @@ has one: per-language article lists for de/es/vi (and en, as SQuAD), Chinese spl
 Two deliberate differences, both to keep TyDi numbers unchanged: Arabic keeps xadv's prefix rule
 (`ال` dropped from the start of a word; MLQA deletes the substring anywhere), and punctuation is one
 set for every language (Unicode `P*` plus ASCII punctuation, as MLQA), so it is not a per-language field.
+
+`Language.mlqa` is the official script's own rule, verbatim, for the `mlqa` scorer mode (no differences
+at all); it is None for the languages the script does not know (it raises "Unknown Language" for them).
 """
 
 from __future__ import annotations
@@ -53,6 +56,21 @@ class ScorerRules:
 
 
 @dataclass(frozen=True)
+class MlqaRules:
+    """The official MLQA evaluation's (`mlqa_evaluation_v1.py`) rule for one answer language, verbatim.
+
+    articles: the script's `remove_articles` regex for the language, character for character ("" where it
+    returns the text unchanged: hi, zh); matches are replaced by a space. Arabic's `\\sال^|ال` deletes
+    `ال` anywhere (its first branch can never match: `^` after consumed characters).
+    tokenize: `whitespace` (the script's WHITESPACE_LANGS) or `cjk_chars` (MIXED_SEGMENTATION_LANGS:
+    `mixed_segmentation`, each U+4E00..U+9FA5 character and each punctuation character alone).
+    """
+
+    articles: str = ""
+    tokenize: Tokenization = "whitespace"
+
+
+@dataclass(frozen=True)
 class Language:
     """One language: identity, writing, scoring, and where xadv has data for it.
 
@@ -64,6 +82,7 @@ class Language:
     segmenter: for an unspaced language, the optional package that cuts its text into words
     (`jieba` for zh, `pythainlp` for th; pip extra `xadv[<code>]`); word-level attacks refuse the
     language with one line when it is not installed. "" for spaced languages.
+    mlqa: the official MLQA evaluation's rule (`--mode mlqa`); None where the script has none.
     """
 
     code: str
@@ -74,19 +93,29 @@ class Language:
     datasets: tuple[str, ...]
     langid_reliable: bool
     segmenter: str = ""
+    mlqa: MlqaRules | None = None
 
 
 _NONE = ScorerRules()
 _TYDI = ("tydiqa",)
 _XQ = ("xquad",)
 _MLQA = ("mlqa",)
+# The official MLQA script's articles per answer language (`mlqa_evaluation_v1.py`, remove_articles).
+_MLQA_EN = MlqaRules(r"\b(a|an|the)\b")
+_MLQA_ES = MlqaRules(r"\b(un|una|unos|unas|el|la|los|las)\b")
+_MLQA_HI = MlqaRules()  # "Hindi does not have formal articles"
+_MLQA_VI = MlqaRules(r"\b(của|là|cái|chiếc|những)\b")
+_MLQA_DE = MlqaRules(r"\b(ein|eine|einen|einem|eines|einer|der|die|das|den|dem|des)\b")
+_MLQA_AR = MlqaRules(r"\sال^|ال")
+_MLQA_ZH = MlqaRules(tokenize="cjk_chars")  # "Chinese does not have formal articles"; mixed segmentation
 
 LANGUAGES: dict[str, Language] = {lang.code: lang for lang in (
     # The nine TyDi languages: rules exactly as xadv scored them before the registry existed.
-    Language("ar", "Arabic", ("Arab",), True, ScorerRules(article_prefix="ال"), _TYDI + _XQ + _MLQA, True),
+    Language("ar", "Arabic", ("Arab",), True, ScorerRules(article_prefix="ال"), _TYDI + _XQ + _MLQA, True,
+             mlqa=_MLQA_AR),
     Language("bn", "Bengali", ("Beng",), True, _NONE, _TYDI, True),
     Language("en", "English", ("Latn",), True, ScorerRules(articles=("a", "an", "the")),
-             _TYDI + _XQ + _MLQA + ("squad",), True),
+             _TYDI + _XQ + _MLQA + ("squad",), True, mlqa=_MLQA_EN),
     Language("fi", "Finnish", ("Latn",), True, _NONE, _TYDI, True),
     Language("id", "Indonesian", ("Latn",), True, _NONE, _TYDI, True),
     Language("ko", "Korean", ("Hang",), True, _NONE, _TYDI, True),
@@ -96,18 +125,21 @@ LANGUAGES: dict[str, Language] = {lang.code: lang for lang in (
     # XQuAD / MLQA languages; articles as listed by the official MLQA evaluation.
     Language("de", "German", ("Latn",), True,
              ScorerRules(articles=("ein", "eine", "einen", "einem", "eines", "einer",
-                                   "der", "die", "das", "den", "dem", "des")), _XQ + _MLQA, True),
+                                   "der", "die", "das", "den", "dem", "des")), _XQ + _MLQA, True,
+             mlqa=_MLQA_DE),
     Language("el", "Greek", ("Grek",), True, _NONE, _XQ, True),
     Language("es", "Spanish", ("Latn",), True,
-             ScorerRules(articles=("un", "una", "unos", "unas", "el", "la", "los", "las")), _XQ + _MLQA, True),
-    Language("hi", "Hindi", ("Deva",), True, _NONE, _XQ + _MLQA, True),
+             ScorerRules(articles=("un", "una", "unos", "unas", "el", "la", "los", "las")), _XQ + _MLQA, True,
+             mlqa=_MLQA_ES),
+    Language("hi", "Hindi", ("Deva",), True, _NONE, _XQ + _MLQA, True, mlqa=_MLQA_HI),
     Language("ro", "Romanian", ("Latn",), True, _NONE, _XQ, True),
     Language("th", "Thai", ("Thai",), False, _NONE, _XQ, True, segmenter="pythainlp"),
     Language("tr", "Turkish", ("Latn",), True, _NONE, _XQ, True),
     Language("vi", "Vietnamese", ("Latn",), True,
-             ScorerRules(articles=("của", "là", "cái", "chiếc", "những")), _XQ + _MLQA, True),
+             ScorerRules(articles=("của", "là", "cái", "chiếc", "những")), _XQ + _MLQA, True,
+             mlqa=_MLQA_VI),
     Language("zh", "Chinese", ("Hani",), False, ScorerRules(tokenize="cjk_chars"), _XQ + _MLQA, True,
-             segmenter="jieba"),
+             segmenter="jieba", mlqa=_MLQA_ZH),
 )}
 
 

@@ -40,7 +40,8 @@ StrengthOpt = Annotated[Optional[float], _opt(
 NOpt = Annotated[Optional[int], _opt("--n", min=1, help="First N questions per language.")]
 SeedOpt = Annotated[Optional[int], _opt("--seed", help="Random seed for the perturbations (a whole number >= 0). "
                                                      "Default: 0.")]
-ModeOpt = Annotated[Optional[str], _opt("--mode", help="Scorer: squad (official, default) or multilingual.")]
+ModeOpt = Annotated[Optional[str], _opt("--mode", help="Scorer: squad (official, default), multilingual, or mlqa "
+                                         "(the official MLQA script; ar de en es hi vi zh only).")]
 F1Opt = Annotated[Optional[float], _opt(
     "--f1-threshold", help="ASR criterion: F1 >= T counts as right (default: exact match).")]
 DataOpt = Annotated[Optional[str], _opt("--data", help="Dataset name or SQuAD JSON (default: tydiqa:<lang>:dev).")]

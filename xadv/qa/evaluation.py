@@ -150,6 +150,10 @@ def evaluate(loaded: Any, dataset: Any, *, data_name: str, mode: str = "squad",
     rows = first_n_per_language(list(dataset), n_per_lang)
     if not rows:
         raise XadvError(f"{data_name} has no examples to evaluate")
+    if mode == "mlqa":  # a language the official MLQA script does not know: said before any prediction
+        from xadv.score.normalize import check_mlqa_langs
+
+        check_mlqa_langs(GoldAnswers.from_rows(rows).langs)
     engine = QAEngine.from_loaded(loaded, config)
     t0 = time.perf_counter()
     preds = engine.predict(rows)  # with gold log-probs (free here): attacks then find their clean runs cached

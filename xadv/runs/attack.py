@@ -50,6 +50,7 @@ from xadv.score import GoldAnswers, score_predictions
 from xadv.score.bootstrap import check_resamples
 from xadv.score.compare import score_cell
 from xadv.score.criterion import Criterion
+from xadv.score.normalize import mlqa_refusal
 from xadv.types import Target
 
 
@@ -129,6 +130,20 @@ def resolve_attack(spec: AttackSpec, params: Mapping[str, Any], search: SearchSp
     families = tuple(searchable_attacks(spec, dict(params)))
     targets = tuple(t for t in ("question", "context", "both") if all(t in f.targets for f in families))
     return _Resolved(spec, families, mine, targets)
+
+
+def cell_refusal(families: tuple, lang: str, target: str, strength: float, mode: str, question_lang: str = "") -> str:
+    """Why a cell cannot run ("" when it can): an attack refusing the (language, target) (a question in
+    `question_lang` when it differs), or a scorer mode without rules for the (context) language (`mlqa` knows
+    only the official script's languages)."""
+    if mode == "mlqa" and (why := mlqa_refusal(lang)):
+        return why
+    try:
+        for family in families:
+            family.check(lang, target, strength, question_lang or None)
+    except XadvError as exc:
+        return str(exc)
+    return ""
 
 
 def _warn_if_noop(out: CellOutcome) -> None:
@@ -218,12 +233,8 @@ class _Job:
                        engine=self.engine.settings_key(), question_lang=question_lang)
 
     def refusal(self, res: _Resolved, lang: str, target: str, question_lang: str = "") -> str:
-        try:
-            for family in res.families:
-                family.check(lang, target, self.settings.effective_strength, question_lang or None)
-        except XadvError as exc:
-            return str(exc)
-        return ""
+        return cell_refusal(res.families, lang, target, self.settings.effective_strength, self.settings.mode,
+                            question_lang)
 
     def compute(self, cell: CellKey, res: _Resolved, rows: list[Mapping], clean: _Clean, t0: float) -> CellOutcome:
         counts: dict[str, int] = {}

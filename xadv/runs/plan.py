@@ -22,7 +22,7 @@ from typing import Any
 
 from attacks.spec import AttackSpec
 from xadv.errors import XadvError
-from xadv.runs.attack import resolve_attack
+from xadv.runs.attack import cell_refusal, resolve_attack
 from xadv.runs.suite import EvalSuite
 
 #: Seconds per example on a 2-core CPU with the default model (benchmarks/results/bench_static_cell.json:
@@ -186,7 +186,8 @@ def build_plan(suite: EvalSuite, rows: Sequence[Mapping], data_dir: str | Path |
                 for res in resolved:
                     for target in res.cell_targets(suite.targets):
                         cells.append(SweepCell(m, int(seed), lang, res.spec, target,
-                                               _refusal(res.families, lang, target, float(strength), qlang), qlang))
+                                               cell_refusal(res.families, lang, target, float(strength),
+                                                            suite.mode, qlang), qlang))
     if not cells:
         raise XadvError("the suite has no cells")
     return SweepPlan(tuple(cells), counts)
@@ -200,13 +201,4 @@ def row_pair(row: Mapping) -> tuple[str, str]:
 
 def pair_label(lang: str, question_lang: str = "") -> str:
     return f"{lang}-{question_lang}" if question_lang else lang
-
-
-def _refusal(families: tuple, lang: str, target: str, strength: float, question_lang: str = "") -> str:
-    try:
-        for family in families:
-            family.check(lang, target, strength, question_lang or None)
-    except XadvError as exc:
-        return str(exc)
-    return ""
 

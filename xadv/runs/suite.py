@@ -15,7 +15,7 @@ A suite file (every key optional; see docs/suite-example.toml):
     strength = 0.2
     n = 100                               # first N questions per language
     data = "tydiqa:sw,ru:dev"             # default: TyDi dev of the languages
-    mode = "squad"                        # or multilingual
+    mode = "squad"                        # or multilingual, or mlqa (ar de en es hi vi zh)
     criterion = "em"                      # or "f1>=0.5" (static cells; a search's goal sets its own)
     results = "xadv-results"
     bootstrap = 1000

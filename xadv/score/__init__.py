@@ -1,7 +1,8 @@
 """Scoring: answer normalisation, EM/F1, clean-vs-adversarial comparison, ASR and bootstrap CIs.
 
 Modes: ``squad`` is the official SQuAD v1.1 evaluation (numbers comparable with published TyDi
-QA GoldP results); ``multilingual`` normalises every script alike (see `xadv.score.normalize`).
+QA GoldP results); ``mlqa`` is the official MLQA evaluation (its seven languages only);
+``multilingual`` normalises every script alike (see `xadv.score.normalize`).
 Import-light: numpy only.
 """
 

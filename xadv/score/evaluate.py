@@ -17,7 +17,7 @@ import numpy as np
 from xadv.errors import DataError, XadvError
 from xadv.langs import lang_from_tydi_id
 from xadv.score.metrics import best_em_f1
-from xadv.score.normalize import MODES, Mode, has_rules, normalize
+from xadv.score.normalize import MODES, Mode, check_mlqa_langs, has_rules, normalize
 
 
 @dataclass(frozen=True)
@@ -86,6 +86,7 @@ class ScoreResult:
     missing: tuple[str, ...] = ()               # gold ids without a prediction (scored 0)
     unknown: tuple[str, ...] = ()               # predicted ids absent from the gold set (ignored)
     unknown_langs: tuple[str, ...] = ()         # multilingual mode: gold languages without rules ("und")
+    #                                             (mlqa mode refuses those: it never scores without rules)
 
     @property
     def n(self) -> int:
@@ -152,10 +153,12 @@ def score_predictions(gold: GoldAnswers | Mapping[str, Sequence[str]],
     checked = cast(Mode, mode)
     if not isinstance(gold, GoldAnswers):
         gold = GoldAnswers.from_mapping(gold)
+    if mode == "mlqa":  # the official script raises for a language it does not know: before any scoring
+        check_mlqa_langs(gold.langs)
     memo: dict[tuple[str, str | None], str] = {}
 
     def norm(text: str, lang: str | None) -> str:
-        key = (text, lang if mode == "multilingual" else None)
+        key = (text, lang if mode != "squad" else None)
         if key not in memo:
             memo[key] = normalize(text, checked, key[1])
         return memo[key]

@@ -1,6 +1,6 @@
-"""Answer normalisation: the official SQuAD v1.1 rule, and a script-aware multilingual rule.
+"""Answer normalisation: the official SQuAD v1.1 rule, the official MLQA rule, and a script-aware rule.
 
-Two modes, chosen per run and recorded in every result:
+Three modes, chosen per run and recorded in every result:
 
 ``squad``
     Exactly `normalize_answer` of the official SQuAD v1.1 script (the one XTREME uses for TyDi QA
@@ -73,9 +73,24 @@ Two modes, chosen per run and recorded in every result:
     lists it (`ScoreResult.unknown_langs`) so the CLI can say so. On plain-ASCII English text both
     modes give the same string.
 
-Both modes tokenise on whitespace (``str.split``), which suits all nine TyDi languages (Korean,
-Bengali and Telugu separate words by spaces); multilingual mode returns Chinese answers with a space
-between characters, so the same ``split`` gives MLQA's tokens.
+``mlqa``
+    Exactly `normalize_answer` of the official MLQA evaluation (``mlqa_evaluation_v1.py``, the script's
+    ``answer_language`` being the example's language), step for step: ``str.lower`` (no NFKC, no
+    casefold) -> delete every character of ``PUNCT`` (code points below ``sys.maxunicode`` whose
+    ``unicodedata`` category starts with ``P``, plus ``string.punctuation``; ``Cf`` and symbols are kept)
+    -> the language's article regex replaced by a space -> tokens (``str.split``, or for zh the script's
+    ``mixed_segmentation``: each U+4E00..U+9FA5 character and each ``PUNCT`` character alone, the rest
+    split on whitespace) joined by one space. The per-language rules are data in the registry
+    (`xadv.langs.Language.mlqa`): en ``a an the``; es ``un una unos unas el la los las``; de ``ein eine
+    einen einem eines einer der die das den dem des``; vi ``của là cái chiếc những``; ar ``ال`` deleted
+    wherever it occurs (even inside a word: ``\\sال^|ال``); hi, zh none. The script knows only these
+    seven languages and raises ``Unknown Language`` for any other: so does this mode, as a one-line
+    `XadvError` naming the language (`mlqa_refusal`), before anything is predicted; an attack cell of such
+    a language is skipped with that line. Use it to report numbers comparable with published MLQA / XQuAD
+    (XTREME) results on these languages.
+
+All modes score whitespace tokens (``str.split`` of the normalised string); multilingual and mlqa modes
+return Chinese answers with a space between characters, so the same ``split`` gives MLQA's tokens.
 """
 
 from __future__ import annotations
@@ -84,14 +99,15 @@ import re
 import string
 import sys
 import unicodedata
+from collections.abc import Container, Iterable
 from functools import cache
 from typing import Literal
 
 from xadv.errors import XadvError
-from xadv.langs import LANGUAGES, ScorerRules
+from xadv.langs import LANGUAGES, MlqaRules, ScorerRules
 
-Mode = Literal["squad", "multilingual"]
-MODES: tuple[str, ...] = ("squad", "multilingual")
+Mode = Literal["squad", "multilingual", "mlqa"]
+MODES: tuple[str, ...] = ("squad", "multilingual", "mlqa")
 
 _ARTICLES_EN = re.compile(r"\b(a|an|the)\b")
 _ASCII_PUNCT_TABLE = str.maketrans("", "", string.punctuation)
@@ -138,12 +154,13 @@ def _is_cjk(ch: str) -> bool:
     return "\u4e00" <= ch <= "\u9fa5"  # the range of MLQA's mixed segmentation, exactly
 
 
-def cjk_tokens(text: str) -> list[str]:
-    """MLQA's mixed segmentation: each CJK ideograph alone, the text between split on whitespace."""
+def cjk_tokens(text: str, alone: Container[str] = ()) -> list[str]:
+    """MLQA's mixed segmentation: each CJK ideograph (and each character in `alone`) by itself, the text
+    between split on whitespace."""
     tokens: list[str] = []
     run: list[str] = []
     for ch in text:
-        if _is_cjk(ch):
+        if _is_cjk(ch) or ch in alone:
             tokens.extend("".join(run).split())
             run = []
             tokens.append(ch)
@@ -166,10 +183,71 @@ def normalize_multilingual(text: str, lang: str | None = None) -> str:
     return " ".join(tokens)
 
 
+MLQA_LANGS: tuple[str, ...] = tuple(code for code, entry in LANGUAGES.items() if entry.mlqa is not None)
+
+
+def mlqa_refusal(lang: str | None) -> str:
+    """"" when the official MLQA evaluation has rules for `lang`, else the one line saying it has none."""
+    if lang is not None and lang in LANGUAGES and LANGUAGES[lang].mlqa is not None:
+        return ""
+    known = " ".join(sorted(MLQA_LANGS))
+    if lang is None or lang == "und":
+        return (f"--mode mlqa needs each question's language (the official MLQA script's answer_language; it "
+                f"knows {known}): use a dataset name or pass --lang")
+    return (f"--mode mlqa: the official MLQA evaluation has no rules for language {lang!r} (it raises "
+            f"'Unknown Language'; it knows {known}): use --mode multilingual or squad")
+
+
+def check_mlqa_langs(langs: Iterable[str | None]) -> None:
+    """XadvError (one line) when any of `langs` is one the official MLQA evaluation does not know."""
+    bad = sorted({lang or "und" for lang in langs if mlqa_refusal(lang)})
+    if bad:
+        raise XadvError(mlqa_refusal(None if bad[0] == "und" else bad[0]))
+
+
+def _mlqa_rules(lang: str | None) -> MlqaRules:
+    why = mlqa_refusal(lang)
+    if why:
+        raise XadvError(why)
+    rules = LANGUAGES[lang].mlqa if lang is not None else None
+    assert rules is not None
+    return rules
+
+
+@cache
+def _mlqa_punct() -> frozenset[str]:
+    """The official script's PUNCT: categories P* below `sys.maxunicode` (its `range`), plus ASCII punctuation."""
+    return frozenset({chr(cp) for cp in range(sys.maxunicode) if unicodedata.category(chr(cp)).startswith("P")}
+                     | set(string.punctuation))
+
+
+@cache
+def _mlqa_delete_table() -> dict[int, None]:
+    return {ord(ch): None for ch in _mlqa_punct()}
+
+
+@cache
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def normalize_mlqa(text: str, lang: str | None) -> str:
+    """The official MLQA `normalize_answer(text, lang)` (see the module docstring); XadvError for a
+    language the script does not know."""
+    rules = _mlqa_rules(lang)
+    text = text.lower().translate(_mlqa_delete_table())
+    if rules.articles:
+        text = _regex(rules.articles).sub(" ", text)
+    tokens = cjk_tokens(text, _mlqa_punct()) if rules.tokenize == "cjk_chars" else text.split()
+    return " ".join(t for t in tokens if t.strip() != "")
+
+
 def normalize(text: str, mode: Mode = "squad", lang: str | None = None) -> str:
-    """Normalise one answer string under `mode`; `lang` only matters in multilingual mode."""
+    """Normalise one answer string under `mode`; `lang` matters in multilingual and mlqa modes."""
     if mode == "squad":
         return normalize_squad(text)
     if mode == "multilingual":
         return normalize_multilingual(text, lang)
+    if mode == "mlqa":
+        return normalize_mlqa(text, lang)
     raise XadvError(f"unknown scoring mode {mode!r} (choose one of: {', '.join(MODES)})")
