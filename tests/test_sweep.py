@@ -336,3 +336,39 @@ def test_the_sweep_docs_and_the_array_script_use_real_flags_and_suites():
         unknown = {f for line in used for f in re.findall(r"--[a-z][a-z0-9-]*", line)} - _flags(*command)
         assert not unknown, (command, unknown)
     assert subprocess.run(["bash", "-n", str(REPO / "docs" / "sweep-slurm.sbatch")]).returncode == 0
+
+
+def test_a_sweep_over_cross_lingual_pairs_plans_and_runs_each_pair_apart(tmp_path, data_dir):
+    """MLQA-layout data with English contexts and German (and English) questions: one task per pair, the
+    distractor refused for the pair (it would restate a German question into an English context), and each
+    record holds only its pair's rows."""
+    from xadv.data import load_qa
+    from xadv.testing import tiny_checkpoint
+
+    en = [dict(r) for r in load_qa("xquad:en:test", data_dir)][:5]
+    de = {r["id"]: r["question"] for r in load_qa("xquad:de:test", data_dir)}
+    folder = tmp_path / "data" / "MLQA_V1" / "dev"
+    folder.mkdir(parents=True)
+    for qlang in ("de", "en"):
+        paragraphs = [{"context": r["context"], "qas": [{"id": r["id"], "question": de[r["id"]] if qlang == "de" else
+                                                       r["question"], "answers": [
+            {"text": t, "answer_start": s} for t, s in zip(r["answers"]["text"], r["answers"]["answer_start"])]}]}
+            for r in en]
+        (folder / f"dev-context-en-question-{qlang}.json").write_text(json.dumps(
+            {"version": "1.0", "data": [{"title": "t", "paragraphs": paragraphs}]}, ensure_ascii=False), "utf-8")
+    ckpt = tiny_checkpoint(tmp_path / "tiny", seed=0)
+    suite = tmp_path / "s.toml"
+    suite.write_text(f'models = ["{ckpt}"]\ndata = "mlqa:en-de,en:dev"\nattacks = ["keyboard", "distractor"]\n',
+                     encoding="utf-8")
+    plan = runner.invoke(app, ["sweep", str(suite), "--data-dir", str(tmp_path / "data"), "--dry-run", "--json"])
+    assert plan.exit_code == 0, plan.output
+    planned = json.loads(plan.stdout)
+    assert sorted(t["lang"] for t in planned["tasks"]) == ["en", "en-de"]
+    assert [r["cell"] for r in planned["refused"]] == ["en-de/distractor/context/s0"]
+    done = runner.invoke(app, ["sweep", str(suite), "--data-dir", str(tmp_path / "data"), "--json", "--results",
+                               str(tmp_path / "r")])
+    assert done.exit_code == 0, done.output
+    records = [rec for _, rec in ResultsStore(tmp_path / "r").records()]
+    assert sorted((r["cell"]["lang"], r["cell"].get("question_lang") or "", r["cell"]["attack"]) for r in records) == [
+        ("en", "", "distractor"), ("en", "", "keyboard"), ("en", "de", "keyboard")]
+    assert all(r["data"]["n"] == 5 for r in records)  # each pair's own five questions, never both pairs
