@@ -14,9 +14,11 @@ diacritic, ä ș ơ, is one code point with no plain look-alike and stays: diacr
 Greek text (el) swaps Greek letters for Latin/Cyrillic look-alikes (ο -> o, ρ -> p), only in Greek
 text, so Greek words quoted elsewhere stay as they were; Thai text (th) swaps จ บ ป พ ฟ for their
 near-identical Lao letters (like Telugu -> Kannada). Only basic-block look-alikes (a-z, Russian
-Cyrillic, Lao) are used for these, never ß for β or the Latin chi ꭓ. Refused: hi (the confusables
-data pairs Devanagari with no letter of another script), zh (Han look-alikes are other characters
-with other meanings, not spoofs of the same one).
+Cyrillic, Lao) are used for these, never ß for β or the Latin chi ꭓ. Chinese text (zh) swaps a Han
+character for a visually similar one (形近字: 己/已, 未/末, 戊/戌/戍, ...) from the team's table
+`attacks.chinese.LOOKALIKE_GROUPS`; unlike a cross-script spoof this is another character, the slip a
+reader's eye (or OCR) makes. Refused: hi (the confusables data pairs Devanagari with no letter of another
+script).
 
 Example (en, strength 0.4, seed 0): "Who founded Apple?" -> "Who fοunded Aρple?" (Greek ο and ρ).
 """
@@ -31,6 +33,7 @@ from functools import lru_cache
 from typing import ClassVar
 
 from .base import WordAttack
+from .chinese import LOOKALIKE_GROUPS, lookalike_table
 from .text import Edit, Span, char_script, graphemes, word_script
 
 # Which look-alike scripts a letter of each script may turn into.
@@ -88,8 +91,12 @@ def homoglyph_in_word(word: Span, rng: random.Random, lang: str = "") -> list[Ed
     options: list[tuple[int, str]] = []
     script = word_script(word.text)
     clusters = graphemes(word.text, word.start)
+    han = lookalike_table() if lang == "zh" else {}
     for k, g in enumerate(clusters):
         if len(g.text) != 1:
+            continue
+        if g.text in han:  # Chinese text only: a visually similar Han character
+            options.extend((g.start, c) for c in han[g.text])
             continue
         if script == "Arabic" and g.text in _ARABIC_LOOKALIKE:
             new, where = _ARABIC_LOOKALIKE[g.text]
@@ -109,12 +116,12 @@ class Homoglyph(WordAttack):
     name: str = "homoglyph"
     description: str = ("One letter per touched word replaced by a cross-script look-alike from the "
                         "Unicode confusables data (Latin<->Cyrillic/Greek, Telugu->Kannada, "
-                        "Bengali->Tirhuta; Arabic->Persian letter forms; Greek->Latin/Cyrillic, Thai->Lao).")
+                        "Bengali->Tirhuta; Arabic->Persian letter forms; Greek->Latin/Cyrillic, Thai->Lao; "
+                        f"Chinese: a visually similar character from a table of {len(LOOKALIKE_GROUPS)} groups).")
     languages: tuple[str, ...] = ("ar", "bn", "en", "fi", "id", "ru", "sw", "te", "de", "el", "es", "ro", "th", "tr",
-                                  "vi")
+                                  "vi", "zh")
     refusals: ClassVar[Mapping[str, str]] = {
         "hi": "Devanagari has no look-alike letters in a script of ordinary fonts in the Unicode confusables data",
-        "zh": "Han look-alikes are other characters with other meanings, not spoofs of the same character",
     }
 
     def refusal(self, lang: str) -> str | None:

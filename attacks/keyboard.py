@@ -13,8 +13,11 @@ Standard (ă â î ș ț), Greek, Hindi InScript (like Bengali), Thai Kedmanee (
 neighbouring consonant, a tone mark a neighbouring tone mark, a vowel mark a vowel mark: marks stay on
 their consonant). Vietnamese is typed on QWERTY: a plain letter slips to a neighbouring key, a vowel
 carrying a tone only to a neighbouring vowel key, keeping the tone (NFC), so a tone never lands on a
-consonant; Greek vowels with tonos likewise. Chinese is refused: it is typed through an IME
-(pinyin -> candidate list), so its typos are wrong candidates, not neighbouring keys.
+consonant; Greek vowels with tonos likewise. Chinese is typed through a pinyin IME (pinyin -> candidate
+list), so its typos are wrong candidates, not neighbouring keys: in a touched word a Han character becomes
+another character of the same toneless reading from the same page of the candidate list, most frequent first
+(`attacks.chinese`; needs jieba and pypinyin, extra `xadv[zh]`); a Latin word in Chinese text gets a QWERTY
+typo. Other languages' outputs are as before (the IME model applies only to lang zh).
 
 Examples: (ru, strength 0.3, seed 1) "Где находится Эйфелева башня?" -> "Где находитвя Эйфелева башня?";
 (ko, strength 0.5, seed 0) "한국의 수도는 어디인가?" -> "한국의 수도는 어찌인가?" (ㄷ -> ㅉ, its neighbour).
@@ -24,15 +27,15 @@ from __future__ import annotations
 
 import random
 import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import ClassVar
 
 from xadv.errors import XadvError
+from xadv.langs import unsupported
 
 from .alphabets import MARKED_VOWELS, TONE_MARKS, char_class, match_case, split_tone
 from .base import WordAttack
+from .chinese import ime_slip_in_word, is_han, pinyin_missing
 from .layouts import layout_for, neighbours
 from .text import (
     CHOSEONG,
@@ -108,6 +111,8 @@ def toned_candidates(layout_name: str, ch: str, lang: str) -> tuple[str, ...] | 
 
 def typo_in_word(word: Span, lang: str, rng: random.Random, insert_prob: float = 0.2) -> list[Edit] | None:
     """One keyboard typo inside `word` (absolute-offset edits), or None if none is possible."""
+    if lang == "zh" and any(is_han(ch) for ch in word.text):
+        return ime_slip_in_word(word, rng)
     script = word_script(word.text)
     layout = layout_for(script, lang)
     if layout is None:
@@ -147,17 +152,20 @@ class KeyboardTypo(WordAttack):
     name: str = "keyboard"
     description: str = ("One typo per touched word from a neighbouring key on the language's real "
                         "layout (QWERTY, Finnish, ЙЦУКЕН, Arabic, Dubeolsik jamo, InScript, QWERTZ, Spanish, "
-                        "Turkish Q, Romanian, Greek, Kedmanee; Vietnamese tones kept on vowels).")
+                        "Turkish Q, Romanian, Greek, Kedmanee; Vietnamese tones kept on vowels; Chinese: a "
+                        "same-pinyin IME candidate).")
     insert_prob: float = 0.2
-    refusals: ClassVar[Mapping[str, str]] = {
-        "zh": "Chinese is typed through an IME (pinyin -> candidate list): its typos are wrong candidates, "
-              "not neighbouring keys",
-    }
 
     def __post_init__(self) -> None:
         if isinstance(self.insert_prob, bool) or not isinstance(self.insert_prob, (int, float)) \
                 or not 0.0 <= self.insert_prob <= 1.0:
             raise XadvError(f"keyboard insert_prob must be a number in [0, 1], got {self.insert_prob!r}")
+
+    def refusal(self, lang: str) -> str | None:
+        why = super().refusal(lang)
+        if why is None and lang == "zh" and (missing := pinyin_missing()):
+            return unsupported(f"attack {self.name!r}", lang, self.languages, missing)
+        return why
 
     def edit_word(self, word: Span, lang: str, rng: random.Random) -> list[Edit] | None:
         return typo_in_word(word, lang, rng, self.insert_prob)

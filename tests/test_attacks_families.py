@@ -327,9 +327,9 @@ def test_registry_lists_every_family_with_its_languages():
               "sentence-reorder", "codemix", "distractor", "distractor-conflict"):
         assert n in names
     info = get_attack("keyboard").describe()
-    # TyDi's nine, then the XQuAD languages it serves (zh is refused: IME typing)
+    # TyDi's nine, then the XQuAD languages (zh: pinyin-IME homophone slips)
     assert info["languages"] == ["ar", "bn", "en", "fi", "id", "ko", "ru", "sw", "te",
-                                 "de", "el", "es", "hi", "ro", "th", "tr", "vi"]
+                                 "de", "el", "es", "hi", "ro", "th", "tr", "vi", "zh"]
     assert info["params"] == {"insert_prob": 0.2}
 
 

@@ -25,9 +25,7 @@ NEW_LANGS = ("de", "el", "es", "hi", "ro", "th", "tr", "vi", "zh")
 N = 30
 # (attack, language) -> a phrase of its refusal: every pair not listed here must be served.
 REFUSED = {
-    ("keyboard", "zh"): "IME",
     ("homoglyph", "hi"): "Devanagari has no look-alike",
-    ("homoglyph", "zh"): "Han look-alikes",
     ("nfd", "th"): "NFD leaves Thai",
     ("nfd", "zh"): "NFD leaves Han",
     ("diacritics", "el"): "tonos is mandatory",
