@@ -102,7 +102,7 @@ def _print_plan(spec, plan, tasks, throughput, budget, shard, json_out: bool) ->
     if json_out:
         print_json({"cells": len(plan.cells), "runnable": len(plan.runnable), "shard": shard,
                     "tasks": [{"index": t.index, "model": spec.models[t.model].name or spec.models[t.model].path,
-                               "lang": t.pair, "cells": [c.label() for c in t.cells],
+                               "lang": t.pair, "cells": [{"cell": c.label(), "seconds": round(est[c], 1)} for c in t.cells],
                                "seconds": round(sum(est[c] for c in t.cells), 1)} for t in tasks],
                     "refused": [{"cell": c.label(), "reason": c.refused} for c in plan.refused],
                     "estimate": {"seconds": round(total, 1), "source": throughput.source}})
@@ -114,7 +114,7 @@ def _print_plan(spec, plan, tasks, throughput, budget, shard, json_out: bool) ->
     for t in tasks:
         ref = spec.models[t.model]
         table.add_row(str(t.index), ref.name or ref.path, t.pair,
-                      ", ".join(f"{c.attack.name}/{c.target}/s{c.seed}" for c in t.cells),
+                      ", ".join(f"{c.attack.name}/{c.target}/s{c.seed} {est[c]:.0f}s" for c in t.cells),
                       f"{sum(est[c] for c in t.cells):.0f}")
     stdout_console().print(table)
     typer.echo(f"estimated {total:.0f} s of compute in all ({throughput.source}); cells whose record exists are "
