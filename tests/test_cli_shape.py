@@ -21,8 +21,8 @@ import cli
 REPO = Path(__file__).resolve().parents[1]
 CLI_FILES = [REPO / "cli.py", *sorted((REPO / "xadv" / "commands").glob("*.py"))]
 MAX_FUNCTION_LINES = 60
-COMMANDS = ("data", "models", "attacks", "perturb", "augment", "attack", "leaderboard", "regress", "report", "score",
-            "eval", "train", "experiment")
+COMMANDS = ("data", "models", "attacks", "perturb", "augment", "attack", "sweep", "leaderboard", "regress", "report",
+            "score", "eval", "train", "experiment", "results")
 
 
 def _functions(path: Path):
