@@ -77,7 +77,7 @@ class Throughput:
     static_s: float = DEFAULT_STATIC_S
     source: str = "benchmark defaults (2-core CPU, default model)"
 
-    def cell_seconds(self, cell: SweepCell, n: int, budget: int | None) -> float:
+    def cell_seconds(self, n: int, budget: int | None) -> float:
         per = self.static_s if budget is None else self.static_s * budget
         return per * n
 
@@ -149,7 +149,7 @@ class SweepPlan:
         out = []
         for c in self.runnable:
             n = self.n_per_lang.get(c.pair, 0)
-            s = throughput.cell_seconds(c, n, budget)
+            s = throughput.cell_seconds(n, budget)
             if (c.model, c.pair) not in seen:
                 seen.add((c.model, c.pair))
                 s += throughput.clean_s * n

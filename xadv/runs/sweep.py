@@ -88,7 +88,7 @@ def run_task(suite: EvalSuite, task: SweepTask, *, data_dir: str | None = None,
         _ROWS[rkey] = suite_rows(replace(suite, langs=(task.lang,)), data_dir)
     rows = [r for r in _ROWS[rkey] if row_pair(r) == (task.lang, task.question_lang)]
     store = ResultsStore(suite.results) if suite.results is not None else None
-    params = {"data_dir": str(_data_dir(data_dir))}
+    params = {"data_dir": str(resolve_data_dir(data_dir))}
     out: list[CellOutcome] = []
     for cell in task.cells:
         settings = replace(suite.cell_settings(cell.seed), attacks=(cell.attack,),
@@ -96,10 +96,6 @@ def run_task(suite: EvalSuite, task: SweepTask, *, data_dir: str | None = None,
         out += run_attacks(loaded, rows, settings, attack_params=params, store=store, engine=engine,
                            write_adversarial=suite.write_adversarial)
     return out
-
-
-def _data_dir(data_dir: str | None) -> Path:
-    return resolve_data_dir(data_dir)
 
 
 def _release() -> None:
