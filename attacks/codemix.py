@@ -139,7 +139,7 @@ def load_lexicon(dict_dir: str, lang: str, to_english: bool) -> dict[str, str]:
 
 @lru_cache(maxsize=8)
 def _stemmer(lang: str):
-    import snowballstemmer  # light, pure Python; only codemix needs it
+    import snowballstemmer  # picks PyStemmer's C stemmers when installed (a dependency), else pure Python
 
     return snowballstemmer.stemmer(_SNOWBALL[lang])
 

@@ -11,6 +11,7 @@ the new text with a monotone `OffsetMap` that remaps answer offsets.
 
 from __future__ import annotations
 
+import bisect
 import importlib.util
 import unicodedata
 from dataclasses import dataclass
@@ -269,6 +270,10 @@ def _touches(edit: Edit, span: tuple[int, int]) -> bool:
     return edit.start < e and s < edit.end
 
 
+def _span(edit: Edit) -> tuple[int, int]:
+    return edit.start, edit.end
+
+
 def _overlaps(a: Edit, b: Edit) -> bool:
     if a.start == a.end and b.start == b.end:
         return a.start == b.start  # two insertions at one point: order would be ambiguous
@@ -336,7 +341,8 @@ class EditPlan:
         self.text = text
         self.protected = tuple(protected)
         self.allow_protected = allow_protected
-        self._edits: list[Edit] = []
+        self._edits: list[Edit] = []  # in the order added (add_all rolls back its tail)
+        self._sorted: list[Edit] = []  # the same edits by (start, end): overlap checks look at neighbours only
 
     @property
     def edits(self) -> list[Edit]:
@@ -349,12 +355,16 @@ class EditPlan:
             return False  # a no-op is not an edit
         if not self.allow_protected and any(_touches(edit, p) for p in self.protected):
             return False
-        return not any(_overlaps(edit, e) for e in self._edits)
+        # Accepted edits never overlap, so sorted by (start, end) each ends where or before the next begins:
+        # an edit that overlaps any of them overlaps one next to where it would be sorted in.
+        i = bisect.bisect_left(self._sorted, (edit.start, edit.end), key=_span)
+        return not any(_overlaps(edit, e) for e in self._sorted[max(0, i - 2): i + 2])
 
     def add(self, edit: Edit) -> bool:
         if not self.can_add(edit):
             return False
         self._edits.append(edit)
+        bisect.insort(self._sorted, edit, key=_span)
         return True
 
     def add_all(self, edits) -> bool:
@@ -363,6 +373,8 @@ class EditPlan:
         n = len(self._edits)
         for e in edits:
             if not self.add(e):
+                for undone in self._edits[n:]:
+                    self._sorted.remove(undone)
                 del self._edits[n:]
                 return False
         return bool(edits)

@@ -34,6 +34,25 @@ def _first_rows(data_dir: Path, lang: str, n: int = 200) -> list[dict]:
 # --------------------------------------------------------------------------- pure stemming
 
 
+@pytest.mark.needs_data
+def test_the_c_stemmers_are_used_and_stem_exactly_as_the_pure_python_snowball(data_dir):
+    """PyStemmer (a dependency) makes the stem index 10-50x faster; it must give the very same stems as
+    snowballstemmer's pure-Python classes, or codemix output would depend on what is installed."""
+    import importlib
+
+    import Stemmer
+
+    from attacks.codemix import _SNOWBALL, _stemmer
+
+    for lang, algorithm in _SNOWBALL.items():
+        assert isinstance(_stemmer(lang), Stemmer.Stemmer), lang
+        module = importlib.import_module(f"snowballstemmer.{algorithm}_stemmer")
+        pure = next(getattr(module, n) for n in dir(module) if n.endswith("Stemmer") and n != "BaseStemmer")()
+        sample = [w.casefold() for w in list(load_lexicon(str(data_dir / "dictionaries"), lang, True))[::25]]
+        assert len(sample) > 500, lang
+        assert _stemmer(lang).stemWords(sample) == [pure.stemWord(w) for w in sample], lang
+
+
 def test_korean_predicates_go_back_to_their_lemma():
     assert _ko_lemma("가진") == "가지다"
     assert _ko_lemma("태어났") == "태어나다"

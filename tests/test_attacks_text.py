@@ -135,6 +135,30 @@ def test_edit_plan_refuses_instead_of_raising():
     assert plan.apply()[0] == "xyz ANSWER def"
 
 
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 12), st.integers(0, 4), st.booleans()), max_size=25))
+def test_edit_plan_accepts_exactly_what_a_check_against_every_edit_accepts(proposals):
+    """EditPlan looks only at the sorted neighbours of a new edit; it must agree with the plain rule:
+    accept when it overlaps no accepted edit (insertions and replacements mixed, groups rolled back)."""
+    from attacks.text import _overlaps
+
+    text = "abcdefghijklmnopqrst"  # long enough for every proposal below
+    plan, accepted = EditPlan(text), []
+    for k, (start, length, grouped) in enumerate(proposals):
+        edit = Edit(start, start + length, f"<{k}>")
+        if grouped:  # a pair added atomically: the second half may make the group roll back
+            partner = Edit(start + length, start + length + 1, f"[{k}]")
+            ok = all(not _overlaps(e, a) for e in (edit, partner) for a in accepted) and not _overlaps(edit, partner)
+            assert plan.add_all([edit, partner]) == ok
+            accepted += [edit, partner] if ok else []
+        else:
+            ok = not any(_overlaps(edit, a) for a in accepted)
+            assert plan.add(edit) == ok
+            accepted += [edit] if ok else []
+        assert plan.edits == sorted(accepted, key=lambda e: (e.start, e.end))
+    assert plan.apply()[0] == apply_edits(text, accepted)[0]
+
+
 @st.composite
 def _text_and_edits(draw):
     text = draw(st.text(alphabet="ab cd", min_size=0, max_size=30))

@@ -206,6 +206,13 @@ def test_attack_cli_end_to_end_on_a_cross_lingual_pair(data_dir, tmp_path):
     board = runner.invoke(app, ["leaderboard", "--results", str(res), "--bootstrap", "0", "--json"])
     assert board.exit_code == 0, board.output
     assert {row["lang"] for row in json.loads(board.output)["rows"]} == {"en-de"}
+    for lang in ("de", "en", "en-de"):  # a language matches the pairs it is part of; a pair matches itself
+        one = runner.invoke(app, ["leaderboard", "--results", str(res), "--bootstrap", "0", "--json", "--lang", lang])
+        assert one.exit_code == 0, one.output
+        assert {row["lang"] for row in json.loads(one.output)["rows"]} == {"en-de"}
+    for lang in ("de-en", "fr"):
+        none = runner.invoke(app, ["leaderboard", "--results", str(res), "--bootstrap", "0", "--lang", lang])
+        assert none.exit_code == 2 and f"no results for language '{lang}'" in none.output
     again = runner.invoke(app, [*args, "--json"])
     assert again.exit_code == 0
     assert [c["status"] for c in json.loads(again.output)["cells"] if c["status"] != "skipped"] == ["cached"] * 2

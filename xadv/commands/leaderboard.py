@@ -22,7 +22,8 @@ SortOpt = Annotated[str, typer.Option(
                    "worst_case and effective also rank the models table (default: by robust F1). "
                    "`robust-f1` = `robust_f1`.")]
 BoardLangOpt = Annotated[Optional[str], typer.Option("--lang", show_default=False,
-                                                     help="Only these languages, e.g. sw or 'sw,fi'.")]
+                                                     help="Only these languages, e.g. sw or 'sw,fi'; de also takes the cross-lingual "
+                                                          "cells with German on either side (en-de), en-de only that pair.")]
 AuditOpt = Annotated[Optional[list[Path]], typer.Option(
     "--audit", metavar="FILE", show_default=False,
     help="Audit scores (`xadv attacks audit --score SHEET --out FILE.json`) to show beside the board: the human "

@@ -187,12 +187,19 @@ def noop_note(entry: Entry) -> list[Flag]:
     return [Flag(NOOP, message.removeprefix(": "))] if message else []
 
 
+def _matches(entry: Entry, lang: str) -> bool:
+    """`de` matches a German cell and every cross-lingual cell with German on either side (`en-de`,
+    `de-en`); a pair label (`en-de`) matches that pair only."""
+    return entry.lang == lang or (bool(entry.cell.question_lang) and "-" not in lang
+                                  and lang in (entry.cell.lang, entry.cell.question_lang))
+
+
 def keep_langs(entries: list[Entry], langs, results) -> list[Entry]:
     """Only the entries of `langs` (each must occur in the results: a typo is an error, not an empty table)."""
     if not langs:
         return entries
-    have = sorted({e.lang for e in entries})
     for lang in langs:
-        if lang not in have:
+        if not any(_matches(e, lang) for e in entries):
+            have = sorted({e.lang for e in entries})
             raise XadvError(f"no results for language {lang!r} in {results} (it has: {' '.join(have)})")
-    return [e for e in entries if e.lang in langs]
+    return [e for e in entries if any(_matches(e, lang) for lang in langs)]
