@@ -11,6 +11,8 @@ TOML layout (all keys optional; see `xadv/train/presets/*.toml` for complete exa
     mix = "en"                    # en | multi | mixed: which intermediate data is used
     en_share = 0.5                # mixed only: the English share of each task's examples
     intermediate = ["qa", "xnli"] # [] = no intermediate phase (base -> target)
+    content_matched = false       # draw intermediate *items* (each once, in one language): XQuAD/XNLI/PAWS-X
+    holdout = 0.0                 # content_matched: share of item groups kept out of training (held-out checks)
     target = "tydiqa:en:train"    # the target-task (span QA) training data
     [sources]                     # intermediate data per task; the mix filters them by language
     qa = ["squad:en:dev", "tydiqa:ko,sw:train"]
@@ -138,6 +140,8 @@ class TrainConfig:
     mix: str = "en"
     en_share: float = 0.5
     intermediate: list[str] = field(default_factory=list)
+    content_matched: bool = False
+    holdout: float = 0.0
     target: str = "tydiqa:en:train"
     sources: dict[str, list[str]] = field(default_factory=lambda: {
         "qa": ["squad:en:dev", "tydiqa:ko,sw:train"],
@@ -159,6 +163,10 @@ class TrainConfig:
             raise ConfigError(f"unknown mix {self.mix!r}: choose one of {', '.join(MIXES)}")
         if not 0.0 < self.en_share < 1.0:
             raise ConfigError(f"en_share must be strictly between 0 and 1, got {self.en_share}")
+        if not 0.0 <= self.holdout < 1.0:
+            raise ConfigError(f"holdout must be in [0, 1), got {self.holdout}")
+        if self.holdout and not self.content_matched:
+            raise ConfigError("holdout needs content_matched = true (items are held out, not rows)")
         for task in self.intermediate:
             if task not in TASKS:
                 raise ConfigError(f"unknown intermediate task {task!r}: choose from {', '.join(TASKS)}")
@@ -251,6 +259,9 @@ class TrainConfig:
             phase.pop("save_every", None)
         # without augmentation the key is left out, so the digests of earlier runs stay what they were;
         # with it, the canonical spec (attack order and aliases do not matter) and the attacks' versions
+        for key, off in (("content_matched", False), ("holdout", 0.0)):  # likewise: absent when off
+            if d[key] == off:
+                d.pop(key)
         spec = self.augment_spec()
         if spec is None:
             d.pop("augment", None)
@@ -328,7 +339,7 @@ def from_dict(raw: dict, preset: str | None = None) -> TrainConfig:
                 raise ConfigError("sources must be a table: task = [\"dataset:lang:split\", ...]")
             kwargs["sources"] = {
                 t: _coerce(v, top["intermediate"], f"sources.{t}") for t, v in value.items()}
-        elif key in ("base", "seed", "mix", "en_share", "intermediate", "target"):
+        elif key in ("base", "seed", "mix", "en_share", "intermediate", "target", "content_matched", "holdout"):
             kwargs[key] = _coerce(value, top[key], key)
         else:
             raise ConfigError(f"unknown config key {key!r}")

@@ -8,6 +8,11 @@ With `max_examples` (per task) the three mixes see the same number of examples, 
 their comparison fair; without it each mix takes all it can (mixed: as many as keep the share exact).
 Selection is a seeded shuffle per language, so the same config picks the same rows every time.
 
+Content-matched sources (XQuAD, XNLI, PAWS-X: the same items translated into every language) can be
+selected by *item* instead (`content_matched`, `matched_select`): every item enters at most once, in one
+language, so en, multi and mixed see the same content and differ only in its language; a share of the
+items (`holdout`, whole paragraphs / premises) is kept out of every mix for held-out checks.
+
 Every file read is recorded with its sha256 and example count for the model card.
 """
 
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +60,8 @@ class TaskData:
     files: list[DataFileRecord] = field(default_factory=list)
     n_labels: int = 0  # pairs tasks: number of classes
     augmentation: dict[str, Any] | None = None  # target: the adversarial copies among `rows` (`add_adversarial`)
+    matched: dict[str, Any] | None = None  # content-matched selection: items, held-out items (`matched_select`)
+    held_out: list[dict[str, Any]] = field(default_factory=list)  # rows of held-out items (every language)
 
     @property
     def languages(self) -> list[str]:
@@ -170,8 +178,8 @@ def _available(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def load_task(task: str, sources: list[str], *, mix: str, en_share: float, max_examples: int, seed: int,
-              data_dir: str | os.PathLike | None) -> TaskData:
-    """One intermediate task's examples under the mix."""
+              data_dir: str | os.PathLike | None, content_matched: bool = False, holdout: float = 0.0) -> TaskData:
+    """One intermediate task's examples under the mix (by item when `content_matched`)."""
     from xadv.data.pairs import LABEL_NAMES
 
     kind = TASKS[task]
@@ -181,6 +189,12 @@ def load_task(task: str, sources: list[str], *, mix: str, en_share: float, max_e
         part, recs = read_source(source, kind, data_dir, task=task if kind == "pairs" else None)
         rows.extend(part)
         files.extend(recs)
+    if content_matched:
+        data = matched_select(task, kind, rows, mix=mix, en_share=en_share, max_examples=max_examples,
+                              seed=seed, holdout=holdout)
+        used = set(data.counts)
+        return dataclasses.replace(data, files=[f for f in files if set(f.lang.split(",")) & used],
+                                   n_labels=len(LABEL_NAMES[task]) if kind == "pairs" else 0)
     available = _available(rows)
     counts = mix_counts(available, mix, en_share, max_examples)
     if not counts or not sum(counts.values()):
@@ -192,6 +206,78 @@ def load_task(task: str, sources: list[str], *, mix: str, en_share: float, max_e
     return TaskData(task, kind, chosen, counts, available,
                     [f for f in files if set(f.lang.split(",")) & used],
                     len(LABEL_NAMES[task]) if kind == "pairs" else 0)
+
+
+def item_keys(kind: str, rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(item, group) of every row. QA: the id (without a `lang/` prefix; XQuAD shares ids across languages)
+    and the paragraph; pairs: the row's position in its language's file and the
+    first sentence (an XNLI premise carries three hypotheses). Groups are named by their text in one
+    language (the smallest code of the item's languages), so a paragraph is one group in all of them."""
+    position: dict[str, int] = {}
+    raw: list[tuple[str, str]] = []
+    for row in rows:
+        lang = row["lang"]
+        if kind == "qa":
+            prefix, sep, rest = str(row["id"]).partition("/")
+            raw.append((rest if sep and prefix == lang else str(row["id"]), row["context"]))
+        else:
+            raw.append((str(position.get(lang, 0)), row["sentence1"]))
+            position[lang] = position.get(lang, 0) + 1
+    first: dict[str, tuple[str, str]] = {}  # item -> (lang, group text) of its smallest language
+    for row, (item, text) in zip(rows, raw):
+        if item not in first or row["lang"] < first[item][0]:
+            first[item] = (row["lang"], text)
+    return [(item, first[item][1]) for item, _ in raw]
+
+
+def _unit(*parts: object) -> float:
+    """A number in [0, 1) from a SHA-256 of the parts: order- and process-independent draws."""
+    return int(hashlib.sha256(":".join(map(str, parts)).encode("utf-8")).hexdigest()[:15], 16) / 16**15
+
+
+def matched_select(task: str, kind: str, rows: list[dict[str, Any]], *, mix: str, en_share: float,
+                   max_examples: int, seed: int, holdout: float = 0.0) -> TaskData:
+    """Content-matched selection: items (not rows) are drawn, each used once in one language.
+
+    Groups whose hash falls below `holdout` are held out of every mix and seed (their rows are returned in
+    `held_out`). The other items are ordered by a seeded hash and the first `max_examples` taken (all when
+    0), the same items for en, multi and mixed; en puts every item in English, multi deals them round-robin
+    over the non-English languages (in a seeded order), mixed puts the first round(n * en_share) in English
+    and deals the rest. An item missing in its dealt language goes to the next language that has it."""
+    keys = item_keys(kind, rows)
+    if len({row["lang"] for row in rows}) > 1 and len({item for item, _ in keys}) == len(keys):
+        raise ConfigError(f"task {task}: content_matched needs sources whose items are shared across languages "
+                          f"(XQuAD ids, XNLI / PAWS-X lines); these share none")
+    langs_of: dict[str, dict[str, int]] = {}
+    held: set[str] = set()
+    for i, (row, (item, group)) in enumerate(zip(rows, keys)):
+        if row["lang"] in langs_of.setdefault(item, {}):
+            raise ConfigError(f"task {task}: item {item!r} appears twice in {row['lang']} "
+                              f"(content_matched reads each language from one source)")
+        langs_of[item][row["lang"]] = i
+        if _unit("holdout", group) < holdout:
+            held.add(item)
+    available = _available(rows)
+    multi = sorted((lang for lang in available if lang != "en"), key=lambda lang: _unit(seed, task, "lang", lang))
+    items = sorted((k for k in langs_of if k not in held), key=lambda k: _unit(seed, task, k))
+    items = items[: max_examples or len(items)]
+    n_en = {"en": len(items), "multi": 0}.get(mix, round(len(items) * en_share))
+    if (n_en and "en" not in available) or (len(items) > n_en and not multi) or not items:
+        need = "English" if n_en else "non-English"
+        raise ConfigError(f"task {task}: its sources have no {need} data for mix {mix!r} "
+                          f"(languages there: {', '.join(available) or 'none'})")
+    chosen: list[int] = []
+    for k, item in enumerate(items):
+        have = langs_of[item]
+        order = ["en"] if k < n_en else [multi[(k - n_en + j) % len(multi)] for j in range(len(multi))]
+        lang = next((x for x in order if x in have), None)
+        if lang is not None:
+            chosen.append(have[lang])
+    # rows are copied with their item key (`item`): a pair's key is its line, which the row alone lacks
+    picked = [dict(rows[i], item=keys[i][0]) for i in sorted(chosen)]
+    return TaskData(task, kind, picked, _available(picked), available,
+                    matched={"items": len(picked), "held_out_items": len(held), "holdout": holdout},
+                    held_out=[dict(r, item=item) for r, (item, _) in zip(rows, keys) if item in held])
 
 
 def load_target(source: str, *, max_examples: int, seed: int, data_dir: str | os.PathLike | None) -> TaskData:

@@ -90,7 +90,8 @@ def _write_json(path: Path, obj: Any) -> None:
 def load_phase_data(config: TrainConfig, data_dir: str | os.PathLike | None) -> tuple[list[TaskData], TaskData]:
     """The intermediate tasks (under the mix) and the target data, checked against the evaluation data."""
     inter = [load_task(t, config.sources[t], mix=config.mix, en_share=config.en_share,
-                       max_examples=config.intermediate_phase.max_examples, seed=config.seed, data_dir=data_dir)
+                       max_examples=config.intermediate_phase.max_examples, seed=config.seed, data_dir=data_dir,
+                       content_matched=config.content_matched, holdout=config.holdout)
              for t in config.intermediate]
     target = load_target(config.target, max_examples=config.target_phase.max_examples, seed=config.seed,
                          data_dir=data_dir)
@@ -189,7 +190,8 @@ def train(config: TrainConfig, out: str | os.PathLike, *, data_dir: str | os.Pat
             feats[key], stats[key] = _features(d, tokenizer, settings)
             kinds[key], n_labels[key] = d.kind, d.n_labels
             summaries.append({**task_summary(d, stats[key]), "phase": name,
-                              **({"adversarial_copies": d.augmentation["copies"]} if d.augmentation else {})})
+                              **({"adversarial_copies": d.augmentation["copies"]} if d.augmentation else {}),
+                              **({"content_matched": d.matched} if d.matched else {})})
         if name in record["done"]:
             phases.append(record["done"][name])
             log(f"{name}: already done ({record['done'][name]['steps']} steps), skipping")
