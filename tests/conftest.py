@@ -60,6 +60,13 @@ def _no_results_key(monkeypatch):
 
 
 _CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+# The README's test command runs pytest-xdist workers: each gets its share of the cores, so torch in every
+# worker (and in the CLI processes its tests start, through the environment) never runs more threads in all
+# than the machine has. Set before any test module imports torch; a user's own OMP_NUM_THREADS wins.
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT") or 1)
+if _WORKERS > 1:
+    os.environ.setdefault("OMP_NUM_THREADS", str(max(1, _CPUS // _WORKERS)))
+_THREADS = int(os.environ.get("OMP_NUM_THREADS") or _CPUS)
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +74,7 @@ def _torch_threads_given_back():
     """torch's thread count is process-wide: a test whose engine runs on one thread (`num_threads=1`, tiny
     models) must not leave every later test, training included, on one of the machine's cores."""
     torch = sys.modules.get("torch")
-    before = torch.get_num_threads() if torch is not None else _CPUS
+    before = torch.get_num_threads() if torch is not None else _THREADS
     yield
     torch = sys.modules.get("torch")
     if torch is not None and torch.get_num_threads() != before:

@@ -156,8 +156,8 @@ def run_contrasts(arms: Mapping[str, Arm], contrasts: Sequence[Contrast], *, n_r
     se_factor, holm_factor = mde_factor(alpha), mde_factor(alpha / max(1, len(contrasts)))
     out = []
     for (c, estimate, diff, p), p_adj in zip(rows, adjusted):
-        ci95 = tuple(float(x) for x in np.percentile(diff, [2.5, 97.5]))
-        ci90 = tuple(float(x) for x in np.percentile(diff, [5, 95]))
+        lo95, hi95, lo90, hi90 = (float(x) for x in np.percentile(diff, [2.5, 97.5, 5, 95]))
+        ci95, ci90 = (lo95, hi95), (lo90, hi90)
         se = float(np.std(diff, ddof=1))
         verdict = ("significant" if p_adj < alpha else
                    "equivalent" if -bound < ci90[0] and ci90[1] < bound else "unresolved")
