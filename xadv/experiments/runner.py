@@ -26,6 +26,7 @@ from xadv.experiments.machine import (
     threads,
 )
 from xadv.experiments.report import render
+from xadv.experiments.sample import evaluation_sample
 from xadv.experiments.spec import (
     EVAL_DATA,
     Budget,
@@ -155,9 +156,12 @@ def train_cell(config: TrainConfig, out: Path, *, data_dir: Path, quiet: bool, l
 
 # --- evaluation under attack ---------------------------------------------------------------------------
 
-def eval_rows(data_dir: Path, n_per_lang: int) -> list[dict]:
-    """The dev questions every model is evaluated on: the first N per language (all with N = 0)."""
+def eval_rows(data_dir: Path, n_per_lang: int, sample: str = "first") -> list[dict]:
+    """The dev questions every model is evaluated on: the first N per language (all with N = 0), or the
+    registered v2 sample (`xadv.experiments.sample`)."""
     rows = list(load_qa(EVAL_DATA, data_dir))
+    if sample == "registered":
+        return list(evaluation_sample(rows).rows(rows))
     return list(first_n_per_language(rows, n_per_lang or None))
 
 
@@ -171,7 +175,8 @@ def evaluate_cell(cell: GridCell, model_dir: Path, rows: list[dict], store: Resu
     suite = EvalSuite(models=(ModelRef(str(model_dir), name=cell.id),),  # records name the grid cell
                       langs=tuple(dict.fromkeys(r["lang"] for r in rows)), attacks=tuple(specs),
                       seeds=(budget.attack_seed,), strength=budget.strength, mode="squad",
-                      data=data_label(budget.n_per_lang), engine=EngineConfig(batch_size=budget.eval_batch_size),
+                      data=data_label(budget.n_per_lang, budget.sample),
+                      engine=EngineConfig(batch_size=budget.eval_batch_size),
                       results=store.root, device=device)
     outcomes = run_suite(suite, data_dir=data_dir, rows=rows, progress=not quiet).outcomes
     out: dict[str, Any] = {"records": [], "computed": 0, "cached": 0, "skipped": []}
@@ -205,7 +210,7 @@ def prepare(opts: RunOptions, say: Log) -> Prepared:
         say("warning: --budget full is sized for a GPU; on this CPU it would take days (use --budget small)")
     first = next(iter(configs.values()))
     say(f"budget {budget.name}: preset {budget.preset}, base {first.base}, {len(grid)} models "
-        f"({', '.join(c.id for c in grid)}), dev {data_label(budget.n_per_lang)}, attacks "
+        f"({', '.join(c.id for c in grid)}), dev {data_label(budget.n_per_lang, budget.sample)}, attacks "
         f"{', '.join(a.label for a in budget.attacks)}")
     say(f"models in {rel(runs, opts.root)}/, records in {rel(store, opts.root)}/, outputs in "
         f"{rel(results, opts.root)}/")
@@ -255,7 +260,7 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
     if not main:  # multi-process training: process 0 evaluates
         return None
 
-    rows = eval_rows(data_dir, budget.n_per_lang)
+    rows = eval_rows(data_dir, budget.n_per_lang, budget.sample)
     store = ResultsStore(p.store)
     records: list[dict] = []
     skipped: dict[tuple[str, str], str] = {}
@@ -291,6 +296,7 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
         "budget": budget.name,
         "settings": {"config": rel(p.settings.path, root), "preset": budget.preset, "base": first.base,
                      "seeds": sorted({c.seed for c in grid}), "n_per_lang": budget.n_per_lang or None,
+                     **({"sample": budget.sample} if budget.sample != "first" else {}),
                      "eval_data": EVAL_DATA, "questions": len(rows), "attacks": [a.label for a in budget.attacks],
                      "strength": budget.strength, "attack_seed": budget.attack_seed, "mode": "squad",
                      "criterion": "em", "en_share": p.settings.en_share, "sets": [*budget.sets, *opts.sets],

@@ -19,10 +19,12 @@ from xadv.train import pipeline as train_pipeline
 MIXES: tuple[str, ...] = ("en", "multi", "mixed")
 TASKS: tuple[str, ...] = ("qa", "nli", "paraphrase", "all")  # the order of tables and plots
 BASELINE = "baseline"
+BASELINE_PLUS = "baseline-plus"  # v2's B+: no intermediate phase, T + I target steps (equal span-QA steps)
 EVAL_DATA = "tydiqa:all:dev"
-CELL_ID = re.compile(r"^(?:(?P<baseline>baseline)|(?P<mix>[a-z]+)-(?P<task>[a-z]+))-s(?P<seed>-?\d+)$")
+CELL_ID = re.compile(r"^(?:(?P<baseline>baseline(?:-plus)?)|(?P<mix>[a-z]+)-(?P<task>[a-z]+))-s(?P<seed>-?\d+)$")
 BUDGET_KEYS = frozenset({"preset", "seeds", "n_per_lang", "attack_seed", "strength", "eval_batch_size", "sets",
-                         "attacks", "base"})
+                         "attacks", "base", "sample"})
+SAMPLES = ("first", "registered")  # first n_per_lang per language | the v2 registered sample (experiments.sample)
 
 
 class ExperimentError(XadvError):
@@ -51,6 +53,7 @@ class Budget:
     sets: list[str]
     attacks: list[AttackCell]
     base: str | None = None
+    sample: str = "first"
 
 
 @dataclass
@@ -62,11 +65,13 @@ class Settings:
     task_names: dict[str, list[str]]
     budgets: dict[str, dict]
     path: Path
+    baseline_plus: bool = False
 
 
 @dataclass(frozen=True)
 class GridCell:
-    """One model of the grid: a mix and an intermediate task (both None for the baseline) and a seed."""
+    """One model of the grid: a mix and an intermediate task (both None for the baseline; task "plus" for
+    B+, the baseline with the intermediate phase's steps added to its target phase) and a seed."""
 
     mix: str | None
     task: str | None
@@ -75,7 +80,9 @@ class GridCell:
 
     @property
     def group(self) -> str:
-        return BASELINE if self.mix is None else f"{self.mix}-{self.task}"
+        if self.mix is None:
+            return BASELINE_PLUS if self.task == "plus" else BASELINE
+        return f"{self.mix}-{self.task}"
 
     @property
     def id(self) -> str:
@@ -106,6 +113,7 @@ def read_settings(path: str | os.PathLike) -> Settings:
     settings = Settings(
         mixes=list(_need(raw, "mixes", list, where)), tasks=list(_need(raw, "tasks", list, where)),
         baseline=bool(raw.get("baseline", True)), en_share=float(raw.get("en_share", 0.5)),
+        baseline_plus=bool(raw.get("baseline_plus", False)),
         task_names={k: list(v) for k, v in task_names.items()},
         budgets=_need(raw, "budget", dict, where), path=path)
     for mix in settings.mixes:
@@ -150,13 +158,18 @@ def get_budget(settings: Settings, name: str) -> Budget:
     n = int(raw.get("n_per_lang", 0))
     if n < 0:
         raise ExperimentError(f"{where}.n_per_lang must be >= 0 (0: every question)")
+    sample = str(raw.get("sample", "first"))
+    if sample not in SAMPLES:
+        raise ExperimentError(f"{where}.sample must be one of {', '.join(SAMPLES)}, got {sample!r}")
+    if sample == "registered" and n:
+        raise ExperimentError(f"{where}: sample = \"registered\" fixes the questions; drop n_per_lang")
     attacks = [parse_attack(a, f"{where}.attacks") for a in _need(raw, "attacks", list, where)]
     if not attacks:
         raise ExperimentError(f"{where}.attacks is empty")
     return Budget(name=name, preset=str(_need(raw, "preset", str, where)), seeds=list(seeds), n_per_lang=n,
                   attack_seed=int(raw.get("attack_seed", 0)), strength=float(raw.get("strength", 0.2)),
                   eval_batch_size=int(raw.get("eval_batch_size", 16)), sets=list(raw.get("sets", [])),
-                  attacks=attacks, base=raw.get("base"))
+                  attacks=attacks, base=raw.get("base"), sample=sample)
 
 
 def pick(text: str | None, allowed: list[str], what: str) -> list[str]:
@@ -193,6 +206,8 @@ def expand_grid(settings: Settings, budget: Budget, *, mixes: list[str] | None =
     for seed in (budget.seeds if seeds is None else seeds):
         if with_baseline:
             cells.append(GridCell(None, None, seed))
+            if settings.baseline_plus:
+                cells.append(GridCell(None, "plus", seed))
         for mix in mixes:
             for task in tasks:
                 cells.append(GridCell(mix, task, seed, tuple(settings.task_names[task])))
@@ -211,6 +226,9 @@ def plan_grid(config: str | os.PathLike, budget_name: str, *, mixes: str | None 
     if n_per_lang is not None:
         if n_per_lang < 0:
             raise ExperimentError("--n-per-lang must be >= 0 (0: every question)")
+        if budget.sample == "registered":
+            raise ExperimentError(f"budget {budget.name} evaluates the registered sample: --n-per-lang would "
+                                  f"change the registered questions")
         budget.n_per_lang = n_per_lang
     grid = expand_grid(settings, budget, mixes=picked_mixes, tasks=picked_tasks, seeds=picked_seeds,
                        baseline=False if no_baseline else None)
@@ -226,7 +244,16 @@ def train_config(cell: GridCell, settings: Settings, budget: Budget, *, base: st
                                  "intermediate": list(cell.intermediate)}
     if base or budget.base:
         overrides["base"] = base or budget.base
-    return load_config(budget.preset, overrides=overrides, sets=[*budget.sets, *(extra_sets or [])])
+    sets = [*budget.sets, *(extra_sets or [])]
+    config = load_config(budget.preset, overrides=overrides, sets=sets)
+    if cell.group != BASELINE_PLUS:
+        return config
+    target, inter = config.target_phase.max_steps, config.intermediate_phase.max_steps
+    if not target or not inter:
+        raise ExperimentError(f"{cell.id}: B+ adds the intermediate steps to the target steps, so both need "
+                              f"max_steps > 0 (phases.target.max_steps={target}, "
+                              f"phases.intermediate.max_steps={inter})")
+    return load_config(budget.preset, overrides=overrides, sets=[*sets, f"phases.target.max_steps={target + inter}"])
 
 
 def seen_qa_languages(config: TrainConfig, data_dir: Path) -> list[str]:
@@ -239,9 +266,12 @@ def parse_cell_id(name: str) -> dict | None:
     if not m:
         return None
     if m["baseline"]:
-        return {"group": BASELINE, "mix": None, "task": None, "seed": int(m["seed"])}
+        plus = m["baseline"] == BASELINE_PLUS
+        return {"group": m["baseline"], "mix": None, "task": "plus" if plus else None, "seed": int(m["seed"])}
     return {"group": f"{m['mix']}-{m['task']}", "mix": m["mix"], "task": m["task"], "seed": int(m["seed"])}
 
 
-def data_label(n_per_lang: int) -> str:
+def data_label(n_per_lang: int, sample: str = "first") -> str:
+    if sample == "registered":
+        return f"{EVAL_DATA} (registered v2 sample: 150 per language, bn 83, seed 2026)"
     return EVAL_DATA if not n_per_lang else f"{EVAL_DATA} (first {n_per_lang} per language)"

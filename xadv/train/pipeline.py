@@ -310,7 +310,8 @@ def plan(config: TrainConfig, data_dir: str | os.PathLike | None = None) -> dict
     inter, target = load_phase_data(config, data_dir)
     seen = seen_languages([*inter, target])
     return {"digest": config.digest(), "config": config.to_dict(), "augmentation": augmentation_card(target, config),
-            "tasks": [{**task_summary(t), "phase": "intermediate"} for t in inter]
+            "tasks": [{**task_summary(t), "phase": "intermediate",
+                       **({"content_matched": t.matched} if t.matched else {})} for t in inter]
             + [{**task_summary(target), "phase": "target"}],
             "seen_languages": seen, "zero_shot_languages": [x for x in TYDI_LANGS if x not in seen["qa"]]}
 

@@ -1,0 +1,71 @@
+"""The v2 grid (benchmarks/experiment-v2.toml, registered in benchmarks/experiment-v2.md): its arms, B+'s
+equal span-QA steps, content-matched pools, zero-shot for every TyDi language but English, and the
+registered evaluation sample kept apart from the tuning questions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from xadv.experiments.contrasts import REGISTERED
+from xadv.experiments.runner import eval_rows
+from xadv.experiments.sample import evaluation_sample
+from xadv.experiments.spec import ExperimentError, parse_cell_id, plan_grid, train_config
+from xadv.langs import TYDI_LANGS
+from xadv.train import pipeline as train_pipeline
+
+REPO = Path(__file__).resolve().parents[1]
+V2 = REPO / "benchmarks" / "experiment-v2.toml"
+
+
+def test_the_grid_has_every_registered_arm_per_seed_and_b_plus_gets_the_intermediate_steps():
+    settings, budget, grid = plan_grid(V2, "v2")
+    groups = {c.group for c in grid}
+    assert groups == {"baseline", "baseline-plus", "en-qa", "multi-qa", "mixed-qa", "en-nli", "multi-nli",
+                      "mixed-nli"}
+    assert {n for c in REGISTERED for n in (*c.plus, *c.minus)} <= groups  # every contrast has its arms
+    assert sorted({c.seed for c in grid}) == [13, 14, 15] and len(grid) == 24
+    configs = {c.id: train_config(c, settings, budget) for c in grid}
+    b0, plus, qa = configs["baseline-s13"], configs["baseline-plus-s13"], configs["en-qa-s13"]
+    assert plus.target_phase.max_steps == b0.target_phase.max_steps + qa.intermediate_phase.max_steps == 594
+    assert plus.intermediate == [] and qa.intermediate == ["qa"]
+    assert parse_cell_id("baseline-plus-s14") == {"group": "baseline-plus", "mix": None, "task": "plus",
+                                                  "seed": 14}
+
+
+@pytest.mark.needs_data
+def test_no_arm_sees_a_tydi_language_but_english(data_dir):
+    """The zero-shot promise of the design: fails if any arm's card would list another TyDi language as
+    seen (in any task, not only QA)."""
+    settings, budget, grid = plan_grid(V2, "v2", seeds="13")
+    for cell in grid:
+        planned = train_pipeline.plan(train_config(cell, settings, budget), data_dir)
+        assert planned["seen_languages"]["eval_any"] == ["en"], cell.id
+        assert planned["zero_shot_languages"] == [x for x in TYDI_LANGS if x != "en"], cell.id
+        inter = [t for t in planned["tasks"] if t["phase"] == "intermediate"]
+        assert len(inter) == (cell.mix is not None), cell.id
+        for task in inter:
+            assert task["content_matched"]["holdout"] == 0.16 and task["content_matched"]["items"] > 900
+            expected = {"en": {"en"}, "multi": set(task["available_per_language"]) - {"en"},
+                        "mixed": set(task["available_per_language"])}[cell.mix]
+            assert set(task["examples_per_language"]) == expected, cell.id
+
+
+@pytest.mark.needs_data
+def test_the_evaluation_rows_are_the_registered_sample_and_never_tuning_questions(data_dir):
+    rows = eval_rows(data_dir, 0, "registered")
+    assert len(rows) == 1283
+    dev = eval_rows(data_dir, 0)
+    tuning = evaluation_sample(dev).tuning_ids()
+    assert len(tuning) == 270 and not {r["id"] for r in rows} & tuning
+
+
+def test_the_registered_sample_cannot_be_resized_from_the_command_line(tmp_path):
+    with pytest.raises(ExperimentError, match="registered questions"):
+        plan_grid(V2, "v2", n_per_lang=30)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(V2.read_text(encoding="utf-8").replace('sample = "registered"', 'sample = "random"'),
+                   encoding="utf-8")
+    with pytest.raises(ExperimentError, match="sample must be one of first, registered"):
+        plan_grid(bad, "v2")
