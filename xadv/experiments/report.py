@@ -10,6 +10,7 @@ from pathlib import Path
 from xadv.experiments.analysis import analyse
 from xadv.experiments.machine import describe_device
 from xadv.experiments.plots import plot
+from xadv.experiments.registered import registered_analysis
 from xadv.experiments.spec import ExperimentError
 from xadv.experiments.store import (
     ANALYSIS_FILE,
@@ -70,6 +71,32 @@ def _section(title: str, items: list[str], per_item_gap: bool) -> list[str]:
         return []
     body = [x for item in items for x in (item, "")] if per_item_gap else [*items, ""]
     return [f"## {title}", "", *body]
+
+
+def registered_markdown(reg: dict) -> list[str]:
+    """The pre-registered contrasts (benchmarks/experiment-v2.md, section 7): the primary endpoint with raw
+    and Holm p, MDE and verdict; clean F1 and effective robustness beside it as secondary."""
+    lines = ["## Pre-registered contrasts (benchmarks/experiment-v2.md)", "",
+             f"Macro over {' '.join(reg['langs'])} (each language weighs the same); two-level bootstrap (seeds, "
+             f"then shared questions), {reg['n_resamples']:,} resamples; Holm over the contrasts run. Seeds per "
+             f"arm: {', '.join(f'{g} {k}' for g, k in reg['seeds'].items())}.", ""]
+    secondary = {r["id"]: (c, e) for r, c, e in zip(reg["primary"], reg["clean"], reg["effective"])}
+    rows = []
+    for r in reg["primary"]:
+        c, e = secondary[r["id"]]
+        rows.append([r["id"], r["label"], f"{r['estimate']:+.2f} [{r['ci95'][0]:+.2f}, {r['ci95'][1]:+.2f}]",
+                     _p(r["p"]), _p(r["p_holm"]), f"{r['mde']:.2f} / {r['mde_holm']:.2f}", r["verdict"],
+                     f"{c['estimate']:+.2f} [{c['ci95'][0]:+.2f}, {c['ci95'][1]:+.2f}]",
+                     f"{e['estimate']:+.2f} [{e['ci95'][0]:+.2f}, {e['ci95'][1]:+.2f}]"])
+    if rows:
+        lines += _table(["id", "contrast (A - B)", "Δ adversarial F1 [95% CI]", "p", "p (Holm)",
+                         "MDE / at Holm's first step", "verdict", "Δ clean F1 (secondary)",
+                         "Δ effective robustness (secondary)"], rows, left=2)
+        lines.append("")
+    for m in reg["not_run"]:
+        lines.append(f"- {m['id']} ({m['label']}) not run: no records for {', '.join(m['missing'])}")
+    lines.append("")
+    return lines
 
 
 def to_markdown(a: dict, models: list[dict], info: dict, n_records: int, plots: list[str],
@@ -201,6 +228,8 @@ def to_markdown(a: dict, models: list[dict], info: dict, n_records: int, plots: 
         lines += _table(["task", "comparison", *langs], rows, left=2)
         lines.append("")
 
+    if a.get("registered"):
+        lines += registered_markdown(a["registered"])
     lines.append("## Alignment: QA vs NLI vs paraphrase (and each vs no intermediate task)")
     lines.append("")
     rows = []
@@ -240,6 +269,8 @@ def render(results: str | os.PathLike) -> Path:
     info = read_json(results / RUN_FILE, {})
     models = read_json(results / MODELS_FILE, {}).get("models", [])
     a = analyse(entries)
+    if (info.get("settings") or {}).get("sample") == "registered":  # the v2 design: its registered contrasts
+        a["registered"] = registered_analysis(entries)
     wanted = (info.get("settings") or {}).get("attacks") or []
     a["attacks"] = sorted(a["attacks"], key=lambda x: (wanted.index(x) if x in wanted else len(wanted), x))
     plots = plot(a, results / PLOTS_DIR)
