@@ -131,3 +131,39 @@ def test_a_content_matched_run_trains_and_its_card_sees_no_tydi_language_but_eng
     assert xnli["examples_per_language"]["en"] == 32
     assert card["seen_languages"]["eval_any"] == ["en"]
     assert card["config"]["content_matched"] is True
+
+
+def test_held_out_accuracy_reads_the_head_exactly_as_training_built_it(data_dir, tmp_path):
+    """A phase checkpoint saved by MultiTaskModel: pair_predictions equals the training model's own head on
+    the held-out pairs, and the verdict compares accuracy with chance + 5 points."""
+    import numpy as np
+    import torch
+
+    from xadv.testing import tiny_qa_model
+    from xadv.train.heldout import pair_accuracy, pair_predictions
+    from xadv.train.model import MultiTaskModel, pool
+
+    model, tok = tiny_qa_model(seed=0, hidden=32, layers=2)
+    mt = MultiTaskModel(model, {"xnli": 3}, seed=1, pooling="mean").eval()
+    phase = tmp_path / "phase"
+    mt.save_checkpoint(phase, tok)
+    held = [r for r in _task("xnli", XNLI_POOL, data_dir, "en", n=50).held_out if r["lang"] == "en"][:40]
+    assert len(held) == 40
+    enc = tok([r["sentence1"] for r in held], [r["sentence2"] for r in held], truncation=True, max_length=128,
+              padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        hidden = mt.encoder()(**enc).last_hidden_state
+        expected = mt.heads["xnli"](pool(hidden, enc["attention_mask"], "mean")).argmax(-1).numpy()
+    got = pair_predictions(phase, "xnli", held, pooling="mean", batch_size=16)
+    assert np.array_equal(got, expected)
+    with torch.no_grad():  # a head that always answers "contradiction" (label 2): accuracy = its share
+        mt.heads["xnli"][1].weight.zero_()
+        mt.heads["xnli"][1].bias.copy_(torch.tensor([0.0, 0.0, 5.0]))
+    mt.save_checkpoint(phase, tok)
+    result = pair_accuracy(phase, "xnli", held, pooling="mean")
+    share = 100 * sum(int(r["label"]) == 2 for r in held) / len(held)
+    majority = 100 * max(sum(int(r["label"]) == k for r in held) for k in range(3)) / len(held)
+    assert result["accuracy"] == pytest.approx(share, abs=0.01) and result["uniform_chance"] == pytest.approx(33.33)
+    assert result["chance"] == pytest.approx(max(majority, 100 / 3), abs=0.01)
+    # always answering one label never passes: at best it scores the majority share, 5 points short
+    assert not result["learnable"] and result["predicted_share"]["2"] == 1.0

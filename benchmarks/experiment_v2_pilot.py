@@ -1,0 +1,157 @@
+"""The v2 pilot (benchmarks/experiment-v2.md, section 4): measure, apply the registered rules, record.
+
+Run alone on the CPU, in parts (each resumes: finished trainings are reused, results merge into one file):
+
+    python benchmarks/experiment_v2_pilot.py --part learnability  # 4a: XNLI-en / PAWS-X-en at I and 2I, QA-en
+    python benchmarks/experiment_v2_pilot.py --part budget        # 4c: B0 seed 13 at T = 237 and 474
+    python benchmarks/experiment_v2_pilot.py --part seeds         # 4b: B0 seeds 13-15 on the evaluation sample
+
+Models go to runs/experiment/v2-pilot/ (the B0 runs of the chosen T to runs/experiment/v2/, where the main
+grid reuses them: same config, same digest); results to benchmarks/results/experiment/v2/pilot.json.
+On the 2-core AVX2 CPU (fp32): learnability about 40 min, budget about 65 min, seeds about 2 hours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import xadv  # noqa: E402
+from xadv.experiments.pilot import keep_task, seeds_for_qa_arms, target_steps  # noqa: E402
+from xadv.experiments.runner import eval_rows, train_cell  # noqa: E402
+from xadv.experiments.sample import evaluation_sample  # noqa: E402
+from xadv.experiments.spec import GridCell, plan_grid, train_config  # noqa: E402
+from xadv.experiments.store import read_json  # noqa: E402
+from xadv.io import atomic_write_text  # noqa: E402
+from xadv.train.data import load_task  # noqa: E402
+from xadv.train.heldout import pair_accuracy  # noqa: E402
+
+CONFIG = REPO / "benchmarks" / "experiment-v2.toml"
+ZERO_SHOT = ("ar", "bn", "fi", "id", "ko", "ru", "sw", "te")
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _train(config, out: Path, data_dir: Path) -> float:
+    t0 = time.perf_counter()
+    train_cell(config, out, data_dir=data_dir, quiet=True, log=_log)
+    return round(time.perf_counter() - t0, 1)
+
+
+def _macro(model_dir: Path, rows: list[dict]) -> tuple[float, dict]:
+    report = xadv.evaluate(str(model_dir), rows, cache=False).to_dict()
+    f1 = {lang: v["f1"] for lang, v in report["languages"].items()}
+    return round(sum(f1[lang] for lang in ZERO_SHOT) / len(ZERO_SHOT), 2), f1
+
+
+def learnability(settings, budget, data_dir: Path, runs: Path) -> dict:
+    inter = train_config(GridCell("en", "qa", 13, ("qa",)), settings, budget).intermediate_phase
+    steps_i = inter.max_steps
+    out: dict = {"I": steps_i, "tasks": {}}
+    for name, task in (("nli", "xnli"), ("paraphrase", "pawsx")):
+        for steps in (steps_i, 2 * steps_i):
+            config = train_config(GridCell("en", name, 13, (task,)), settings, budget,
+                                  extra_sets=[f"phases.intermediate.max_steps={steps}", "phases.target.max_steps=1"])
+            model = runs / f"learn-{task}-{steps}"
+            secs = _train(config, model, data_dir)
+            held = [r for r in load_task(task, config.sources[task], mix="en", en_share=0.5, max_examples=0,
+                                         seed=13, data_dir=data_dir, content_matched=True,
+                                         holdout=config.holdout).held_out if r["lang"] == "en"]
+            result = pair_accuracy(model / "phases" / "intermediate", task, held,
+                                   pooling=config.intermediate_phase.pair_pooling,
+                                   max_seq_length=config.intermediate_phase.max_seq_length)
+            out["tasks"].setdefault(task, {})[str(steps)] = {**result, "train_seconds": secs}
+            _log(f"{task} {steps} steps: held-out accuracy {result['accuracy']} (chance {result['chance']})")
+        at_2i = out["tasks"][task][str(2 * steps_i)]
+        out["tasks"][task]["keep"] = keep_task(at_2i["accuracy"], at_2i["chance"])
+    config = train_config(GridCell("en", "qa", 13, ("qa",)), settings, budget,
+                          extra_sets=["phases.target.max_steps=1"])
+    model = runs / f"learn-qa-{steps_i}"
+    secs = _train(config, model, data_dir)
+    held = [r for r in load_task("qa", config.sources["qa"], mix="en", en_share=0.5, max_examples=0, seed=13,
+                                 data_dir=data_dir, content_matched=True, holdout=config.holdout).held_out
+            if r["lang"] == "en"]
+    report = xadv.evaluate(str(model / "phases" / "intermediate"), held, cache=False).to_dict()
+    out["tasks"]["qa"] = {"n": len(held), "f1": report["overall"]["f1"], "em": report["overall"]["exact_match"],
+                          "train_seconds": secs}
+    return out
+
+
+def budget_rule(settings, budget, data_dir: Path, runs: Path, main_runs: Path) -> dict:
+    dev = eval_rows(data_dir, 0)
+    sample = evaluation_sample(dev)
+    tuning = [r for r in dev if r["id"] in sample.tuning_ids()]
+    out: dict = {"questions": len(tuning), "macro_f1": {}, "per_language": {}, "train_seconds": {}}
+    for steps in (474, 237):
+        config = train_config(GridCell(None, None, 13), settings, budget,
+                              extra_sets=[f"phases.target.max_steps={steps}"])
+        grid_b0 = train_config(GridCell(None, None, 13), settings, budget)  # the main grid's baseline-s13
+        model = main_runs / "baseline-s13" if config.digest() == grid_b0.digest() else runs / f"baseline-t{steps}-s13"
+        out["train_seconds"][str(steps)] = _train(config, model, data_dir)
+        macro, per = _macro(model, tuning)
+        out["macro_f1"][str(steps)], out["per_language"][str(steps)] = macro, per
+        _log(f"B0 T={steps}: macro zero-shot F1 on the tuning questions {macro}")
+    out["T"] = target_steps({int(k): v for k, v in out["macro_f1"].items()})
+    return out
+
+
+def seeds_rule(settings, budget, data_dir: Path, main_runs: Path, chosen_t: int) -> dict:
+    rows = eval_rows(data_dir, 0, "registered")
+    out: dict = {"T": chosen_t, "questions": len(rows), "macro_f1": {}, "train_seconds": {}}
+    for seed in (13, 14, 15):
+        config = train_config(GridCell(None, None, seed), settings, budget,
+                              extra_sets=[f"phases.target.max_steps={chosen_t}"])
+        model = main_runs / f"baseline-s{seed}"
+        out["train_seconds"][str(seed)] = _train(config, model, data_dir)
+        out["macro_f1"][str(seed)], _ = _macro(model, rows)
+        _log(f"B0 seed {seed}: macro zero-shot clean F1 {out['macro_f1'][str(seed)]}")
+    values = list(out["macro_f1"].values())
+    out["qa_arm_seeds"] = seeds_for_qa_arms(values)
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--part", choices=("learnability", "budget", "seeds"), required=True)
+    ap.add_argument("--data-dir", default=str(REPO.parent / "shared" / "data"))
+    ap.add_argument("--runs", default=str(REPO / "runs" / "experiment" / "v2-pilot"))
+    ap.add_argument("--main-runs", default=str(REPO / "runs" / "experiment" / "v2"))
+    ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "experiment" / "v2" / "pilot.json"))
+    ap.add_argument("--base", default=None, help="another base checkpoint (smoke runs only)")
+    ap.add_argument("--set", action="append", default=[], help="a training override (smoke runs only)")
+    args = ap.parse_args()
+    settings, budget, _ = plan_grid(CONFIG, "v2")
+    if args.base:  # a smoke run on a tiny checkpoint (the registered pilot uses the TOML's base)
+        budget.base = args.base
+    budget.sets = [*budget.sets, *args.set]
+    data_dir, runs, main_runs, out = Path(args.data_dir), Path(args.runs), Path(args.main_runs), Path(args.out)
+    record = read_json(out, {})
+    t0 = time.perf_counter()
+    if args.part == "learnability":
+        result = learnability(settings, budget, data_dir, runs)
+    elif args.part == "budget":
+        result = budget_rule(settings, budget, data_dir, runs, main_runs)
+    else:
+        if "budget" not in record:
+            raise SystemExit("run --part budget first: the seed-noise runs use the target budget it picks")
+        result = seeds_rule(settings, budget, data_dir, main_runs, record["budget"]["T"])
+    record[args.part] = {**result, "command": " ".join(["python", *sys.argv]),
+                         "machine": f"{platform.machine()} {platform.processor()}".strip(),
+                         "wall_seconds": round(time.perf_counter() - t0, 1)}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
+    _log(f"-> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

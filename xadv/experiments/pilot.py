@@ -1,0 +1,30 @@
+"""The v2 pilot's decision rules (benchmarks/experiment-v2.md, section 4), as pure functions: the pilot
+script (benchmarks/experiment_v2_pilot.py) measures, these decide, and pilot.json records both."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from statistics import stdev
+
+LEARNABLE_MARGIN = 5.0  # accuracy points above chance (4a)
+SEED_SD_LIMIT = 2.0  # F1 points (4b)
+BUDGET_TOLERANCE = 2.0  # F1 points (4c)
+T_FULL, T_HALF = 474, 237
+
+
+def keep_task(accuracy_2i: float, chance: float) -> bool:
+    """4a: a pair task stays only if its held-out accuracy (percent) after 2I steps is >= chance + 5."""
+    return accuracy_2i >= chance + LEARNABLE_MARGIN
+
+
+def seeds_for_qa_arms(macro_f1_by_seed: Sequence[float], base: Sequence[int] = (13, 14, 15),
+                      extra: Sequence[int] = (16, 17)) -> list[int]:
+    """4b: three seeds, five for the QA arms when the baseline's seed SD (macro zero-shot clean F1) > 2."""
+    if len(macro_f1_by_seed) < 2:
+        raise ValueError("the seed-noise rule needs the baseline at two seeds or more")
+    return [*base, *extra] if stdev(macro_f1_by_seed) > SEED_SD_LIMIT else list(base)
+
+
+def target_steps(macro_f1_by_steps: Mapping[int, float]) -> int:
+    """4c: T = 237 if the baseline's macro F1 on the tuning questions is within 2 points of T = 474."""
+    return T_HALF if macro_f1_by_steps[T_HALF] >= macro_f1_by_steps[T_FULL] - BUDGET_TOLERANCE else T_FULL
