@@ -4,12 +4,10 @@ different month names per process, and `xadv regress` failed an unchanged model)
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from hashseed import outputs_per_hash_seed
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -41,16 +39,10 @@ print(out.hexdigest())
 """
 
 
-def _digest(hash_seed: str, data_dir: Path, n: int) -> str:
-    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-    done = subprocess.run([sys.executable, "-c", SCRIPT, str(data_dir), str(n)], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout.strip()
 
 
 @pytest.mark.needs_data
 @pytest.mark.slow
 def test_every_attack_is_byte_identical_across_hash_seeds(data_dir):
-    digests = {seed: _digest(seed, data_dir, 12) for seed in ("0", "12345")}
+    digests = outputs_per_hash_seed(SCRIPT, [str(data_dir), "12"], ("0", "12345"), cwd=REPO, timeout=600)
     assert len(set(digests.values())) == 1, digests
