@@ -65,7 +65,10 @@ def ray_cluster(tmp_path_factory, data_dir):
     from ray.cluster_utils import Cluster
 
     env = {"XADV_CACHE_DIR": str(tmp_path_factory.mktemp("ray-cache")), "XADV_DATA_DIR": str(data_dir),
-           "PYTHONPATH": str(REPO)}
+           "PYTHONPATH": str(REPO),
+           # Ray runs its workers at niceness 15: beside any other busy process they starve (a sweep that
+           # takes a minute alone timed out after ten beside a second pytest worker)
+           "RAY_worker_niceness": "0"}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # the raylets (and so every worker) inherit it
     try:
