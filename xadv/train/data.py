@@ -192,20 +192,17 @@ def load_task(task: str, sources: list[str], *, mix: str, en_share: float, max_e
     if content_matched:
         data = matched_select(task, kind, rows, mix=mix, en_share=en_share, max_examples=max_examples,
                               seed=seed, holdout=holdout)
-        used = set(data.counts)
-        return dataclasses.replace(data, files=[f for f in files if set(f.lang.split(",")) & used],
-                                   n_labels=len(LABEL_NAMES[task]) if kind == "pairs" else 0)
-    available = _available(rows)
-    counts = mix_counts(available, mix, en_share, max_examples)
-    if not counts or not sum(counts.values()):
-        need = {"en": "English", "multi": "non-English", "mixed": "both English and non-English"}[mix]
-        raise ConfigError(f"task {task}: its sources ({', '.join(sources)}) have no {need} data for mix "
-                          f"{mix!r} (languages there: {', '.join(available) or 'none'})")
-    chosen = select(rows, counts, seed)
-    used = {r["lang"] for r in chosen}
-    return TaskData(task, kind, chosen, counts, available,
-                    [f for f in files if set(f.lang.split(",")) & used],
-                    len(LABEL_NAMES[task]) if kind == "pairs" else 0)
+    else:
+        available = _available(rows)
+        counts = mix_counts(available, mix, en_share, max_examples)
+        if not counts or not sum(counts.values()):
+            need = {"en": "English", "multi": "non-English", "mixed": "both English and non-English"}[mix]
+            raise ConfigError(f"task {task}: its sources ({', '.join(sources)}) have no {need} data for mix "
+                              f"{mix!r} (languages there: {', '.join(available) or 'none'})")
+        data = TaskData(task, kind, select(rows, counts, seed), counts, available)
+    used = {r["lang"] for r in data.rows}
+    return dataclasses.replace(data, files=[f for f in files if set(f.lang.split(",")) & used],
+                               n_labels=len(LABEL_NAMES[task]) if kind == "pairs" else 0)
 
 
 def item_keys(kind: str, rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
