@@ -49,8 +49,10 @@ def run_eval(*args):
     return runner.invoke(cli.app, ["eval", "--quiet", "--threads", "1", *map(str, args)])
 
 
-def test_eval_json_predictions_and_cache(tiny_dirs, data_dir, tmp_path):
+def test_eval_json_predictions_and_cache(tiny_dirs, data_dir, tmp_path, monkeypatch):
     qa_dir, _ = tiny_dirs
+    # a cache of its own: the session-wide one may already hold these predictions from another test
+    monkeypatch.setenv("XADV_CACHE_DIR", str(tmp_path / "cache"))
     pred = tmp_path / "pred.json"
     result = run_eval("--model", qa_dir, "--data", "tydiqa:all:dev", "--data-dir", data_dir, "--n", 5,
                       "--out", pred, "--json")
