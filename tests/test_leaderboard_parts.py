@@ -104,6 +104,40 @@ def test_f1_threshold_records_recompute_and_pool_seeds(te_rows, tmp_path):
         100 * np.mean([min(c, a) for s in (0, 1) for c, a in zip(clean, adv[s])]))
 
 
+def _gate_cell(right, flipped, adv_f1, clean_f1) -> Cell:
+    slot = {"model": "m", "lang": "sw", "attack": "keyboard", "params": {}, "target": "question", "strength": 0.2,
+            "seed": 0, "data_sha256": "d", "mode": "squad", "criterion": "em"}
+    n = len(right)
+    return Cell(slot, "fp", tuple(f"q{i}" for i in range(n)), np.array(right, bool), np.array(flipped, bool),
+                np.array(adv_f1, float), np.array(clean_f1, float))
+
+
+def test_gate_marks_improvements_only_when_nothing_got_worse():
+    n = 60
+    base = _gate_cell([True] * n, [True] * 30 + [False] * 30, [0.0] * 30 + [1.0] * 30, [1.0] * n)
+    # fewer flips, higher adversarial F1 on the same questions: improved, significantly; the gate still passes
+    better = _gate_cell([True] * n, [True] * 5 + [False] * 55, [0.0] * 5 + [1.0] * 55, [1.0] * n)
+    result = gate([base], [better], significance=0.05)
+    [check] = result.checks
+    assert result.passed and check.status == "improved" and result.improved == [check]
+    assert [w.split(" ")[0:2] for w in check.improvements] == [["ASR", "-41.7"], ["adv", "F1"]]
+    assert all("(p=0.0" in w for w in check.improvements)
+    assert check.to_dict()["improvements"] == check.improvements and result.to_dict()["improved"] == 1
+    # the same questions reversed: a regression, never an improvement
+    assert gate([better], [base]).checks[0].status == "regressed"
+    # ASR falls because the model answers fewer questions right on clean input, adversarial F1 falls too:
+    # a lower ASR from a worse model is not an improvement
+    worse_clean = _gate_cell([True] * 10 + [False] * 50, [True] * 2 + [False] * 58, [0.0] * 2 + [1.0] * 8 + [0.0] * 50,
+                             [1.0] * 10 + [0.0] * 50)
+    check = gate([base], [worse_clean]).checks[0]
+    assert check.asr_change < -2 and check.status == "regressed" and not check.improvements
+    # a small improvement on few questions is not significant: "ok", nothing claimed
+    small = _gate_cell([True] * n, [True] * 27 + [False] * 33, [0.0] * 27 + [1.0] * 33, [1.0] * n)
+    check = gate([base], [small], significance=0.05).checks[0]
+    assert check.asr_change == pytest.approx(-5.0) and check.status == "ok" and not check.improvements
+    assert gate([base], [small]).checks[0].status == "improved"  # without a significance level, tolerance only
+
+
 def test_gate_passes_identical_outcomes_and_validates_tolerances():
     slot = {"model": "m", "lang": "sw", "attack": "keyboard", "params": {}, "target": "question", "strength": 0.2,
             "seed": 0, "data_sha256": "d", "mode": "squad", "criterion": "em"}

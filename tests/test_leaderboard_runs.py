@@ -284,6 +284,11 @@ def test_regress_gate_exit_codes_and_tables(world):
     code, out = _regress("--baseline", baseline, "--current", tmp / "worse", "--update-baseline")
     assert code == 0 and "(was 6)" in out
     assert _regress("--baseline", baseline, "--current", tmp / "worse")[0] == 0
+    # against that baseline, the robust model is an improvement: shown, and significant pooled
+    code, out = _regress("--baseline", baseline, "--current", tmp / "same", "--significance", "0.05")
+    assert code == 0 and "IMPROVED" in out and "(1 improved)" in out
+    [check] = json.loads(_regress("--baseline", baseline, "--current", tmp / "same", "--json")[1])["checks"]
+    assert check["status"] == "improved" and check["asr_change"] < -2 and check["improvements"]
 
 
 def _pooled_asr(world, robust_ids: set[str]) -> float:

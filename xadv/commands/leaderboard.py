@@ -219,6 +219,7 @@ def _print_gate(result) -> None:
     console.print(gate_table(result, only_regressed=not result.passed))
     n_ok = len(result.checks) - len(result.regressed)
     summary = (f"{n_ok} of {len(result.checks)} checks within tolerance"
+               + (f" ({len(result.improved)} improved)" if result.improved else "")
                + (f", {len(result.missing)} baseline cells missing" if result.missing else "")
                + (f", {len(result.new)} new cells without a baseline (not gated)" if result.new else ""))
     typer.echo(summary)

@@ -29,6 +29,12 @@ alone moves when the clean-right set moves (a model that learns easy questions g
 becoming harder to attack); on the jointly-correct questions both sides are judged on the same set. It
 is shown, not gated, unless `max_flip_increase` (`--max-flip-increase`, a fraction like
 `max_asr_increase`) is given; with `significance` it then also needs its p-value below it.
+
+The same tolerances, mirrored, mark a check **improved**: the ASR fell by more than `max_asr_increase`, the
+adversarial F1 rose by more than `max_f1_drop` (or the flip rate fell by more than `max_flip_increase`,
+when given), significantly when `significance` is set, and nothing moved the other way beyond tolerance,
+significant or not. A lower ASR from a model that got worse under attack (adversarial F1 down) is
+therefore never an improvement. Improvements never affect whether the gate passes.
 """
 
 from __future__ import annotations
@@ -218,6 +224,7 @@ class Check:
     flip_p: float | None = None           # its two-sided p-value
     reasons: list[str] = field(default_factory=list)   # what regressed beyond tolerance (and significantly)
     notes: list[str] = field(default_factory=list)     # beyond tolerance but not significant, etc.
+    improvements: list[str] = field(default_factory=list)  # what got better beyond tolerance (and significantly)
 
     @property
     def asr_change(self) -> float | None:
@@ -239,7 +246,9 @@ class Check:
     def status(self) -> str:
         if self.reasons:
             return "regressed"
-        return "within tolerance (not significant)" if self.notes else "ok"
+        if self.notes:
+            return "within tolerance (not significant)"
+        return "improved" if self.improvements else "ok"
 
     def to_dict(self) -> dict:
         return {**self.group, "cells": self.cells, "n": self.n, "base_asr": self.base_asr, "cur_asr": self.cur_asr,
@@ -248,7 +257,7 @@ class Check:
                 "asr_p": self.asr_p, "f1_p": self.f1_p, "joint": self.joint, "base_flip": self.base_flip,
                 "cur_flip": self.cur_flip, "flip_change": self.flip_change, "flip_ci": list(self.flip_ci),
                 "flip_p": self.flip_p, "status": self.status, "reasons": self.reasons,
-                "notes": self.notes}
+                "notes": self.notes, "improvements": self.improvements}
 
 
 @dataclass
@@ -264,12 +273,17 @@ class GateResult:
         return [c for c in self.checks if c.reasons]
 
     @property
+    def improved(self) -> list[Check]:
+        return [c for c in self.checks if c.status == "improved"]
+
+    @property
     def passed(self) -> bool:
         return not self.regressed and not self.missing
 
     def to_dict(self) -> dict:
         return {"passed": self.passed, "level": self.level, "tolerances": self.tolerances,
                 "checks": [c.to_dict() for c in self.checks], "regressed": len(self.regressed),
+                "improved": len(self.improved),
                 "missing": self.missing, "new": self.new}
 
 
@@ -410,7 +424,11 @@ def _judge(group: dict, n_cells: int, cols: np.ndarray, max_asr: float, max_f1: 
                and check.flip_change > 100 * max_flip + 1e-9)
     asr_up = check.asr_change is not None and check.asr_change > 100 * max_asr + 1e-9
     f1_down = check.f1_drop > max_f1 + 1e-9
-    if significance is not None and (asr_up or f1_down):
+    flip_down = (max_flip is not None and check.flip_change is not None
+                 and check.flip_change < -100 * max_flip - 1e-9)
+    asr_down = check.asr_change is not None and check.asr_change < -100 * max_asr - 1e-9
+    f1_up = check.f1_drop < -max_f1 - 1e-9
+    if significance is not None and (asr_up or f1_down or asr_down or f1_up):
         d_asr, d_f1 = _rates(means)
         r_asr, r_f1 = _rates(bootstrap_means(cols, n_resamples=n_resamples, seed=seed))
         check.asr_p = _p_value(float(d_asr), r_asr)
@@ -427,6 +445,14 @@ def _judge(group: dict, n_cells: int, cols: np.ndarray, max_asr: float, max_f1: 
             check.reasons.append(f"{what} (p={p:.3f})")
         else:
             check.notes.append(f"{what} but p={'n/a' if p is None else f'{p:.3f}'} >= {significance:g}")
+    if asr_up or f1_down or flip_up:
+        return check  # a change the other way, significant or not, rules out "improved"
+    for hit, what, p in ((asr_down, f"ASR {check.asr_change or 0:.1f} pp < -{100 * max_asr:.1f}", check.asr_p),
+                         (f1_up, f"adv F1 +{-check.f1_drop:.1f} > +{max_f1:.1f}", check.f1_p),
+                         (flip_down, f"flip rate (jointly correct) {check.flip_change or 0:.1f} pp < "
+                                     f"-{100 * (max_flip or 0):.1f}", check.flip_p)):
+        if hit and (significance is None or (p is not None and p < significance)):
+            check.improvements.append(what if significance is None else f"{what} (p={p:.3f})")
     return check
 
 

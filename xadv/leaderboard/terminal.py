@@ -86,7 +86,9 @@ def gate_table(result: GateResult, only_regressed: bool = False) -> Table:
         if only_regressed and not c.reasons:
             continue
         status = ("[red]REGRESSED: " + escape("; ".join(c.reasons)) + "[/]" if c.reasons else
-                  "[yellow]" + escape("; ".join(c.notes)) + "[/]" if c.notes else "[green]ok[/]")
+                  "[yellow]" + escape("; ".join(c.notes)) + "[/]" if c.notes else
+                  "[bold green]IMPROVED: " + escape("; ".join(c.improvements)) + "[/]" if c.improvements else
+                  "[green]ok[/]")
         t.add_row(escape(_group_name(c.group)), str(c.n), f"{fmt(c.base_asr)}→{fmt(c.cur_asr)}",
                   "-" if c.asr_change is None else f"{c.asr_change:+.1f}",
                   f"{fmt(c.base_adv_f1)}→{fmt(c.cur_adv_f1)}", f"{-c.f1_drop:+.1f}",
