@@ -48,6 +48,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--augment-strength", type=float, default=0.2)
     p.add_argument("--strength", type=float, default=0.2, help="attack strength of the evaluation")
     p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--significance", type=float, default=0.05,
+                   help="the gate's p-value threshold (as `xadv regress --significance`); 0 = tolerance only")
     p.add_argument("--langs", default=None, help="evaluation languages (default: the nine TyDi ones; smoke: en,sw)")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="any training config override, as for `xadv train --set`")
@@ -174,8 +176,15 @@ def run(args: argparse.Namespace) -> dict:
     results = {arm: attack_arm(args, arm, models[arm]["checkpoint"]) for arm in ARMS}
     baseline = results["plain"].with_name(results["plain"].name.replace("results-", "baseline-") + ".json")
     write_baseline(current_cells(results["plain"]), baseline, source=str(results["plain"]))
-    verdict = run_gate(baseline, results["augmented"], level="lang")
-    by_cell = gate(current_cells(results["plain"]), current_cells(results["augmented"]), level="cell")
+    significance = args.significance or None
+    # the CI verdict, exactly `xadv regress --baseline B --current DIR --per-lang --significance S`
+    verdict = run_gate(baseline, results["augmented"], level="lang", significance=significance)
+    base_cells, cur_cells = current_cells(results["plain"]), current_cells(results["augmented"])
+    by_group = {group: gate([c for c in base_cells if group_of(c.slot["attack"]) == group],
+                            [c for c in cur_cells if group_of(c.slot["attack"]) == group],
+                            level="lang", significance=significance)
+                for group in ("trained", "held_out")}
+    by_cell = gate(base_cells, cur_cells, level="cell")
     cells = {arm: cell_rows(results[arm]) for arm in ARMS}
     table = per_language(cells, pooled_flips([c.to_dict() for c in by_cell.checks]))
     return {
@@ -187,7 +196,13 @@ def run(args: argparse.Namespace) -> dict:
         "per_language": table, "macro": macro(table),
         "gate": {"baseline": "plain", "current": "augmented", "level": "lang", "passed": verdict.passed,
                  "regressed": [c.group for c in verdict.regressed], "missing": verdict.missing,
-                 "checks": [c.to_dict() for c in verdict.checks], "tolerances": verdict.tolerances},
+                 "improved": [c.group for c in verdict.improved],
+                 "checks": [c.to_dict() for c in verdict.checks], "tolerances": verdict.tolerances,
+                 "command": f"xadv regress --baseline {baseline.relative_to(args.runs)} --current "
+                            f"{results['augmented'].relative_to(args.runs)} --per-lang"
+                            + (f" --significance {significance:g}" if significance else ""),
+                 "by_group": {group: {"passed": r.passed, "checks": [c.to_dict() for c in r.checks]}
+                              for group, r in by_group.items()}},
         "machine": {"platform": platform.platform(), "processor": platform.processor() or None},
         "software": software(),
     }
@@ -236,11 +251,31 @@ def markdown(report: dict) -> str:
                 f"{num(rows[0].get(k))} → {num(rows[1].get(k))}" for k in ("clean_f1", "adv_f1", "asr", "flip_rate"))
                 + " |")
     g = report["gate"]
+    tol = g["tolerances"]
     lines += ["", f"## Gate (baseline plain, current augmented, per language): "
-                  f"**{'passed' if g['passed'] else 'FAILED'}**", ""]
+                  f"**{'passed' if g['passed'] else 'FAILED'}**", "",
+              f"`{g['command']}` (in the runs folder). Tolerances ASR +{100 * tol['max_asr_increase']:.0f} pp, "
+              f"adversarial F1 -{tol['max_f1_drop']:g}"
+              + (f", a change counts only at paired-bootstrap p < {tol['significance']:g}" if tol["significance"]
+                 else "") + "; *improved* = beyond the same tolerances the other way, nothing worse. "
+              "The gate pools all five attacks (the verdict); the trained and held-out columns gate each group alone.",
+              "", "| lang | all attacks (verdict) | trained | held-out |", "|---|---|---|---|"]
+
+    def cell(check: dict | None) -> str:
+        if check is None:
+            return "-"
+        why = check["reasons"] or check["improvements"] or check["notes"]
+        word = {"within tolerance (not significant)": "ok, n.s."}.get(check["status"], check["status"])
+        return f"**{word}**: " + ("; ".join(why) if why else
+                                  f"ASR {check['asr_change']:+.1f} pp, adv F1 {-check['adv_f1_drop']:+.1f}")
+
+    checks = {"all": {c["lang"]: c for c in g["checks"]},
+              **{k: {c["lang"]: c for c in v["checks"]} for k, v in g.get("by_group", {}).items()}}
+    for lang in sorted(checks["all"]):
+        lines.append(f"| {lang} | " + " | ".join(cell(checks.get(k, {}).get(lang))
+                                                 for k in ("all", "trained", "held_out")) + " |")
     if g["regressed"]:
-        lines.append("Regressed: " + ", ".join(json.dumps(r, sort_keys=True) for r in g["regressed"]))
-    lines.append(f"Tolerances: {json.dumps(g['tolerances'], sort_keys=True)}")
+        lines += ["", "Regressed: " + ", ".join(r["lang"] for r in g["regressed"])]
     return "\n".join(lines) + "\n"
 
 

@@ -118,6 +118,33 @@ def test_perturb_dataset_is_per_id_order_free_and_keeps_answers_exact(data_dir):
 
 
 @pytest.mark.needs_data
+def test_perturb_dataset_equals_the_perturb_command_row_by_row(data_dir, tmp_path):
+    """The Done-when of the API issue, through the real CLI: same questions, contexts, answers and edit log
+    (and `--n` is per language in both, as in every other command)."""
+    out = tmp_path / "sw-ru.json"
+    result = runner.invoke(app, ["perturb", "--data", "tydiqa:sw,ru:dev", "--data-dir", str(data_dir), "--n", "12",
+                                 "--attack", "keyboard", "--target", "both", "--seed", "5", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    written = [p for a in json.loads(out.read_text(encoding="utf-8"))["data"] for para in a["paragraphs"]
+               for p in [(para["context"], qa) for qa in para["qas"]]]
+    edits = {e["id"]: e for e in map(json.loads, out.with_name("sw-ru.edits.jsonl").read_text(
+        encoding="utf-8").splitlines())}
+    adv = xadv.perturb_dataset(xadv.load_data("tydiqa:sw,ru:dev", data_dir=data_dir, n=12), "keyboard",
+                               target="both", seed=5)
+    assert len(adv) == len(written) == len(edits) == 24
+    by_id = {r["id"]: r for r in adv}
+    changed = 0
+    for context, qa in written:
+        row = by_id[qa["id"]]
+        assert (row["question"], row["context"]) == (qa["question"], context)
+        assert [(a["text"], a["answer_start"]) for a in qa["answers"]] == \
+            list(zip(row["answers"]["text"], row["answers"]["answer_start"]))
+        assert row["edits"] == edits[qa["id"]]["edits"]
+        changed += bool(row["edits"])
+    assert changed > 18
+
+
+@pytest.mark.needs_data
 def test_perturb_dataset_bad_input_is_one_line(sw):
     with pytest.raises(XadvError, match="seed"):
         xadv.perturb_dataset(sw, "keyboard", seed=-1)

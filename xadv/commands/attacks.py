@@ -17,7 +17,7 @@ DataOpt = Annotated[str, typer.Option("--data", help="Dataset name (tydiqa:sw:de
 AttackOpt = Annotated[str, typer.Option("--attack", help="Attack name (see `xadv attacks list`); a+b composes.")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Output SQuAD JSON; the edit log goes to OUT.edits.jsonl.")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (per example, order-independent; a whole number >= 0).")]
-NOpt = Annotated[Optional[int], typer.Option("--n", min=1, help="Only the first N examples.")]
+NOpt = Annotated[Optional[int], typer.Option("--n", min=1, help="Only the first N examples of each language.")]
 
 
 @app.command("list")
@@ -269,6 +269,7 @@ def perturb_command(
     from attacks.dataset import resolve_static, row_langs
     from attacks.run import edit_log_path, iter_perturbed, write_perturbed
     from xadv.data import load_qa
+    from xadv.qa.evaluation import first_n_indices
 
     if target not in ("question", "context", "both"):
         raise XadvError(f"unknown target {target!r} (question, context or both)")
@@ -277,8 +278,8 @@ def perturb_command(
     check_out(out)
     check_out(edit_log_path(out))
     ds = load_qa(data, data_dir)
-    if n is not None:
-        ds = ds.select(range(min(n, len(ds))))
+    if n is not None:  # per language, as everywhere else (eval, attack, augment, xadv.load_data)
+        ds = ds.select(first_n_indices(ds["lang"], n))
     # the one attack grammar (codemix:partner=sw), refused up front per (context, question) language
     atk, target = resolve_static(attack, target, strength, row_langs(ds), data_dir)
     results = list(progress(iter_perturbed(ds, atk, target, strength, seed), len(ds),
