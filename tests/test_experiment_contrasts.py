@@ -119,3 +119,31 @@ def test_bad_input_is_one_line():
         run_contrasts({"a": a}, [Contrast("X", ("qa-en",), ("a",))])
     assert [c.id for c in REGISTERED] == ["C1", "C2", "C3", "C4", "C5", "C6"]
     assert REGISTERED[4].label == "mean(en-qa, multi-qa, mixed-qa) - baseline-plus"
+
+
+def test_flip_rate_is_taken_on_the_questions_every_seed_of_every_arm_gets_right():
+    from xadv.experiments.contrasts import jointly_correct, run_flip_contrasts
+
+    rng = np.random.default_rng(5)
+    n = 400
+    right = {name: Arm(name, {"sw": (rng.random((3, n)) < p).astype(float), "te": np.zeros((3, 7))})
+             for name, p in (("a", 0.8), ("b", 0.8), ("c", 0.8))}
+    # a flips 10 % of what it gets right, b 30 %; c flips everything: it is in no contrast below, so it must
+    # not shrink the set or move the numbers
+    flipped = {name: Arm(name, {"sw": 100 * (rng.random((3, n)) < p) * right[name].scores["sw"],
+                                "te": np.zeros((3, 7))}) for name, p in (("a", 0.1), ("b", 0.3), ("c", 1.0))}
+    c = Contrast("F", ("a",), ("b",))
+    arms, sizes = jointly_correct(flipped, right, c)
+    expected = np.all([right[k].scores["sw"].astype(bool).all(axis=0) for k in ("a", "b")], axis=0)
+    assert sizes == {"sw": int(expected.sum()), "te": 0} and 50 < sizes["sw"] < 200
+    assert sorted(arms) == ["a", "b"] and list(arms["a"].scores) == ["sw"]  # te has no such question: left out
+    assert np.array_equal(arms["b"].scores["sw"], flipped["b"].scores["sw"][:, expected])
+    [(result, sizes2)] = run_flip_contrasts(flipped, right, [c], n_resamples=2000)
+    assert sizes2 == sizes
+    assert result.estimate == pytest.approx(arms["a"].macro() - arms["b"].macro())
+    assert -27 < result.estimate < -13  # 10 % - 30 %
+    assert result.ci95[0] < result.estimate < result.ci95[1] < -5 and result.p < 0.01
+    nobody = {k: Arm(k, {"sw": np.zeros((3, n)), "te": np.zeros((3, 7))}) for k in right}
+    assert run_flip_contrasts(flipped, nobody, [c], n_resamples=100) == [(None, {"sw": 0, "te": 0})]
+    with pytest.raises(XadvError, match="no arm 'z'"):
+        jointly_correct(flipped, right, Contrast("G", ("a",), ("z",)))

@@ -53,6 +53,45 @@ def test_contrasts_on_the_small_run_match_an_independent_computation(entries):
     assert [r["id"] for r in a["clean"]] == [r["id"] for r in a["effective"]] == sorted(by_id)
 
 
+def _jointly_correct_flips(records: list[dict], groups: tuple[str, ...]) -> tuple[dict[str, float], int]:
+    """Per group, the macro flip rate (points) on the questions right (EM) on clean input for every group of the
+    contrast, and the number of such questions: straight from the raw record JSON."""
+    right: dict[tuple[str, str], set[str]] = {}
+    wrong_adv: dict[tuple[str, str], list[dict[str, bool]]] = {}
+    for r in records:
+        group = r["model"]["name"].removesuffix("-s13")
+        if group in groups and r["cell"]["lang"] in ZERO_SHOT_LANGS:
+            key = (group, r["cell"]["lang"])
+            right[key] = {x["id"] for x in r["examples"] if x["clean_em"] == 1}
+            wrong_adv.setdefault(key, []).append({x["id"]: x["adv_em"] != 1 for x in r["examples"]})
+    rates: dict[str, list[float]] = {g: [] for g in groups}
+    total = 0
+    for lang in ZERO_SHOT_LANGS:
+        joint = set.intersection(*(right[(g, lang)] for g in groups))
+        total += len(joint)
+        for g in groups:
+            if joint:
+                rates[g].append(100 * np.mean([cell[i] for cell in wrong_adv[(g, lang)] for i in joint]))
+    return {g: float(np.mean(v)) for g, v in rates.items()}, total
+
+
+def test_flip_rate_on_jointly_correct_questions_matches_an_independent_computation(entries):
+    records = json.loads(gzip.decompress(SMALL.read_bytes()))["records"]
+    a = registered_analysis(entries, n_resamples=400)
+    flips = {f["id"]: f for f in a["flip"]}
+    assert sorted(flips) == ["C1", "C2", "C3", "C4", "C6"]
+    rates, n = _jointly_correct_flips(records, ("mixed-qa", "en-qa"))
+    assert sum(flips["C1"]["jointly_correct"].values()) == n > 20
+    assert flips["C1"]["result"]["estimate"] == pytest.approx(rates["mixed-qa"] - rates["en-qa"], abs=1e-9)
+    groups = ("en-nli", "multi-nli", "mixed-nli", "baseline")
+    rates, n = _jointly_correct_flips(records, groups)
+    assert sum(flips["C6"]["jointly_correct"].values()) == n  # one set for all four arms of C6
+    assert flips["C6"]["result"]["estimate"] == pytest.approx(
+        np.mean([rates[g] for g in groups[:3]]) - rates["baseline"], abs=1e-9)
+    lo, hi = flips["C6"]["result"]["ci95"]
+    assert lo <= flips["C6"]["result"]["estimate"] <= hi
+
+
 def test_a_custom_family_and_the_effective_robustness_of_a_clean_gain(entries):
     fam = [Contrast("T", ("mixed-qa",), ("en-qa",))]
     a = registered_analysis(entries, fam, n_resamples=300)
@@ -75,3 +114,4 @@ def test_the_contrasts_table_is_rendered_with_every_contrast_and_what_was_not_ru
     assert "## Pre-registered contrasts" in md and "| C1 | mixed-qa - en-qa |" in md
     assert "- C5 (mean(en-qa, multi-qa, mixed-qa) - baseline-plus) not run: no records for baseline-plus" in md
     assert md.count("\n| C") == 5
+    assert "Δ flip rate, jointly correct (secondary)" in md and "plan amendment 4" in md

@@ -181,6 +181,44 @@ def residualised(arms: Mapping[str, Arm], covariate: Mapping[str, Arm]) -> dict[
     return {name: Arm(name, scores) for name, scores in out.items()}
 
 
+def jointly_correct(flipped: Mapping[str, Arm], right: Mapping[str, Arm], contrast: Contrast
+                    ) -> tuple[dict[str, Arm], dict[str, int]]:
+    """Endpoint 3 (plan amendment 4): the contrast's arms restricted, per language, to the questions that
+    every seed of every arm in the contrast answers right on clean input; returns (those arms, the number
+    of such questions per language). Languages with none are left out of the arms (and the macro) and
+    counted as 0. The set is fixed from the observed seeds: the bootstrap then resamples seeds' flip scores
+    on it, so intervals are conditional on the set."""
+    names = (*contrast.plus, *contrast.minus)
+    for name in names:
+        if name not in flipped or name not in right:
+            raise XadvError(f"contrast {contrast.id}: no arm {name!r}")
+    langs = _check({n: flipped[n] for n in names})
+    _check({n: right[n] for n in names})
+    keep = {lang: np.all([np.all(np.asarray(right[n].scores[lang], dtype=bool), axis=0) for n in names], axis=0)
+            for lang in langs}
+    sizes = {lang: int(k.sum()) for lang, k in keep.items()}
+    arms = {n: Arm(n, {lang: np.asarray(flipped[n].scores[lang])[:, keep[lang]] for lang in langs if sizes[lang]})
+            for n in names}
+    return arms, sizes
+
+
+def run_flip_contrasts(flipped: Mapping[str, Arm], right: Mapping[str, Arm], contrasts: Sequence[Contrast], *,
+                       n_resamples: int = N_RESAMPLES, seed: int = 0
+                       ) -> list[tuple[ContrastResult | None, dict[str, int]]]:
+    """Per contrast, on its own jointly-correct questions: the flip-rate difference (a family of one: the
+    plan reports it uncorrected, as a secondary endpoint) and the set's size per language; None when no
+    language has a jointly-correct question."""
+    out = []
+    for c in contrasts:
+        arms, sizes = jointly_correct(flipped, right, c)
+        if not any(sizes.values()):
+            out.append((None, sizes))
+            continue
+        [result] = run_contrasts(arms, [c], n_resamples=n_resamples, seed=seed)
+        out.append((result, sizes))
+    return out
+
+
 #: The registered family (benchmarks/experiment-v2.md, section 7), in the grid's group names (`mix-task`).
 REGISTERED = (
     Contrast("C1", ("mixed-qa",), ("en-qa",)),

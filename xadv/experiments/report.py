@@ -81,18 +81,27 @@ def registered_markdown(reg: dict) -> list[str]:
              f"then shared questions), {reg['n_resamples']:,} resamples; Holm over the contrasts run. Seeds per "
              f"arm: {', '.join(f'{g} {k}' for g, k in reg['seeds'].items())}.", ""]
     secondary = {r["id"]: (c, e) for r, c, e in zip(reg["primary"], reg["clean"], reg["effective"])}
+    flips = {f["id"]: f for f in reg.get("flip", [])}
     rows = []
     for r in reg["primary"]:
         c, e = secondary[r["id"]]
+        f = flips.get(r["id"])
+        fr = f and f["result"]
+        flip = ("-" if not f else "no jointly-correct question" if not fr else
+                f"{fr['estimate']:+.2f} [{fr['ci95'][0]:+.2f}, {fr['ci95'][1]:+.2f}] p {_p(fr['p'])}, "
+                f"n={sum(f['jointly_correct'].values())}")
         rows.append([r["id"], r["label"], f"{r['estimate']:+.2f} [{r['ci95'][0]:+.2f}, {r['ci95'][1]:+.2f}]",
                      _p(r["p"]), _p(r["p_holm"]), f"{r['mde']:.2f} / {r['mde_holm']:.2f}", r["verdict"],
                      f"{c['estimate']:+.2f} [{c['ci95'][0]:+.2f}, {c['ci95'][1]:+.2f}]",
-                     f"{e['estimate']:+.2f} [{e['ci95'][0]:+.2f}, {e['ci95'][1]:+.2f}]"])
+                     f"{e['estimate']:+.2f} [{e['ci95'][0]:+.2f}, {e['ci95'][1]:+.2f}]", flip])
     if rows:
         lines += _table(["id", "contrast (A - B)", "Δ adversarial F1 [95% CI]", "p", "p (Holm)",
                          "MDE / at Holm's first step", "verdict", "Δ clean F1 (secondary)",
-                         "Δ effective robustness (secondary)"], rows, left=2)
-        lines.append("")
+                         "Δ effective robustness (secondary)", "Δ flip rate, jointly correct (secondary)"],
+                        rows, left=2)
+        lines += ["", "Flip rate: on the questions every seed of every arm of the contrast answers right on clean "
+                  "input (exact match), the share of seed x attack cells that turn them wrong, points; n = those "
+                  "questions over the languages (plan amendment 4); uncorrected.", ""]
     for m in reg["not_run"]:
         lines.append(f"- {m['id']} ({m['label']}) not run: no records for {', '.join(m['missing'])}")
     lines.append("")
