@@ -111,3 +111,24 @@ def test_a_group_without_a_command_shows_its_help_and_no_empty_error(group):
     proc = subprocess.run([sys.executable, "-c", "import cli; cli.app(prog_name='xadv')", group],
                           capture_output=True, text=True, cwd=REPO, timeout=120)
     assert "Usage: xadv " + group in proc.stdout and "error:" not in proc.stderr, proc.stderr
+
+
+FILE_OUTS = [
+    ["perturb", "--data", "tydiqa:sw:dev", "--attack", "keyboard"],
+    ["eval", "--model", "default", "--data", "tydiqa:sw:dev"],
+    ["attack", "--model", "default", "--lang", "sw", "--attack", "keyboard"],
+    ["leaderboard", "--results", "."],
+    ["augment", "--data", "tydiqa:sw:dev", "--attack", "keyboard"],
+]
+
+
+@pytest.mark.parametrize("args", FILE_OUTS, ids=lambda v: v[0])
+def test_an_out_file_ending_in_a_slash_is_refused_before_anything_is_written(args, tmp_path):
+    """`Path("new/")` drops the slash: such an --out used to write a *file* named `new`."""
+    proc = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(REPO)!r}); import cli; "
+                           "cli.app(prog_name='xadv')", *args, "--out", "new/"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith("error: --out new/: ends in a slash") and "new/out.json" in line
+    assert list(tmp_path.iterdir()) == []

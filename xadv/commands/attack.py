@@ -10,7 +10,7 @@ import typer
 
 from attacks.spec import GRAMMAR
 from xadv.commands.common import check_out, fmt, fmt_asr, fmt_share, print_json, stdout_console
-from xadv.commands.options import DEVICE_HELP, PRECISION_HELP, DataDirOpt, Int8Opt, JsonOpt
+from xadv.commands.options import DEVICE_HELP, PRECISION_HELP, DataDirOpt, Int8Opt, JsonOpt, out_file
 from xadv.runs.suite import DEFAULT_ATTACKS, DEFAULT_SEARCH_ATTACKS
 
 _SEARCH = "Search (model in the loop)"
@@ -48,7 +48,8 @@ DataOpt = Annotated[Optional[str], _opt("--data", help="Dataset name or SQuAD JS
 ResultsOpt = Annotated[Optional[Path], _opt(
     "--results", help="Results directory: one JSON record per cell; cells already there are reused (resume). "
     "Default: xadv-results.")]
-OutOpt = Annotated[Optional[Path], _opt("--out", help="Also write all records of this run to one JSON file.")]
+OutOpt = Annotated[Optional[Path], _opt("--out", help="Also write all records of this run to one JSON file.",
+                                        parser=out_file)]
 AdvOpt = Annotated[Optional[Path], _opt(
     "--write-adversarial", metavar="DIR", help="Also write each computed cell's adversarial examples to DIR as "
     "SQuAD JSON (same ids, answers remapped; named like the record) with an edit log beside it (.edits.jsonl). "

@@ -8,14 +8,15 @@ from typing import Annotated, Optional
 import typer
 
 from xadv.commands.common import _typer, check_out, print_json, progress
-from xadv.commands.options import DataDirOpt, JsonOpt, StrengthOpt, TargetOpt
+from xadv.commands.options import DataDirOpt, JsonOpt, StrengthOpt, TargetOpt, out_file
 from xadv.errors import XadvError
 
 app = _typer("List the attacks: what each one perturbs, on which targets, in which languages.")
 
 DataOpt = Annotated[str, typer.Option("--data", help="Dataset name (tydiqa:sw:dev) or SQuAD JSON path.")]
 AttackOpt = Annotated[str, typer.Option("--attack", help="Attack name (see `xadv attacks list`); a+b composes.")]
-OutOpt = Annotated[Path, typer.Option("--out", help="Output SQuAD JSON; the edit log goes to OUT.edits.jsonl.")]
+OutOpt = Annotated[Path, typer.Option("--out", parser=out_file,
+                                      help="Output SQuAD JSON; the edit log goes beside it (x.json -> x.edits.jsonl).")]
 SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed (per example, order-independent; a whole number >= 0).")]
 NOpt = Annotated[Optional[int], typer.Option("--n", min=1, help="Only the first N examples of each language.")]
 
@@ -56,7 +57,7 @@ def attacks_validate_command(
     seed: SeedOpt = 0,
     threshold: Annotated[float, typer.Option("--threshold", help="Similarity below which a perturbed question counts as drifted (0, 1].")] = 0.85,
     no_similarity: Annotated[bool, typer.Option("--no-similarity", help="Skip the similarity measure (no encoder is loaded).")] = False,
-    out: Annotated[Optional[Path], typer.Option("--out", metavar="FILE", show_default=False, help="Also write the table to FILE: .md (a readable table) or .json (every figure), with the command and settings.")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", metavar="FILE", show_default=False, parser=out_file, help="Also write the table to FILE: .md (a readable table) or .json (every figure), with the command and settings.")] = None,
     data_dir: DataDirOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -133,7 +134,7 @@ def attacks_audit_command(
     lang: Annotated[Optional[str], typer.Option("--lang", help="TyDi language: the sheet draws from tydiqa:LANG:dev (or give --data).")] = None,
     attack: Annotated[Optional[str], typer.Option("--attack", help="Attacks, comma-separated, or 'all' (those serving the language).")] = None,
     n: Annotated[int, typer.Option("--n", min=1, help="Changed pairs per attack.")] = 50,
-    out: Annotated[Optional[Path], typer.Option("--out", metavar="FILE", show_default=False, help="The sheet: .csv (to fill in) or .html (to read).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", metavar="FILE", show_default=False, parser=out_file, help="The sheet: .csv (to fill in) or .html (to read).")] = None,
     score: Annotated[Optional[Path], typer.Option("--score", metavar="SHEET", show_default=False, help="Score a filled .csv sheet instead: valid share (same meaning and same answer) with a 95% Wilson interval.")] = None,
     data: Annotated[Optional[str], typer.Option("--data", help="Dataset name or SQuAD JSON (default: tydiqa:LANG:dev).")] = None,
     target: Annotated[str, typer.Option("--target", help="question, context, both, or auto (the question where the attack edits it, else the context).")] = "auto",

@@ -18,6 +18,7 @@ from xadv.commands.options import (
     JsonOpt,
     LangOpt,
     ScoreMode,
+    out_file,
 )
 from xadv.device import resolve_device
 
@@ -41,7 +42,7 @@ ThreadsOpt = Annotated[Optional[int], typer.Option(
     "--threads", min=1, show_default=False,
     help="CPU threads for torch (default: $OMP_NUM_THREADS if set, else all usable cores).")]
 PredOutOpt = Annotated[Optional[Path], typer.Option(
-    "--out", metavar="PRED.json", show_default=False,
+    "--out", metavar="PRED.json", show_default=False, parser=out_file,
     help="Write the predictions in the official format {id: answer_text} (input to [bold]xadv score[/]).")]
 NoCacheOpt = Annotated[bool, typer.Option(
     "--no-cache", help="Do not read or write the on-disk prediction cache (<cache>/predictions.sqlite).")]

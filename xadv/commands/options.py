@@ -6,11 +6,24 @@ An option that only one command has, or whose help text differs from command to 
 
 from __future__ import annotations
 
+import os
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+
+from xadv.errors import XadvError
+
+
+def out_file(value: str) -> Path:
+    """An --out FILE as typed: `Path("x/")` would drop the slash and write a file named x, so a value that
+    ends in a slash (a folder) is refused here, before conversion (one line, exit 2)."""
+    if value.endswith(("/", os.sep)):
+        raise XadvError(f"--out {value}: ends in a slash, so it names a folder, but this option writes one file "
+                        f"(give a file path, e.g. {value.rstrip('/' + os.sep) or '.'}/out.json)")
+    return Path(value)
+
 
 DataDirOpt = Annotated[
     Optional[Path],
@@ -74,5 +87,5 @@ ResultsDirOpt = Annotated[Path, typer.Option(
 BootstrapOpt = Annotated[int, typer.Option(
     "--bootstrap", help="Bootstrap resamples for the 95% intervals (seeded, repeatable), 0 to 100000; 0 skips "
                         "them.")]
-OutFileOpt = Annotated[Optional[Path], typer.Option("--out", metavar="FILE", show_default=False,
+OutFileOpt = Annotated[Optional[Path], typer.Option("--out", metavar="FILE", show_default=False, parser=out_file,
                                                     help="Write to FILE instead of stdout.")]
