@@ -104,6 +104,23 @@ def test_f1_threshold_records_recompute_and_pool_seeds(te_rows, tmp_path):
         100 * np.mean([min(c, a) for s in (0, 1) for c, a in zip(clean, adv[s])]))
 
 
+@pytest.mark.needs_data
+def test_a_cell_run_on_two_subsets_of_one_dataset_counts_once_in_the_model_macro(te_rows, tmp_path):
+    """`--n 5`, then `--n 10` into the same folder: both rows are listed, the macro takes the larger only
+    (averaging both would count the first five questions twice)."""
+    clean = [1.0, 0.8, 0.6, 0.4, 1.0, 0.0, 0.5, 0.9, 1.0, 0.7]
+    adv = [0.0, 0.8, 0.1, 0.4, 1.0, 0.0, 0.5, 0.2, 1.0, 0.3]
+    store = ResultsStore(tmp_path)
+    store.put(_record(te_rows[:5], clean[:5], adv[:5], f1_threshold=0.5))
+    store.put(_record(te_rows, clean, adv, f1_threshold=0.5))
+    board = build_leaderboard(tmp_path, n_resamples=0)
+    assert sorted(r.n for r in board.rows) == [5, 10]
+    [model] = board.models
+    assert (model.rows, model.common) == (2, 1)
+    assert model.clean_f1 == pytest.approx(100 * np.mean(clean))
+    assert model.adv_f1 == pytest.approx(100 * np.mean(adv))
+
+
 def _gate_cell(right, flipped, adv_f1, clean_f1) -> Cell:
     slot = {"model": "m", "lang": "sw", "attack": "keyboard", "params": {}, "target": "question", "strength": 0.2,
             "seed": 0, "data_sha256": "d", "mode": "squad", "criterion": "em"}

@@ -297,6 +297,21 @@ def _label_columns(rows: list[Row]) -> None:
         r.label = " ".join(parts)
 
 
+def one_data_per_slot(cells: set[tuple], rows: list[Row]) -> set[tuple]:
+    """Of cells that differ only in their data but read the same dataset (a run with `--n 100` and a later
+    one with `--n 300` in one results folder), the one with the most questions: a macro over both would
+    count the shared questions twice. Ties (same size, changed file) go to the larger data hash, so the
+    choice does not depend on file order."""
+    size = {r.cell: r.n for r in rows}
+    name = {r.cell: r.data_name for r in rows}
+    best: dict[tuple, tuple] = {}
+    for c in cells:
+        slot = (*c[:7], c[8], name[c])  # the cell without its data hash, with the dataset's name
+        if slot not in best or (size[c], c[7]) > (size[best[slot]], best[slot][7]):
+            best[slot] = c
+    return set(best.values())
+
+
 def summarise_models(rows: list[Row], worst: list[WorstCase] | None = None,
                      rank_by: str = "robust_f1") -> list[ModelSummary]:
     """Per model: languages with zero-shot marks, and macro means over the cells all models share;
@@ -305,7 +320,9 @@ def summarise_models(rows: list[Row], worst: list[WorstCase] | None = None,
     by_model: dict[tuple[str, str], list[Row]] = {}
     for r in rows:
         by_model.setdefault((r.model, r.fingerprint), []).append(r)
-    common = set.intersection(*(set(r.cell for r in rs) for rs in by_model.values())) if by_model else set()
+    common = one_data_per_slot(set.intersection(*(set(r.cell for r in rs) for rs in by_model.values()))
+                               if by_model else set(), rows)
+    kept_data = {(c[0], c[7]) for c in common}  # (lang, data_sha256) of the kept cells
     out = []
     for (label, fp), rs in by_model.items():
         shared = [r for r in rs if r.cell in common]
@@ -315,7 +332,8 @@ def summarise_models(rows: list[Row], worst: list[WorstCase] | None = None,
             return float(np.mean(vals)) if vals else None
 
         def macro_worst(attr: str) -> float | None:
-            vals = [v for w in worst or [] if w.fingerprint == fp and (v := getattr(w, attr)) is not None]
+            vals = [v for w in worst or [] if w.fingerprint == fp and (w.lang, w.data_sha256) in kept_data
+                    and (v := getattr(w, attr)) is not None]
             return float(np.mean(vals)) if vals else None
 
         zs: dict[str, bool | None] = {}

@@ -23,7 +23,7 @@ from xadv.runs.record import search_tag
 
 
 def models_table(board: Leaderboard) -> Table:
-    t = Table(title=f"models (macro over the cells every model has; ranked by {RANK_WORDS[board.rank_by]})",
+    t = Table(title=f"models (macro over the cells every model has, each on its largest data subset; ranked by {RANK_WORDS[board.rank_by]})",
               title_justify="left", box=box.SIMPLE_HEAD)
     for col in ("rank", "model", "fingerprint", "languages", "cells", "common", "clean F1", "adv F1",
                 "robust F1", "ASR %", "flip % (joint)", "worst-case F1", "eff. rob.", "checks"):
