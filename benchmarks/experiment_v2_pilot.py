@@ -53,6 +53,13 @@ def _macro(model_dir: Path, rows: list[dict]) -> tuple[float, dict]:
     return round(sum(f1[lang] for lang in ZERO_SHOT) / len(ZERO_SHOT), 2), f1
 
 
+def _held_out_en(task: str, config, data_dir: Path) -> list[dict]:
+    """The English rows of the task's held-out items: never trained by any arm or seed (plan, section 4a)."""
+    return [r for r in load_task(task, config.sources[task], mix="en", en_share=0.5, max_examples=0, seed=13,
+                                 data_dir=data_dir, content_matched=True, holdout=config.holdout).held_out
+            if r["lang"] == "en"]
+
+
 def learnability(settings, budget, data_dir: Path, runs: Path) -> dict:
     inter = train_config(GridCell("en", "qa", 13, ("qa",)), settings, budget).intermediate_phase
     steps_i = inter.max_steps
@@ -63,9 +70,7 @@ def learnability(settings, budget, data_dir: Path, runs: Path) -> dict:
                                   extra_sets=[f"phases.intermediate.max_steps={steps}", "phases.target.max_steps=1"])
             model = runs / f"learn-{task}-{steps}"
             secs = _train(config, model, data_dir)
-            held = [r for r in load_task(task, config.sources[task], mix="en", en_share=0.5, max_examples=0,
-                                         seed=13, data_dir=data_dir, content_matched=True,
-                                         holdout=config.holdout).held_out if r["lang"] == "en"]
+            held = _held_out_en(task, config, data_dir)
             result = pair_accuracy(model / "phases" / "intermediate", task, held,
                                    pooling=config.intermediate_phase.pair_pooling,
                                    max_seq_length=config.intermediate_phase.max_seq_length)
@@ -77,9 +82,7 @@ def learnability(settings, budget, data_dir: Path, runs: Path) -> dict:
                           extra_sets=["phases.target.max_steps=1"])
     model = runs / f"learn-qa-{steps_i}"
     secs = _train(config, model, data_dir)
-    held = [r for r in load_task("qa", config.sources["qa"], mix="en", en_share=0.5, max_examples=0, seed=13,
-                                 data_dir=data_dir, content_matched=True, holdout=config.holdout).held_out
-            if r["lang"] == "en"]
+    held = _held_out_en("qa", config, data_dir)
     report = xadv.evaluate(str(model / "phases" / "intermediate"), held, cache=False).to_dict()
     out["tasks"]["qa"] = {"n": len(held), "f1": report["overall"]["f1"], "em": report["overall"]["exact_match"],
                           "train_seconds": secs}
