@@ -10,8 +10,8 @@ current = with, per language) matches their cells; its verdict says whether augm
 target steps (`phases.target.max_steps`), so its copies replace some original windows in the batches rather
 than adding compute.
 
-    PYTHONPATH=. python benchmarks/bench_augment.py --n 100      # preset default, 2 CPU cores: per model ~15 min
-                                                                 # training + ~35 min attacking (43 cells)
+    PYTHONPATH=. python benchmarks/bench_augment.py --n 300      # preset default, 2 CPU cores: per model ~40 min
+                                                                 # training + ~25 min attacking (44 cells)
     PYTHONPATH=. python benchmarks/bench_augment.py --smoke      # smoke preset, en+sw, n=10: checks the script
 
 Runs and records go to --runs (default runs/bench_augment/, git-ignored; training resumes, cells are reused).
@@ -41,7 +41,7 @@ ARMS = ("plain", "augmented")
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--n", type=int, default=100, help="questions per language (first N of TyDi dev; default 100)")
+    p.add_argument("--n", type=int, default=300, help="questions per language (first N of TyDi dev, all where fewer: bn 113; default 300)")
     p.add_argument("--smoke", action="store_true", help="smoke preset, n=10: a quick check that the script works")
     p.add_argument("--preset", default=None, help="training preset (default: default; smoke with --smoke)")
     p.add_argument("--augment", default=",".join(f"{a}:{r}" for a, r in zip(TRAINED, (0.3, 0.2))))
@@ -229,7 +229,7 @@ def markdown(report: dict) -> str:
     lines = [f"# Adversarial training: `--augment {report['augment']}` vs none",
              "",
              f"Preset `{report['preset']}`, seed {report['seed']}, augmentation strength {report['augment_strength']}; "
-             f"TyDi dev, first {report['eval']['n_per_lang']} questions per language, attack strength "
+             f"TyDi dev, first {report['eval']['n_per_lang']} questions per language (all, where fewer), attack strength "
              f"{report['eval']['strength']}. Trained attacks: {', '.join(report['eval']['trained_attacks'])}; "
              f"held-out: {', '.join(report['eval']['held_out_attacks'])}.",
              "",
