@@ -7,7 +7,7 @@ lists below; a prefix for Korean, so 몇년 -> 1987년) becomes a fake answer of
 resembles the question but answers a different one; the gold answer stays the only right answer.
 An example whose question offers no slot to mutate is left unchanged (it counts as unchanged). Every
 inserted sentence contains no gold answer (casefolded), and at least one slot differs from the
-question's. Its cells carry `attack_version: distractor/2` in their key (`Attack.version`), so records
+question's. Its cells carry `attack_version: distractor/3` in their key (`Attack.version`), so records
 of the old attack, also named `distractor` then, are never reused for it.
 
 `distractor-conflict` is that old attack, kept as a conflicting-evidence probe: the UNMUTATED question
@@ -224,7 +224,9 @@ class Distractor(Attack):
     unit: str = "sentences"
     refusals: ClassVar[Mapping[str, str]] = NO_TEMPLATE
     cross_lingual: ClassVar[str | None] = CROSS_LINGUAL
-    version: ClassVar[int] = 2  # 1 was the conflicting-evidence attack, now `distractor-conflict`
+    # 1 was the conflicting-evidence attack, now `distractor-conflict`; 3: sentence bounds no longer split
+    # `U.S. Army` or `St. Louis` (`attacks.text.sentences`), which moves insertion points in such contexts
+    version: ClassVar[int] = 3
 
     def plan(self, inp: FieldInput, strength: float, rng: random.Random) -> FieldEdits:
         if strength <= 0:
@@ -250,6 +252,7 @@ class DistractorConflict(Attack):
     unit: str = "sentences"
     refusals: ClassVar[Mapping[str, str]] = NO_TEMPLATE
     cross_lingual: ClassVar[str | None] = CROSS_LINGUAL
+    version: ClassVar[int] = 2  # sentence bounds no longer split `U.S. Army` / `St. Louis` (insertion points)
 
     def plan(self, inp: FieldInput, strength: float, rng: random.Random) -> FieldEdits:
         q = inp.example["question"]

@@ -29,6 +29,7 @@ THAI_SENTENCES = ("Thai ends a sentence with a space only, the same space that s
 class SentenceReorder(Attack):
     name: str = "sentence-reorder"
     description: str = "Permute a share of the sentences that contain no answer (answer sentences stay put)."
+    version: ClassVar[int] = 2  # 2: `U.S. Army`, `St. Louis` are no longer cut into two "sentences"
     targets: tuple[str, ...] = CONTEXT_ONLY
     unit: str = "sentences"
     refusals: ClassVar[Mapping[str, str]] = {"th": THAI_SENTENCES}

@@ -127,6 +127,10 @@ _SENT_END = regex.compile(
     r"(?=\s)"
 )
 _CASED = regex.compile(r"[\p{Lu}\p{Ll}\p{Lt}]")
+# A word before `.` that makes it an abbreviation, not a sentence end: dotted letters in any script
+# (`U.S`, `i.e`, `т.е`: two or more one-to-three-letter groups), and English titles and labels.
+_DOTTED = regex.compile(r"(?:\p{L}{1,3}\.)+\p{L}{1,3}")
+_EN_ABBREVIATIONS = frozenset("Mr Mrs Ms Dr St Jr Sr Prof Gen Col Lt Capt Sgt Rev No Vol Mt Ft vs".split())
 
 
 # Chinese ends sentences with full-width terminators and no space after them.
@@ -139,7 +143,9 @@ def sentences(text: str, lang: str = "") -> list[Span]:
     Chinese (`lang="zh"`) also ends a sentence at 。！？ with no space after it (only there, so
     the other languages split as they always did). A `.` only ends a sentence when the next word does
     not start with a lower-case letter (so Finnish ordinals `15. toukokuuta` and `e.g. this` stay
-    whole) and the word before it is not a single capital letter (initials like `J. R. R.`).
+    whole) and the word before it is not a single capital letter (initials like `J. R. R.`), dotted
+    letters (`U.S. Army`, `т.е.`) or, in English (and when no language is given), a title or label like
+    `St.`, `Dr.`, `No.`. The cost: a sentence that really ends in `U.S.` is not split there.
     """
     bounds: list[int] = []
     for m in _SENT_END.finditer(text):
@@ -152,7 +158,10 @@ def sentences(text: str, lang: str = "") -> list[Span]:
             if _CASED.match(first) and first.islower():
                 continue
             before = regex.search(r"(?:^|\s)(\S+)$", text[: m.start()])
-            if before and len(before.group(1)) == 1 and before.group(1).isupper():
+            word = before.group(1).lstrip("(\"'\u201c\u2018") if before else ""
+            if len(word) == 1 and word.isupper():
+                continue
+            if _DOTTED.fullmatch(word) or (lang in ("en", "") and word in _EN_ABBREVIATIONS):
                 continue
         bounds.append(end)
     if lang == "zh":

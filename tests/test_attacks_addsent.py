@@ -180,12 +180,14 @@ def test_new_distractor_cells_never_reuse_old_distractor_records():
                                  "target": "context", "strength": 0.2, "seed": 0, "data_sha256": "d" * 64,
                                  "mode": "squad", "criterion": "em", "search": None, "engine": "e"}))
     new = dict(old, params=AttackSpec.parse("distractor").cell_params({"data_dir": "/x"}))
-    assert new["params"] == {"attack_version": "distractor/2"}
+    assert new["params"] == {"attack_version": "distractor/3"}
     assert CellKey(**old).key != CellKey(**new).key
     assert AttackSpec.parse("addsent").cell_params({}) == new["params"]
-    assert AttackSpec.parse("keyboard+distractor").cell_params({}) == {"attack_version": "distractor/2"}
-    for unchanged in ("keyboard", "distractor-conflict"):  # version 1: keys as before
-        assert AttackSpec.parse(unchanged).cell_params({"data_dir": "/x"}) == {}
+    assert AttackSpec.parse("keyboard+distractor").cell_params({}) == {"attack_version": "distractor/3"}
+    assert AttackSpec.parse("keyboard").cell_params({"data_dir": "/x"}) == {}  # version 1: keys as before
+    # sentence bounds changed (`U.S. Army` is one sentence): every attack that places or moves sentences
+    for name, version in (("distractor-conflict", 2), ("sentence-reorder", 2)):
+        assert AttackSpec.parse(name).cell_params({"data_dir": "/x"}) == {"attack_version": f"{name}/{version}"}
     # codemix matches inflected forms since version 2: its old cells are not reused either
     assert AttackSpec.parse("codemix").cell_params({"data_dir": "/x"}) == {"attack_version": "codemix/2"}
 

@@ -84,6 +84,9 @@ def test_word_script():
     ("J. R. R. Tolkien wrote it. He was British.", 2),  # initials are not boundaries
     ("It costs 3.5 dollars. Really? Yes!", 3),
     ("Hän syntyi vuonna 1900.[3] Hän kuoli 1990.", 2),  # citation marker stays with its sentence
+    ("The U.S. Army left in 1945. St. Louis grew.", 2),  # dotted letters and titles are not boundaries
+    ("It was Dr. Smith (No. 5) who came. Then i.e. Mr. Jones left.", 2),
+    ("Это т.е. Москва. Да.", 2),
 ])
 def test_sentences_split_script_aware(text, n):
     spans = sentences(text)
