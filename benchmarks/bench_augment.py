@@ -41,7 +41,8 @@ ARMS = ("plain", "augmented")
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--n", type=int, default=300, help="questions per language (first N of TyDi dev, all where fewer: bn 113; default 300)")
+    p.add_argument("--n", type=int, default=300,
+                   help="questions per language (first N of TyDi dev, all where fewer: bn 113; default 300)")
     p.add_argument("--smoke", action="store_true", help="smoke preset, n=10: a quick check that the script works")
     p.add_argument("--preset", default=None, help="training preset (default: default; smoke with --smoke)")
     p.add_argument("--augment", default=",".join(f"{a}:{r}" for a, r in zip(TRAINED, (0.3, 0.2))))
@@ -229,7 +230,8 @@ def markdown(report: dict) -> str:
     lines = [f"# Adversarial training: `--augment {report['augment']}` vs none",
              "",
              f"Preset `{report['preset']}`, seed {report['seed']}, augmentation strength {report['augment_strength']}; "
-             f"TyDi dev, first {report['eval']['n_per_lang']} questions per language (all, where fewer), attack strength "
+             f"TyDi dev, first {report['eval']['n_per_lang']} questions per language (all, where fewer), "
+             f"attack strength "
              f"{report['eval']['strength']}. Trained attacks: {', '.join(report['eval']['trained_attacks'])}; "
              f"held-out: {', '.join(report['eval']['held_out_attacks'])}.",
              "",

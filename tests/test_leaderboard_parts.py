@@ -167,3 +167,12 @@ def test_gate_passes_identical_outcomes_and_validates_tolerances():
         gate([cell], [cell], max_asr_increase=5)
     with pytest.raises(XadvError, match="--significance"):
         gate([cell], [cell], significance=1.5)
+
+
+def test_cell_parameters_read_as_words_not_as_key_material():
+    from xadv.leaderboard.aggregate import params_label
+
+    assert params_label("distractor", {"attack_version": "distractor/3"}) == "v3"
+    assert params_label("keyboard+distractor", {"attack_version": "distractor/3"}) == "distractor v3"
+    assert params_label("codemix", {"partner": "sw", "attack_version": "codemix/2"}) == "partner=sw,v2"
+    assert params_label("keyboard", {}) == ""

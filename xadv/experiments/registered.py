@@ -10,8 +10,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from xadv.experiments.contrasts import (N_RESAMPLES, REGISTERED, Arm, Contrast, residualised, run_contrasts,
-                                        run_flip_contrasts)
+from xadv.experiments.contrasts import (
+    N_RESAMPLES,
+    REGISTERED,
+    Arm,
+    Contrast,
+    residualised,
+    run_contrasts,
+    run_flip_contrasts,
+)
 from xadv.experiments.spec import ExperimentError, parse_cell_id
 from xadv.langs import TYDI_LANGS
 from xadv.leaderboard.entries import Entry

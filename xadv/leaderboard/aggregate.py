@@ -289,12 +289,23 @@ def _label_columns(rows: list[Row]) -> None:
         if len({v[1] for v in seen}) > 1:
             parts.append(f"@{r.strength:g}")
         if len({v[2] for v in seen}) > 1:
-            parts.append(",".join(f"{k}={v}" for k, v in sorted(r.params.items())) or "defaults")
+            parts.append(params_label(r.attack, r.params) or "defaults")
         if len({v[3] for v in seen}) > 1:
             parts.append(r.mode)
         if len({v[4] for v in seen}) > 1:
             parts.append(r.criterion)
         r.label = " ".join(parts)
+
+
+def params_label(attack: str, params: dict) -> str:
+    """A cell's parameters for people: `partner=sw`, and the behaviour version (`attack_version`, part of the
+    cell key) as `v3` for the attack itself or `distractor v3` for a part of a composite; "" when none."""
+    parts = [f"{k}={v}" for k, v in sorted(params.items()) if k != "attack_version"]
+    for tag in str(params.get("attack_version") or "").split("+"):
+        if tag:
+            name, _, version = tag.partition("/")
+            parts.append(f"v{version}" if name == attack else f"{name} v{version}")
+    return ",".join(parts)
 
 
 def one_data_per_slot(cells: set[tuple], rows: list[Row]) -> set[tuple]:

@@ -112,7 +112,8 @@ def to_markdown(board: Leaderboard) -> str:
           fmt(m.clean_f1), fmt(m.adv_f1), fmt(m.robust_f1), fmt(m.asr), fmt(m.flip_rate), fmt(m.worst_case_f1),
           fmt_signed(m.effective), str(m.flagged)] for m in board.models],
         right={4, 5, 6, 7, 8, 9, 10, 11, 12, 13})
-    lines += ["", f"Macro means over the cells every model has (common cells; one data subset per cell, the largest); ranked by {RANK_WORDS[board.rank_by]}.",
+    lines += ["", "Macro means over the cells every model has (common cells; one data subset per cell, the largest); "
+                  f"ranked by {RANK_WORDS[board.rank_by]}.",
               ""] + [f"- {line}" for line in metric_lines(board)] + ["", "## Results", ""]
     lines += _md_table(
         ["model", "lang", "zero-shot", "attack", "target", "n", "seeds", "scorer", "clean F1", "adv F1",

@@ -6,7 +6,7 @@ from rich import box
 from rich.markup import escape
 from rich.table import Table
 
-from xadv.leaderboard.aggregate import Leaderboard
+from xadv.leaderboard.aggregate import Leaderboard, params_label
 from xadv.leaderboard.regress import GateResult
 from xadv.leaderboard.render import (
     RANK_WORDS,
@@ -23,7 +23,8 @@ from xadv.runs.record import search_tag
 
 
 def models_table(board: Leaderboard) -> Table:
-    t = Table(title=f"models (macro over the cells every model has, each on its largest data subset; ranked by {RANK_WORDS[board.rank_by]})",
+    t = Table(title="models (macro over the cells every model has, each on its largest data subset; ranked by "
+                    f"{RANK_WORDS[board.rank_by]})",
               title_justify="left", box=box.SIMPLE_HEAD)
     for col in ("rank", "model", "fingerprint", "languages", "cells", "common", "clean F1", "adv F1",
                 "robust F1", "ASR %", "flip % (joint)", "worst-case F1", "eff. rob.", "checks"):
@@ -63,7 +64,7 @@ def _group_name(g: dict) -> str:
         parts.append(g["attack"] + (f" [{search_tag(g['search'])}]" if g.get("search") else "")
                      + (f" ({g['target']})" if g.get("target") else ""))
         if g.get("params"):
-            parts.append(",".join(f"{k}={v}" for k, v in sorted(g["params"].items())))
+            parts.append(params_label(g["attack"], g["params"]))
         parts.append(f"@{g['strength']:g}")
     if g.get("mode", "squad") != "squad" or g.get("criterion", "em") != "em":
         parts.append(g["mode"] + ("" if g["criterion"] == "em" else f", {g['criterion']}"))
@@ -81,7 +82,8 @@ def gate_table(result: GateResult, only_regressed: bool = False) -> Table:
         title += f", flip rate (jointly correct) +{100 * tol['max_flip_increase']:.1f} pp"
     for col in ("checked", "n", "ASR % base→now", "Δ pp", "adv F1 base→now", "Δ", "clean F1 Δ",
                 "flip % joint base→now (n)", "Δ pp [95% CI]", "status"):
-        t.add_column(col, justify="left" if col in ("checked", "status") else "right", no_wrap=col != "status")
+        t.add_column(col, justify="left" if col in ("checked", "status") else "right",
+                     no_wrap=col not in ("checked", "status"))  # a long cell name wraps; the status stays
     for c in result.checks:
         if only_regressed and not c.reasons:
             continue
