@@ -22,10 +22,11 @@ V2 = REPO / "benchmarks" / "experiment-v2.toml"
 def test_the_grid_has_every_registered_arm_per_seed_and_b_plus_gets_the_intermediate_steps():
     settings, budget, grid = plan_grid(V2, "v2")
     groups = {c.group for c in grid}
+    # paraphrase arms by the pilot's rule 4a (PAWS-X learnable at 2I), exploratory
     assert groups == {"baseline", "baseline-plus", "en-qa", "multi-qa", "mixed-qa", "en-nli", "multi-nli",
-                      "mixed-nli"}
+                      "mixed-nli", "en-paraphrase", "multi-paraphrase", "mixed-paraphrase"}
     assert {n for c in REGISTERED for n in (*c.plus, *c.minus)} <= groups  # every contrast has its arms
-    assert sorted({c.seed for c in grid}) == [13, 14, 15] and len(grid) == 24
+    assert sorted({c.seed for c in grid}) == [13, 14, 15] and len(grid) == 33
     configs = {c.id: train_config(c, settings, budget) for c in grid}
     b0, plus, qa = configs["baseline-s13"], configs["baseline-plus-s13"], configs["en-qa-s13"]
     assert plus.target_phase.max_steps == b0.target_phase.max_steps + qa.intermediate_phase.max_steps == 594
