@@ -153,6 +153,11 @@ def test_gate_marks_improvements_only_when_nothing_got_worse():
     check = gate([base], [small], significance=0.05).checks[0]
     assert check.asr_change == pytest.approx(-5.0) and check.status == "ok" and not check.improvements
     assert gate([base], [small]).checks[0].status == "improved"  # without a significance level, tolerance only
+    # a change just beyond the tolerance is printed with the digits that show it is beyond
+    flat = _gate_cell([True] * 50, [False] * 50, [0.5] * 50, [1.0] * 50)
+    lower = _gate_cell([True] * 50, [False] * 50, [0.5 - 0.0104] * 50, [1.0] * 50)
+    assert gate([flat], [lower]).checks[0].reasons == ["adv F1 -1.04 > -1.0"]
+    assert gate([flat], [lower], max_f1_drop=0.5).checks[0].reasons == ["adv F1 -1.0 > -0.5"]
 
 
 def test_gate_passes_identical_outcomes_and_validates_tolerances():

@@ -433,10 +433,11 @@ def _judge(group: dict, n_cells: int, cols: np.ndarray, max_asr: float, max_f1: 
         r_asr, r_f1 = _rates(bootstrap_means(cols, n_resamples=n_resamples, seed=seed))
         check.asr_p = _p_value(float(d_asr), r_asr)
         check.f1_p = _p_value(float(d_f1), r_f1)
-    for hit, what, p in ((asr_up, f"ASR +{check.asr_change or 0:.1f} pp > +{100 * max_asr:.1f}", check.asr_p),
-                         (f1_down, f"adv F1 -{check.f1_drop:.1f} > -{max_f1:.1f}", check.f1_p),
-                         (flip_up, f"flip rate (jointly correct) +{check.flip_change or 0:.1f} pp > "
-                                   f"+{100 * (max_flip or 0):.1f}", check.flip_p)):
+    mx_asr, mx_flip = 100 * max_asr, 100 * (max_flip or 0)
+    for hit, what, p in ((asr_up, f"ASR +{_num(check.asr_change, mx_asr)} pp > +{mx_asr:.1f}", check.asr_p),
+                         (f1_down, f"adv F1 -{_num(check.f1_drop, max_f1)} > -{max_f1:.1f}", check.f1_p),
+                         (flip_up, f"flip rate (jointly correct) +{_num(check.flip_change, mx_flip)} pp > "
+                                   f"+{mx_flip:.1f}", check.flip_p)):
         if not hit:
             continue
         if significance is None:
@@ -447,13 +448,23 @@ def _judge(group: dict, n_cells: int, cols: np.ndarray, max_asr: float, max_f1: 
             check.notes.append(f"{what} but p={'n/a' if p is None else f'{p:.3f}'} >= {significance:g}")
     if asr_up or f1_down or flip_up:
         return check  # a change the other way, significant or not, rules out "improved"
-    for hit, what, p in ((asr_down, f"ASR {check.asr_change or 0:.1f} pp < -{100 * max_asr:.1f}", check.asr_p),
-                         (f1_up, f"adv F1 +{-check.f1_drop:.1f} > +{max_f1:.1f}", check.f1_p),
-                         (flip_down, f"flip rate (jointly correct) {check.flip_change or 0:.1f} pp < "
-                                     f"-{100 * (max_flip or 0):.1f}", check.flip_p)):
+    for hit, what, p in ((asr_down, f"ASR -{_num(check.asr_change, mx_asr)} pp < -{mx_asr:.1f}", check.asr_p),
+                         (f1_up, f"adv F1 +{_num(check.f1_drop, max_f1)} > +{max_f1:.1f}", check.f1_p),
+                         (flip_down, f"flip rate (jointly correct) -{_num(check.flip_change, mx_flip)} pp < "
+                                     f"-{mx_flip:.1f}", check.flip_p)):
         if hit and (significance is None or (p is not None and p < significance)):
             check.improvements.append(what if significance is None else f"{what} (p={p:.3f})")
     return check
+
+
+def _num(change: float | None, bound: float) -> str:
+    """|change| with one decimal, or more where one decimal would print it equal to the bound it exceeds
+    (an adversarial F1 drop of 1.04 against a tolerance of 1.0 reads "1.04 > 1.0", not "1.0 > 1.0")."""
+    value = abs(change or 0.0)
+    for digits in (1, 2, 3):
+        if f"{value:.{digits}f}" != f"{abs(bound):.{digits}f}":
+            return f"{value:.{digits}f}"
+    return f"{value:.4f}"
 
 
 def run_gate(baseline: str | os.PathLike, current: str | os.PathLike, **kwargs) -> GateResult:
