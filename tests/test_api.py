@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 import xadv
 from cli import app
+from xadv.data.squad import read_squad
 from xadv.errors import XadvError
 
 runner = CliRunner()
@@ -125,8 +126,7 @@ def test_perturb_dataset_equals_the_perturb_command_row_by_row(data_dir, tmp_pat
     result = runner.invoke(app, ["perturb", "--data", "tydiqa:sw,ru:dev", "--data-dir", str(data_dir), "--n", "12",
                                  "--attack", "keyboard", "--target", "both", "--seed", "5", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    written = [p for a in json.loads(out.read_text(encoding="utf-8"))["data"] for para in a["paragraphs"]
-               for p in [(para["context"], qa) for qa in para["qas"]]]
+    written = read_squad(out).to_list()
     edits = {e["id"]: e for e in map(json.loads, out.with_name("sw-ru.edits.jsonl").read_text(
         encoding="utf-8").splitlines())}
     adv = xadv.perturb_dataset(xadv.load_data("tydiqa:sw,ru:dev", data_dir=data_dir, n=12), "keyboard",
@@ -134,11 +134,9 @@ def test_perturb_dataset_equals_the_perturb_command_row_by_row(data_dir, tmp_pat
     assert len(adv) == len(written) == len(edits) == 24
     by_id = {r["id"]: r for r in adv}
     changed = 0
-    for context, qa in written:
+    for qa in written:
         row = by_id[qa["id"]]
-        assert (row["question"], row["context"]) == (qa["question"], context)
-        assert [(a["text"], a["answer_start"]) for a in qa["answers"]] == \
-            list(zip(row["answers"]["text"], row["answers"]["answer_start"]))
+        assert (row["question"], row["context"], row["answers"]) == (qa["question"], qa["context"], qa["answers"])
         assert row["edits"] == edits[qa["id"]]["edits"]
         changed += bool(row["edits"])
     assert changed > 18

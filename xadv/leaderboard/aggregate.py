@@ -125,6 +125,11 @@ class Row:
                 self.mode, self.criterion, self.data_sha256, json.dumps(self.search, sort_keys=True))
 
     @property
+    def data_slot(self) -> tuple:
+        """`cell` with the dataset's name in place of its hash: two subsets of one dataset share it."""
+        return (*self.cell[:7], self.cell[8], self.data_name)
+
+    @property
     def failing(self) -> list[tuple[str, Flag]]:
         return [(f, flag) for f, flag in self.flags if flag.kind in FAILING]
 
@@ -313,14 +318,13 @@ def one_data_per_slot(cells: set[tuple], rows: list[Row]) -> set[tuple]:
     one with `--n 300` in one results folder), the one with the most questions: a macro over both would
     count the shared questions twice. Ties (same size, changed file) go to the larger data hash, so the
     choice does not depend on file order."""
-    size = {r.cell: r.n for r in rows}
-    name = {r.cell: r.data_name for r in rows}
-    best: dict[tuple, tuple] = {}
-    for c in cells:
-        slot = (*c[:7], c[8], name[c])  # the cell without its data hash, with the dataset's name
-        if slot not in best or (size[c], c[7]) > (size[best[slot]], best[slot][7]):
-            best[slot] = c
-    return set(best.values())
+    row = {r.cell: r for r in rows}
+    best: dict[tuple, Row] = {}
+    for r in (row[c] for c in cells):
+        b = best.get(r.data_slot)
+        if b is None or (r.n, r.data_sha256) > (b.n, b.data_sha256):
+            best[r.data_slot] = r
+    return {r.cell for r in best.values()}
 
 
 def summarise_models(rows: list[Row], worst: list[WorstCase] | None = None,
@@ -333,7 +337,7 @@ def summarise_models(rows: list[Row], worst: list[WorstCase] | None = None,
         by_model.setdefault((r.model, r.fingerprint), []).append(r)
     common = one_data_per_slot(set.intersection(*(set(r.cell for r in rs) for rs in by_model.values()))
                                if by_model else set(), rows)
-    kept_data = {(c[0], c[7]) for c in common}  # (lang, data_sha256) of the kept cells
+    kept_data = {(r.lang, r.data_sha256) for r in rows if r.cell in common}
     out = []
     for (label, fp), rs in by_model.items():
         shared = [r for r in rs if r.cell in common]
