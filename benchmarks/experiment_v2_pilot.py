@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import xadv  # noqa: E402
-from xadv.experiments.pilot import keep_task, seeds_for_qa_arms, target_steps  # noqa: E402
+from xadv.experiments.pilot import T_FULL, T_HALF, diverged, keep_task, seed_noise, target_steps  # noqa: E402
 from xadv.experiments.runner import eval_rows, train_cell  # noqa: E402
 from xadv.experiments.sample import evaluation_sample  # noqa: E402
 from xadv.experiments.spec import GridCell, plan_grid, train_config  # noqa: E402
@@ -42,9 +42,10 @@ def _log(msg: str) -> None:
 
 
 def _train(config, out: Path, data_dir: Path) -> float:
-    t0 = time.perf_counter()
-    train_cell(config, out, data_dir=data_dir, quiet=True, log=_log)
-    return round(time.perf_counter() - t0, 1)
+    """Train (or reuse, or resume) one model; its training seconds as its card has them, summed over the
+    parts it was trained in (not this invocation's share)."""
+    card, _ = train_cell(config, out, data_dir=data_dir, quiet=True, log=_log)
+    return float(card["wall_seconds"])
 
 
 def _macro(model_dir: Path, rows: list[dict]) -> tuple[float, dict]:
@@ -95,31 +96,63 @@ def budget_rule(settings, budget, data_dir: Path, runs: Path, main_runs: Path) -
     tuning = [r for r in dev if r["id"] in sample.tuning_ids()]
     out: dict = {"questions": len(tuning), "macro_f1": {}, "per_language": {}, "train_seconds": {}}
     for steps in (474, 237):
-        config = train_config(GridCell(None, None, 13), settings, budget,
-                              extra_sets=[f"phases.target.max_steps={steps}"])
-        grid_b0 = train_config(GridCell(None, None, 13), settings, budget)  # the main grid's baseline-s13
-        model = main_runs / "baseline-s13" if config.digest() == grid_b0.digest() else runs / f"baseline-t{steps}-s13"
+        config, model = _b0(13, steps, settings, budget, runs, main_runs)
         out["train_seconds"][str(steps)] = _train(config, model, data_dir)
         macro, per = _macro(model, tuning)
         out["macro_f1"][str(steps)], out["per_language"][str(steps)] = macro, per
         _log(f"B0 T={steps}: macro zero-shot F1 on the tuning questions {macro}")
-    out["T"] = target_steps({int(k): v for k, v in out["macro_f1"].items()})
+    out["T"] = target_steps({int(k): v for k, v in out["macro_f1"].items()})  # by F1; amendment 5 adds stability
     return out
 
 
-def seeds_rule(settings, budget, data_dir: Path, main_runs: Path, chosen_t: int) -> dict:
+def _b0(seed: int, steps: int, settings, budget, runs: Path, main_runs: Path):
+    """B0's config at T = `steps` and its directory: the main grid's cell when it is the grid's config (the
+    grid reuses it), else a pilot directory."""
+    config = train_config(GridCell(None, None, seed), settings, budget,
+                          extra_sets=[f"phases.target.max_steps={steps}"])
+    grid_b0 = train_config(GridCell(None, None, seed), settings, budget)
+    return config, (main_runs / f"baseline-s{seed}" if config.digest() == grid_b0.digest()
+                    else runs / f"baseline-t{steps}-s{seed}")
+
+
+def seeds_rule(settings, budget, data_dir: Path, runs: Path, main_runs: Path, steps: int) -> dict:
+    """4b at T = `steps`: B0 seeds 13-15 on the evaluation sample; a seed whose training diverged
+    (amendment 5) is reported and stood in for by seed + 10."""
     rows = eval_rows(data_dir, 0, "registered")
-    out: dict = {"T": chosen_t, "questions": len(rows), "macro_f1": {}, "train_seconds": {}}
+    out: dict = {"T": steps, "questions": len(rows), "macro_f1": {}, "diverged": {}, "train_seconds": {},
+                 "replaced": {}}
     for seed in (13, 14, 15):
-        config = train_config(GridCell(None, None, seed), settings, budget,
-                              extra_sets=[f"phases.target.max_steps={chosen_t}"])
-        model = main_runs / f"baseline-s{seed}"
-        out["train_seconds"][str(seed)] = _train(config, model, data_dir)
-        out["macro_f1"][str(seed)], _ = _macro(model, rows)
-        _log(f"B0 seed {seed}: macro zero-shot clean F1 {out['macro_f1'][str(seed)]}")
-    values = list(out["macro_f1"].values())
-    out["qa_arm_seeds"] = seeds_for_qa_arms(values)
+        for s in (seed, seed + 10):
+            config, model = _b0(s, steps, settings, budget, runs, main_runs)
+            out["train_seconds"][str(s)] = _train(config, model, data_dir)
+            out["diverged"][str(s)] = diverged(read_json(model / "xadv_card.json", {}))
+            out["macro_f1"][str(s)], _ = _macro(model, rows)
+            _log(f"B0 T={steps} seed {s}: macro zero-shot clean F1 {out['macro_f1'][str(s)]}"
+                 + (" (diverged)" if out["diverged"][str(s)] else ""))
+            if not out["diverged"][str(s)]:
+                break
+            if s == seed:
+                out["replaced"][str(seed)] = seed + 10
+    counted = {int(k): v for k, v in out["macro_f1"].items() if not out["diverged"][k]}
+    out["qa_arm_seeds"] = seed_noise(counted, {})
     return out
+
+
+def _legacy_seeds(record: dict, runs: Path, main_runs: Path) -> None:
+    """pilot.json before amendment 5 kept one `seeds` entry (T = 237, without divergence flags): file it under
+    `seeds-T237` and read each seed's divergence from its card, as the seeds part now records it."""
+    old = record.pop("seeds", None)
+    if not old:
+        return
+    t = old["T"]
+    flags = {}
+    for seed in old["macro_f1"]:
+        card = next((read_json(d / "xadv_card.json", None) for d in (runs / f"baseline-t{t}-s{seed}",
+                                                                      main_runs / f"baseline-s{seed}")
+                     if (d / "xadv_card.json").is_file()), None)
+        flags[seed] = diverged(card) if card else None
+    record[f"seeds-T{t}"] = {**old, "diverged": flags,
+                             "note": "recorded before amendment 5 under `seeds`; divergence read from the cards"}
 
 
 def main() -> int:
@@ -131,6 +164,8 @@ def main() -> int:
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "experiment" / "v2" / "pilot.json"))
     ap.add_argument("--base", default=None, help="another base checkpoint (smoke runs only)")
     ap.add_argument("--set", action="append", default=[], help="a training override (smoke runs only)")
+    ap.add_argument("--t", type=int, choices=(T_HALF, T_FULL), default=None,
+                    help="seeds part: this T instead of the one rule 4c (amendment 5) picks")
     args = ap.parse_args()
     settings, budget, _ = plan_grid(CONFIG, "v2")
     if args.base:  # a smoke run on a tiny checkpoint (the registered pilot uses the TOML's base)
@@ -146,8 +181,14 @@ def main() -> int:
     else:
         if "budget" not in record:
             raise SystemExit("run --part budget first: the seed-noise runs use the target budget it picks")
-        result = seeds_rule(settings, budget, data_dir, main_runs, record["budget"]["T"])
-    record[args.part] = {**result, "command": " ".join(["python", *sys.argv]),
+        _legacy_seeds(record, runs, main_runs)
+        atomic_write_text(out, json.dumps(record, indent=1, ensure_ascii=False) + "\n")  # the migration, at once
+        half = record.get(f"seeds-T{T_HALF}", {}).get("diverged", {})
+        steps = args.t or target_steps({int(k): v for k, v in record["budget"]["macro_f1"].items()},
+                                       [bool(v) for v in half.values()])
+        result = seeds_rule(settings, budget, data_dir, runs, main_runs, steps)
+    key = f"seeds-T{result['T']}" if args.part == "seeds" else args.part
+    record[key] = {**result, "command": " ".join(["python", *sys.argv]),
                          "machine": f"{platform.machine()} {platform.processor()}".strip(),
                          "wall_seconds": round(time.perf_counter() - t0, 1)}
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -110,6 +110,20 @@ def test_seen_languages_mark_ko_sw_for_multilingual_qa_only(data_dir):
                     "mixed-nli": ["en"], "multi-paraphrase": ["en"]}
 
 
+def _git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(root), "-c", "user.name=xadv tests", "-c", "user.email=tests@xadv",
+                           *args], capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+
+
+def _commit_plan(root: Path, text: str) -> str:
+    if not (root / ".git").exists():
+        _git(root, "init", "-q")
+    (root / "plan.md").write_text(text, encoding="utf-8")
+    _git(root, "add", "plan.md")
+    _git(root, "commit", "-q", "-m", "plan")
+    return _git(root, "rev-parse", "HEAD")
+
+
 @pytest.fixture(scope="module")
 def micro(tmp_path_factory, data_dir):
     """A real micro run of three grid cells (one torch thread: the tiny model gains nothing from two, and
@@ -126,7 +140,8 @@ def micro(tmp_path_factory, data_dir):
     model.save_pretrained(str(base))
     tok.save_pretrained(str(base))
     config = root / "experiment.toml"
-    config.write_text(MICRO_TOML, encoding="utf-8")
+    config.write_text('plan = "plan.md"\n' + MICRO_TOML, encoding="utf-8")
+    _commit_plan(root, "# micro plan\n")  # a registered plan, committed before the run
     argv = ["--budget", "micro", "--config", str(config), "--base", str(base), "--mixes", "en,mixed",
             "--tasks", "qa", "--runs", str(root / "runs"), "--results", str(root / "results"),
             "--data-dir", str(data_dir), "--quiet"]
@@ -176,7 +191,15 @@ def test_micro_run_writes_records_models_run_and_table(micro):
     assert run["device"]["type"] in ("cpu", "cuda") and run["machine"]["cpus"] >= 1
     assert run["software"]["torch"] and run["wall_seconds"] > 0 and run["reading"]["text"] is None
     assert set(run["cell_seconds"]) == {"baseline-s13", "en-qa-s13", "mixed-qa-s13"}
+    # one part, run to its end, that trained and evaluated all three; the plan's commit is recorded
+    (part,) = run["parts"]
+    assert part["finished"] and part["wall_seconds"] > 0 and part["started"] <= part["last"]
+    assert part["trained"] == part["evaluated"] == ["baseline-s13", "en-qa-s13", "mixed-qa-s13"]
+    assert run["plan"]["path"] == "plan.md" and run["plan"]["commit"] == _git(micro["root"], "rev-parse", "HEAD")
     md = (results / exp.TABLE_FILE).read_text(encoding="utf-8")
+    assert (f"registered plan: `plan.md` at commit {run['plan']['commit'][:12]}" in md
+            and "every one of the 54 records and 3 model cards was created after it" in md)
+    assert "- run in 1 part (wall minutes each;" in md
     for part in ("## Clean F1 per language", "### `keyboard/question`", "mixed vs en", "## Alignment",
                  "## Reading", "plots/robust_f1.png", "intermediate loss"):
         assert part in md
@@ -219,6 +242,33 @@ def test_rerun_skips_finished_trainings_and_cells(micro, monkeypatch, capsys):
     assert "0 computed, 9 cached" in err and " computed, 0 cached" not in err
     after = {p.name: p.stat().st_mtime_ns for p in (micro["runs"] / "records").iterdir()}
     assert after == before
+    # the rerun is a second part that trained and evaluated nothing
+    parts = json.loads((micro["results"] / exp.RUN_FILE).read_text())["parts"]
+    assert len(parts) == 2 and parts[1]["finished"] and parts[1]["trained"] == parts[1]["evaluated"] == []
+    assert parts[0]["trained"] == ["baseline-s13", "en-qa-s13", "mixed-qa-s13"]
+
+
+@pytest.mark.needs_data
+def test_a_run_refuses_an_edited_or_uncommitted_plan(micro, capsys):
+    plan = micro["root"] / "plan.md"
+    before = (micro["runs"] / "parts.json").read_bytes()
+    plan.write_text("# micro plan\nchanged after the records\n", encoding="utf-8")
+    try:
+        assert main(micro["argv"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert err.startswith("error: plan.md has uncommitted changes") and "amendment" in err
+    finally:
+        _git(micro["root"], "checkout", "--", "plan.md")
+    config = micro["root"] / "experiment.toml"
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace('plan = "plan.md"', 'plan = "draft.md"'), encoding="utf-8")
+    (micro["root"] / "draft.md").write_text("# not committed\n", encoding="utf-8")
+    try:
+        assert main(micro["argv"]) == 2
+        assert "draft.md: the registered plan is not committed" in capsys.readouterr().err
+    finally:
+        config.write_text(text, encoding="utf-8")
+    assert (micro["runs"] / "parts.json").read_bytes() == before  # refused before anything was written
 
 
 @pytest.mark.needs_data
@@ -277,6 +327,7 @@ def test_xadv_experiment_render_rebuilds_the_table(micro, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == str(only / exp.TABLE_FILE)
     md = (only / exp.TABLE_FILE).read_text(encoding="utf-8")
+    assert "registered plan" not in md  # records alone: no run.json, no plan to check them against
     for part in ("## Clean F1 per language", "### `keyboard/question`", "### `distractor/context`", "mixed vs en"):
         assert part in md
     analysis = json.loads((only / "analysis.json").read_text(encoding="utf-8"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from xadv.experiments.pilot import keep_task, seeds_for_qa_arms, target_steps
+from xadv.experiments.pilot import diverged, keep_task, seed_noise, seeds_for_qa_arms, target_steps
 
 
 def test_a_pair_task_stays_only_five_points_above_chance():
@@ -22,3 +22,23 @@ def test_seed_noise_above_two_f1_adds_two_seeds_to_the_qa_arms():
 def test_the_shorter_target_budget_wins_within_two_f1():
     assert target_steps({237: 50.1, 474: 52.0}) == 237
     assert target_steps({237: 49.9, 474: 52.0}) == 474
+
+
+def test_a_diverged_seed_at_the_short_budget_picks_the_long_one():
+    """Amendment 5 (b): T = 237 must also train for every 4b seed."""
+    assert target_steps({237: 50.0, 474: 47.1}, [False, False, False]) == 237
+    assert target_steps({237: 50.0, 474: 47.1}, [False, False, True]) == 474
+
+
+def test_divergence_is_read_from_the_target_phase_of_the_card_only():
+    card = {"phases": [{"name": "intermediate", "not_learning": ["xnli"]}, {"name": "target", "not_learning": []}]}
+    assert not diverged(card)  # an intermediate task that did not learn is rule 4a's business, not divergence
+    card["phases"][1]["not_learning"] = ["qa"]
+    assert diverged(card) and not diverged({})
+
+
+def test_seed_noise_counts_the_seeds_that_trained():
+    """Amendment 5 (c): the diverged seed is reported, its stand-in (seed + 10) counted."""
+    assert seed_noise({13: 54.3, 14: 54.2, 25: 53.9}, {}) == [13, 14, 15]
+    assert seed_noise({13: 54.3, 14: 54.2, 15: 5.1}, {15: True}) == [13, 14, 15]
+    assert seed_noise({13: 54.3, 14: 54.2, 15: 5.1}, {}) == [13, 14, 15, 16, 17]

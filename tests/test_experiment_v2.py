@@ -4,11 +4,13 @@ registered evaluation sample kept apart from the tuning questions."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from xadv.experiments.contrasts import REGISTERED
+from xadv.experiments.pilot import target_steps
 from xadv.experiments.runner import eval_rows
 from xadv.experiments.sample import evaluation_sample
 from xadv.experiments.spec import ExperimentError, parse_cell_id, plan_grid, train_config
@@ -31,6 +33,13 @@ def test_the_grid_has_every_registered_arm_per_seed_and_b_plus_gets_the_intermed
     b0, plus, qa = configs["baseline-s13"], configs["baseline-plus-s13"], configs["en-qa-s13"]
     assert plus.target_phase.max_steps == b0.target_phase.max_steps + qa.intermediate_phase.max_steps == 594
     assert plus.intermediate == [] and qa.intermediate == ["qa"]
+    # T is the one the pilot's rule 4c with amendment 5 picked (pilot.json, committed before the grid runs):
+    # T = 237 by F1 on the tuning questions, but B0 seed 15 diverged there, so T = 474
+    pilot = json.loads((V2.parent / "results" / "experiment" / "v2" / "pilot.json").read_text(encoding="utf-8"))
+    half = pilot["seeds-T237"]["diverged"]
+    assert b0.target_phase.max_steps == target_steps({int(k): v for k, v in pilot["budget"]["macro_f1"].items()},
+                                                     [bool(v) for v in half.values()]) == 474
+    assert pilot["budget"]["T"] == 237 and half == {"13": False, "14": False, "15": True}
     assert parse_cell_id("baseline-plus-s14") == {"group": "baseline-plus", "mix": None, "task": "plus",
                                                   "seed": 14}
 

@@ -25,6 +25,21 @@ def seeds_for_qa_arms(macro_f1_by_seed: Sequence[float], base: Sequence[int] = (
     return [*base, *extra] if stdev(macro_f1_by_seed) > SEED_SD_LIMIT else list(base)
 
 
-def target_steps(macro_f1_by_steps: Mapping[int, float]) -> int:
-    """4c: T = 237 if the baseline's macro F1 on the tuning questions is within 2 points of T = 474."""
+def target_steps(macro_f1_by_steps: Mapping[int, float], diverged_at_half: Sequence[bool] = ()) -> int:
+    """4c: T = 237 if the baseline's macro F1 on the tuning questions is within 2 points of T = 474 and
+    (amendment 5) none of its 4b seeds diverged at T = 237."""
+    if any(diverged_at_half):
+        return T_FULL
     return T_HALF if macro_f1_by_steps[T_HALF] >= macro_f1_by_steps[T_FULL] - BUDGET_TOLERANCE else T_FULL
+
+
+def diverged(card: Mapping) -> bool:
+    """Amendment 5: a training diverged when its target phase's loss did not fall (the card's `not_learning`:
+    the mean over its last tenth of steps not 2 % below the first tenth). Read from the training log alone,
+    before any evaluation."""
+    return any(p.get("name") == "target" and p.get("not_learning") for p in card.get("phases", []))
+
+
+def seed_noise(macro_f1_by_seed: Mapping[int, float], diverged_by_seed: Mapping[int, bool]) -> list[int]:
+    """4b over the seeds that trained (amendment 5: a diverged seed is reported, not counted as noise)."""
+    return seeds_for_qa_arms([f for s, f in sorted(macro_f1_by_seed.items()) if not diverged_by_seed.get(s)])

@@ -11,6 +11,7 @@ from xadv.experiments.analysis import analyse
 from xadv.experiments.machine import describe_device
 from xadv.experiments.plots import plot
 from xadv.experiments.registered import registered_analysis
+from xadv.experiments.registration import PlanCommit, check_after_plan
 from xadv.experiments.spec import ExperimentError
 from xadv.experiments.store import (
     ANALYSIS_FILE,
@@ -137,17 +138,46 @@ def to_markdown(a: dict, models: list[dict], info: dict, n_records: int, plots: 
         wall = info.get("cell_seconds_total") or info.get("wall_seconds")
         lines.append(f"- preset `{s.get('preset')}`, base `{s.get('base')}`, seeds {s.get('seeds')}, "
                      f"wall time of the grid {_f((wall or 0) / 60)} min")
+        parts = info.get("parts") or []
+        if parts:
+            lines.append(f"- run in {len(parts)} part{'s' if len(parts) != 1 else ''} (wall minutes each; "
+                         f"`run.json` has their start, code, machine and cells): "
+                         + ", ".join(f"{_f(pt.get('wall_seconds', 0) / 60)}"
+                                     + ("" if pt.get("finished") else " (stopped)") for pt in parts))
+    if a.get("plan_check"):
+        lines.append(f"- {a['plan_check']}")
     lines.append(f"- data: TyDi QA GoldP dev, {nq} ({sum(n.values())} questions), the same questions for "
                  f"every model (paired comparisons); scorer `squad` (official), ASR criterion exact match")
     lines.append(f"- attacks (strength {s.get('strength', '?')}, seed {s.get('attack_seed', '?')}): "
                  + ", ".join(f"`{x}`" for x in a["attacks"]))
     lines.append("")
-    lines.append("**Not zero-shot.** `*` marks a language whose TyDi QA training data the model saw: en for every "
-                 "model (the target fine-tuning is English TyDi train), and ko, sw for the `multi` and `mixed` "
-                 "models whose intermediate tasks include `qa` (TyDi GoldP train ko/sw). Records carry the flag "
-                 "per language; comparisons are given on all languages and on the languages zero-shot for both "
-                 "models. *Robust F1* is the mean over questions of min(clean F1, adversarial F1); *ASR* is the "
-                 "share of the questions answered exactly right on clean input that the attack makes wrong.")
+    reg = a.get("registered")
+    if reg:  # v2: content-matched pools without TyDi's languages, the registered contrasts first
+        seen = {m["id"]: [x for x in m.get("seen_any_languages") or [] if x != "en"] for m in models}
+        broken = {k: v for k, v in seen.items() if v}
+        if broken:
+            claim = "**⚠ Not zero-shot**: " + "; ".join(f"`{k}` saw {' '.join(v)}" for k, v in broken.items()) + ". "
+        elif models:
+            claim = ("**Zero-shot.** By their cards, no model saw data in a TyDi language other than English (the "
+                     "intermediate pools leave TyDi's other languages out; the target phase is English TyDi "
+                     "train), so `*` marks en only. ")
+        else:
+            claim = "**Zero-shot unchecked**: no models.json beside the records. "
+        lines.append(claim + "*Robust F1* is the mean over questions of min(clean F1, adversarial F1); *ASR* is "
+                     "the share of the questions answered exactly right on clean input that the attack makes "
+                     "wrong.")
+        lines.append("")
+        lines += registered_markdown(reg)
+        lines.append("Everything below the contrasts is **exploratory**: descriptive tables and uncorrected "
+                     "comparisons outside the registered family.")
+        lines.append("")
+    else:
+        lines.append("**Not zero-shot.** `*` marks a language whose TyDi QA training data the model saw: en for every "
+                     "model (the target fine-tuning is English TyDi train), and ko, sw for the `multi` and `mixed` "
+                     "models whose intermediate tasks include `qa` (TyDi GoldP train ko/sw). Records carry the flag "
+                     "per language; comparisons are given on all languages and on the languages zero-shot for both "
+                     "models. *Robust F1* is the mean over questions of min(clean F1, adversarial F1); *ASR* is the "
+                     "share of the questions answered exactly right on clean input that the attack makes wrong.")
     lines.append("")
 
     lines.append("## Models")
@@ -157,12 +187,14 @@ def to_markdown(a: dict, models: list[dict], info: dict, n_records: int, plots: 
         steps = m.get("steps", {})
         t = m.get("timing", {})
         rows.append([f"`{m['id']}`", m["mix"] or "–", ",".join(m["intermediate_tasks"]) or "none",
-                     " ".join(m["seen_qa_languages"]), " ".join(m["zero_shot_languages"]),
+                     " ".join(m["seen_any_languages" if reg else "seen_qa_languages"]),
+                     " ".join(m["zero_shot_languages"]),
                      f"{steps.get('intermediate', 0)} / {steps.get('target', 0)}",
                      _loss_cell(m, "intermediate"), _loss_cell(m, "target"),
                      _f(m.get("train_seconds"), 0), _f(t.get("eval_wall_seconds"), 0)])
     if rows:
-        lines += _table(["model", "mix", "intermediate", "seen QA langs", "zero-shot langs",
+        lines += _table(["model", "mix", "intermediate", "seen TyDi langs (any data)" if reg else "seen QA langs",
+                         "zero-shot langs",
                          "steps (inter / target)", "intermediate loss", "target loss", "train s", "eval s"],
                         rows, left=7)
         lines.append("")
@@ -206,7 +238,8 @@ def to_markdown(a: dict, models: list[dict], info: dict, n_records: int, plots: 
         lines.extend(_table(["model", *langs, "macro rF1", "ASR, all languages (k/n)"], rows))
         lines.append("")
 
-    lines.append("## Mixed vs English-only and mixed vs multilingual-only, per intermediate task")
+    lines.append("## Mixed vs English-only and mixed vs multilingual-only, per intermediate task"
+                 + (" (exploratory)" if reg else ""))
     lines.append("")
     lines.append("Paired bootstrap over questions (2,000 resamples; languages weigh equally; seeds averaged per "
                  "question), difference = mixed − other in points, 95% percentile interval, two-sided p "
@@ -237,9 +270,8 @@ def to_markdown(a: dict, models: list[dict], info: dict, n_records: int, plots: 
         lines += _table(["task", "comparison", *langs], rows, left=2)
         lines.append("")
 
-    if a.get("registered"):
-        lines += registered_markdown(a["registered"])
-    lines.append("## Alignment: QA vs NLI vs paraphrase (and each vs no intermediate task)")
+    lines.append("## Alignment: QA vs NLI vs paraphrase (and each vs no intermediate task)"
+                 + (" (exploratory)" if reg else ""))
     lines.append("")
     rows = []
     for r in a["alignment"]:
@@ -278,6 +310,9 @@ def render(results: str | os.PathLike) -> Path:
     info = read_json(results / RUN_FILE, {})
     models = read_json(results / MODELS_FILE, {}).get("models", [])
     a = analyse(entries)
+    plan = PlanCommit.from_dict(info.get("plan"))
+    if plan is not None:  # the registered plan's commit must precede every record and model card
+        a["plan_check"] = check_after_plan(plan, (e.record for e in entries), models).line()
     if (info.get("settings") or {}).get("sample") == "registered":  # the v2 design: its registered contrasts
         a["registered"] = registered_analysis(entries)
     wanted = (info.get("settings") or {}).get("attacks") or []

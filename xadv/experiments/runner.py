@@ -25,6 +25,8 @@ from xadv.experiments.machine import (
     now,
     threads,
 )
+from xadv.experiments.parts import PARTS_FILE, PartsLog, RunPart
+from xadv.experiments.registration import plan_commit
 from xadv.experiments.report import render
 from xadv.experiments.sample import evaluation_sample
 from xadv.experiments.spec import (
@@ -48,6 +50,7 @@ from xadv.experiments.store import (
     read_json,
     write_json,
 )
+from xadv.io import git_commit
 from xadv.models.card import read_card, software
 from xadv.qa.engine import EngineConfig
 from xadv.qa.evaluation import first_n_per_language
@@ -236,12 +239,19 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
     p = prepare(opts, say)
     budget, grid, configs, runs, root = p.budget, p.grid, p.configs, p.runs, opts.root
     data_dir = Path(opts.data_dir)
+    registered = plan_commit(p.settings.plan) if p.settings.plan else None  # refuses an uncommitted plan
+    if registered:
+        say(f"registered plan {registered.path} at commit {registered.commit[:12]} ({registered.committed})")
 
     t_start = time.perf_counter()
     started = now()
     load_start = load_average()
     runs.mkdir(parents=True, exist_ok=True)
     timings = read_json(runs / TIMINGS_FILE, {})
+    parts = PartsLog(runs / PARTS_FILE, RunPart(
+        started=started, last=started, wall_seconds=0.0, command=opts.command, git_commit=git_commit(),
+        cpu=machine_info().get("processor"), device=describe_device(p.device), threads=threads().get("torch"))) \
+        if main else None
     cards: dict[str, dict] = {}
     for k, cell in enumerate(grid, 1):
         out = runs / cell.id
@@ -255,6 +265,7 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
                 t["train_wall_seconds"] = round(t.get("train_wall_seconds", 0.0) + time.perf_counter() - t0, 1)
                 t["train_cpu_seconds"] = round(t.get("train_cpu_seconds", 0.0) + cpu_seconds() - c0, 1)
                 write_json(runs / TIMINGS_FILE, timings)
+                parts.save(trained=cell.id)
         else:
             say("   already trained (model card found): skipped")
     if not main:  # multi-process training: process 0 evaluates
@@ -279,6 +290,7 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
             t["eval_wall_seconds"] = round(t.get("eval_wall_seconds", 0.0) + time.perf_counter() - t0, 1)
             t["eval_cpu_seconds"] = round(t.get("eval_cpu_seconds", 0.0) + cpu_seconds() - c0, 1)
             write_json(runs / TIMINGS_FILE, timings)
+            parts.save(evaluated=cell.id)
 
     models = [model_entry(c, cards[c.id], rel(runs / c.id, root), configs[c.id].digest()) for c in grid]
     for m in models:
@@ -290,6 +302,7 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
                    for cid, t in timings.items() if cid in configs)
     old = read_json(p.results / RUN_FILE, {})
     first = next(iter(configs.values()))
+    parts.save(finished=True)
     info = {
         "schema": RUN_SCHEMA,
         "command": opts.command,
@@ -313,6 +326,8 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
         "cell_seconds_total": round(cell_total, 1),
         "cell_cpu_seconds_total": round(cell_cpu, 1),
         "load_average": {"start": load_start, "end": load_average()},
+        "parts": parts.to_list(),
+        **({"plan": registered.to_dict()} if registered else {}),
         "records": len(records),
         "skipped_cells": [{"lang": lang, "attack": label, "reason": reason}
                           for (lang, label), reason in sorted(skipped.items())],

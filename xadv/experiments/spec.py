@@ -66,6 +66,7 @@ class Settings:
     budgets: dict[str, dict]
     path: Path
     baseline_plus: bool = False
+    plan: Path | None = None  # the registered plan file: a run refuses it uncommitted and records its commit
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,9 @@ def read_settings(path: str | os.PathLike) -> Settings:
         baseline_plus=bool(raw.get("baseline_plus", False)),
         task_names={k: list(v) for k, v in task_names.items()},
         budgets=_need(raw, "budget", dict, where), path=path)
+    if "plan" in raw:
+        plan = _need(raw, "plan", str, where)
+        settings.plan = (path.parent / plan) if plan else None
     for mix in settings.mixes:
         if mix not in MIXES:
             raise ExperimentError(f"{where}: unknown mix {mix!r} (choose from {', '.join(MIXES)})")

@@ -73,6 +73,7 @@ def model_entry(cell: GridCell, card: dict, checkpoint: str, digest: str) -> dic
     ev = card.get("evaluation")
     return {
         "id": cell.id, "group": cell.group, "mix": cell.mix, "task": cell.task, "seed": cell.seed,
+        "created": card.get("created"),
         "intermediate_tasks": card["intermediate_tasks"], "checkpoint": checkpoint, "config_digest": digest,
         "base_model": {k: card["base_model"].get(k) for k in ("name", "fingerprint", "architecture", "n_params")},
         "preset": card.get("preset"),

@@ -1,0 +1,126 @@
+"""The registered plan's commit (`xadv.experiments.registration`) and the parts log of a resumed run
+(`xadv.experiments.parts`): a plan must be committed and unchanged to run, and every record of the small
+run's real records is checked against a plan commit time placed before, inside and after them."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from xadv.experiments.parts import PartsLog, RunPart
+from xadv.experiments.registration import PlanCommit, check_after_plan, plan_commit
+from xadv.experiments.report import render
+from xadv.experiments.spec import ExperimentError
+
+REPO = Path(__file__).resolve().parents[1]
+SMALL = REPO / "benchmarks" / "results" / "experiment" / "small"
+
+
+def _git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(root), "-c", "user.name=xadv tests", "-c", "user.email=tests@xadv",
+                           *args], capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+
+
+def test_plan_commit_needs_a_committed_unchanged_file(tmp_path):
+    with pytest.raises(ExperimentError, match="not in a git checkout"):
+        (tmp_path / "plan.md").write_text("# plan\n", encoding="utf-8")
+        plan_commit(tmp_path / "plan.md")
+    _git(tmp_path, "init", "-q")
+    with pytest.raises(ExperimentError, match="plan.md: the registered plan is not committed"):
+        plan_commit(tmp_path / "plan.md")
+    _git(tmp_path, "add", "plan.md")
+    _git(tmp_path, "commit", "-q", "-m", "register")
+    (tmp_path / "other.txt").write_text("later work\n", encoding="utf-8")
+    _git(tmp_path, "add", "other.txt")
+    _git(tmp_path, "commit", "-q", "-m", "not the plan")
+    pc = plan_commit(tmp_path / "plan.md")
+    assert pc.path == "plan.md" and pc.commit == _git(tmp_path, "rev-list", "-1", "HEAD~1")  # the plan's own commit
+    assert pc.sha256 == hashlib.sha256(b"# plan\n").hexdigest()
+    assert pc.committed == _git(tmp_path, "log", "-1", "--format=%cI", "HEAD~1")
+    assert PlanCommit.from_dict(json.loads(json.dumps(pc.to_dict()))) == pc
+    (tmp_path / "plan.md").write_text("# plan, edited\n", encoding="utf-8")
+    with pytest.raises(ExperimentError, match="uncommitted changes"):
+        plan_commit(tmp_path / "plan.md")
+    with pytest.raises(ExperimentError, match="does not exist"):
+        plan_commit(tmp_path / "missing.md")
+
+
+@pytest.mark.skipif(not (SMALL / "records.json.gz").is_file(), reason="no committed small run")
+def test_every_record_and_card_is_checked_against_the_plans_commit_time():
+    records = json.loads(gzip.decompress((SMALL / "records.json.gz").read_bytes()))["records"]
+    models = json.loads((SMALL / "models.json").read_text())["models"]
+    times = sorted(r["env"]["created"] for r in records)
+    assert len(records) == 572 and times[0] < times[-1]
+
+    def plan_at(when: str) -> PlanCommit:
+        return PlanCommit("plan.md", "0" * 40, when, "f" * 64)
+
+    # the small run's models.json predates cards' `created`: give them a time after the plan
+    dated = [{**m, "created": times[-1]} for m in models]
+    before = check_after_plan(plan_at("2026-11-01T00:00:00+00:00"), records, dated)
+    assert before.ok and before.records == len(records) and before.models == len(models)
+    assert f"every one of the {len(records)} records and {len(models)} model cards" in before.line()
+    middle = times[len(times) // 2]
+    inside = check_after_plan(plan_at(middle), records, dated)
+    assert len(inside.early) == sum(t < middle for t in times) > 0 and "⚠" in inside.line()
+    after = check_after_plan(plan_at("2027-01-01T00:00:00Z"), records, dated)
+    assert len(after.early) == len(records) + len(models)
+    # a card with no creation time cannot be shown to follow the plan
+    undated = check_after_plan(plan_at("2026-11-01T00:00:00Z"), records[:3], models[:1])
+    assert undated.undated == (f"model {models[0]['id']}",) and not undated.ok and "(no time)" in undated.line()
+    with pytest.raises(ExperimentError, match="not an ISO 8601 time"):
+        check_after_plan(plan_at("yesterday"), records[:1], [])
+
+
+@pytest.mark.skipif(not (SMALL / "records.json.gz").is_file(), reason="no committed small run")
+def test_a_registered_render_leads_with_the_contrasts_and_checks_zero_shot_and_the_plan(tmp_path):
+    """The small run's real records rendered as a registered (v2) run: contrasts first, the rest labelled
+    exploratory, the plan check, and the zero-shot guard, which must catch the v1 multi/mixed QA models
+    (they trained on TyDi ko/sw)."""
+    for name in ("records.json.gz", "models.json"):
+        shutil.copy(SMALL / name, tmp_path / name)
+    run = json.loads((SMALL / "run.json").read_text(encoding="utf-8"))
+    run["settings"]["sample"] = "registered"
+    run["plan"] = PlanCommit("benchmarks/experiment-v2.md", "1" * 40, "2026-11-01T00:00:00+00:00", "2" * 64).to_dict()
+    run["parts"] = [{**_part("python benchmarks/experiment.py").to_dict(), "wall_seconds": 600.0},
+                    {**_part("python benchmarks/experiment.py").to_dict(), "wall_seconds": 90.0, "finished": True}]
+    (tmp_path / "run.json").write_text(json.dumps(run), encoding="utf-8")
+    md = render(tmp_path).read_text(encoding="utf-8")
+    assert md.index("## Pre-registered contrasts") < md.index("## Models") < md.index("## Clean F1 per language")
+    assert "## Mixed vs English-only and mixed vs multilingual-only, per intermediate task (exploratory)" in md
+    assert "## Alignment: QA vs NLI vs paraphrase (and each vs no intermediate task) (exploratory)" in md
+    assert "- run in 2 parts (wall minutes each;" in md and ": 10.0 (stopped), 1.5" in md
+    # v1's models.json has no card times: the check says so instead of passing them
+    assert "registered plan: `benchmarks/experiment-v2.md` at commit 111111111111" in md and "(no time)" in md
+    guard = next(line for line in md.splitlines() if "Not zero-shot" in line)
+    assert "`multi-qa-s13` saw ko sw" in guard and "`mixed-all-s13` saw ar ko ru sw" in guard
+    assert "`multi-nli-s13` saw ar ru sw" in guard
+    assert "`en-qa-s13`" not in guard and "seen TyDi langs (any data)" in md
+
+
+def _part(command: str) -> RunPart:
+    return RunPart(started="2026-12-02T05:00:00Z", last="2026-12-02T05:00:00Z", wall_seconds=0.0,
+                   command=command, git_commit="abc", cpu="cpu", device="cpu", threads=2)
+
+
+def test_parts_log_keeps_a_stopped_part_and_appends_the_next(tmp_path):
+    path = tmp_path / "parts.json"
+    first = PartsLog(path, _part("first"))
+    first.save(trained="baseline-s13")
+    # the first process is killed here: never finished; a second invocation reads it and appends
+    second = PartsLog(path, _part("second"))
+    second.save(evaluated="baseline-s13")
+    second.save(finished=True)
+    parts = json.loads(path.read_text())
+    assert [p["command"] for p in parts] == ["first", "second"]
+    assert parts[0]["trained"] == ["baseline-s13"] and not parts[0]["finished"]
+    assert parts[1]["evaluated"] == ["baseline-s13"] and parts[1]["finished"] and parts[1]["trained"] == []
+    assert second.to_list() == parts
+    path.write_text("not json", encoding="utf-8")  # an unreadable log starts afresh, never crashes a run
+    assert len(PartsLog(path, _part("third")).parts) == 1
