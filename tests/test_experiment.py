@@ -140,7 +140,7 @@ def micro(tmp_path_factory, data_dir):
     model.save_pretrained(str(base))
     tok.save_pretrained(str(base))
     config = root / "experiment.toml"
-    config.write_text('plan = "plan.md"\n' + MICRO_TOML, encoding="utf-8")
+    config.write_text('plan = "plan.md"\nstand_ins = true\n' + MICRO_TOML, encoding="utf-8")
     _commit_plan(root, "# micro plan\n")  # a registered plan, committed before the run
     argv = ["--budget", "micro", "--config", str(config), "--base", str(base), "--mixes", "en,mixed",
             "--tasks", "qa", "--runs", str(root / "runs"), "--results", str(root / "results"),
@@ -379,3 +379,29 @@ def test_committed_small_run_re_renders_to_the_committed_table(tmp_path):
     assert run["settings"]["attacks"] == [f"{a.attack}/{a.target}" for a in budget.attacks]
     assert (run["settings"]["n_per_lang"], run["settings"]["seeds"]) == (budget.n_per_lang, list(budget.seeds))
     assert len(run["grid"]) == 13 and run["wall_seconds"] > 0 and run["reading"]["text"]
+
+
+@pytest.mark.needs_data
+def test_a_diverged_training_gets_a_stand_in_that_is_trained_evaluated_and_reported(micro, capsys):
+    """Amendment 5 of the v2 plan: the card of a training whose target loss did not fall makes the runner
+    train and evaluate the same arm with seed + 10; both stay in the records; models.json says which is which.
+    (Last in this file: it adds a model to the shared micro run.)"""
+    card_path = micro["runs"] / "baseline-s13" / "xadv_card.json"
+    original = card_path.read_bytes()
+    card = json.loads(original)
+    next(p for p in card["phases"] if p["name"] == "target")["not_learning"] = ["qa"]  # what a diverged run's says
+    card_path.write_text(json.dumps(card), encoding="utf-8")
+    try:
+        assert main(micro["argv"]) == 0
+    finally:
+        card_path.write_bytes(original)
+    err = capsys.readouterr().err
+    assert "baseline-s13 diverged (its target loss did not fall): baseline-s23 stands in for it" in err
+    models = {m["id"]: m for m in json.loads((micro["results"] / exp.MODELS_FILE).read_text())["models"]}
+    assert models["baseline-s13"]["diverged"] and models["baseline-s13"]["stands_in_for"] is None
+    assert models["baseline-s23"]["stands_in_for"] == "baseline-s13" and not models["baseline-s23"]["diverged"]
+    assert models["baseline-s23"]["seed"] == 23 and models["en-qa-s13"]["diverged"] is False
+    assert {r["model"]["name"] for r in _records(micro["results"])} == {
+        "baseline-s13", "en-qa-s13", "mixed-qa-s13", "baseline-s23"}  # the diverged one's records are kept
+    parts = json.loads((micro["results"] / exp.RUN_FILE).read_text())["parts"]
+    assert parts[-1]["trained"] == parts[-1]["evaluated"] == ["baseline-s23"]

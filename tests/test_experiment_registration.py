@@ -104,6 +104,30 @@ def test_a_registered_render_leads_with_the_contrasts_and_checks_zero_shot_and_t
     assert "`en-qa-s13`" not in guard and "seen TyDi langs (any data)" in md
 
 
+@pytest.mark.skipif(not (SMALL / "records.json.gz").is_file(), reason="no committed small run")
+def test_diverged_models_are_left_out_of_the_registered_contrasts(tmp_path):
+    """Amendment 5 on real records: a model whose models.json entry says its target loss did not fall is left
+    out of the registered analysis (its contrasts lose their arm) and named; the records stay."""
+    for name in ("records.json.gz", "run.json"):
+        shutil.copy(SMALL / name, tmp_path / name)
+    run = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))
+    run["settings"]["sample"] = "registered"
+    (tmp_path / "run.json").write_text(json.dumps(run), encoding="utf-8")
+    models = json.loads((SMALL / "models.json").read_text(encoding="utf-8"))
+    for m in models["models"]:
+        if m["id"] == "mixed-qa-s13":
+            m["not_learning"] = {"target": ["qa"]}
+    (tmp_path / "models.json").write_text(json.dumps(models), encoding="utf-8")
+    render(tmp_path)
+    reg = json.loads((tmp_path / "analysis.json").read_text(encoding="utf-8"))["registered"]
+    assert reg["excluded"] == ["mixed-qa-s13"] and "mixed-qa" not in reg["seeds"]
+    not_run = {m["id"]: m["missing"] for m in reg["not_run"]}
+    assert not_run["C1"] == not_run["C2"] == ["mixed-qa"] and "C3" not in not_run  # C5 lacks v1's B+ anyway
+    md = (tmp_path / "results.md").read_text(encoding="utf-8")
+    assert "left out as diverged (plan amendment 5" in md and "`mixed-qa-s13`" in md
+    assert "`mixed-qa`" in md.split("## Clean F1 per language")[1]  # still in the descriptive tables
+
+
 def _part(command: str) -> RunPart:
     return RunPart(started="2026-12-02T05:00:00Z", last="2026-12-02T05:00:00Z", wall_seconds=0.0,
                    command=command, git_commit="abc", cpu="cpu", device="cpu", threads=2)

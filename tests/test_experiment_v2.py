@@ -4,13 +4,17 @@ registered evaluation sample kept apart from the tuning questions."""
 
 from __future__ import annotations
 
+import gzip
 import json
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from xadv.experiments.contrasts import REGISTERED
 from xadv.experiments.pilot import target_steps
+from xadv.experiments.report import render
 from xadv.experiments.runner import eval_rows
 from xadv.experiments.sample import evaluation_sample
 from xadv.experiments.spec import ExperimentError, parse_cell_id, plan_grid, train_config
@@ -79,3 +83,41 @@ def test_the_registered_sample_cannot_be_resized_from_the_command_line(tmp_path)
                    encoding="utf-8")
     with pytest.raises(ExperimentError, match="sample must be one of first, registered"):
         plan_grid(bad, "v2")
+
+
+# --- the committed v2 results (benchmarks/results/experiment/v2): the issue's "done when", checked in CI -----
+
+RESULTS = REPO / "benchmarks" / "results" / "experiment" / "v2"
+
+
+def _git(*args: str) -> str:
+    return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, check=True,
+                          timeout=60).stdout.strip()
+
+
+@pytest.mark.skipif(not (RESULTS / "records.json.gz").is_file(), reason="the v2 grid has not been run yet")
+def test_committed_v2_results_follow_the_plan_and_re_render(tmp_path):
+    run = json.loads((RESULTS / "run.json").read_text(encoding="utf-8"))
+    # the plan the run answered to is the plan as committed now (frozen after the first record) ...
+    plan = run["plan"]
+    assert plan["path"] == "benchmarks/experiment-v2.md"
+    assert plan["commit"] == _git("log", "-1", "--format=%H", "--", plan["path"])
+    # ... and every record was made by code that descends from the plan's commit, after it
+    records = json.loads(gzip.decompress((RESULTS / "records.json.gz").read_bytes()))["records"]
+    for commit in {r["env"]["git_commit"].removesuffix("-dirty") for r in records}:
+        assert subprocess.run(["git", "-C", str(REPO), "merge-base", "--is-ancestor", plan["commit"], commit],
+                              timeout=60).returncode == 0, commit
+    md = (RESULTS / "results.md").read_text(encoding="utf-8")
+    assert "was created after it" in md and "⚠" not in md.split("## Models")[0]
+    # >= 3 seeds of every arm (B+ included) in the registered analysis, 150 questions per language (bn 83)
+    reg = json.loads((RESULTS / "analysis.json").read_text(encoding="utf-8"))["registered"]
+    arms = {"baseline", "baseline-plus", "en-qa", "multi-qa", "mixed-qa", "en-nli", "multi-nli", "mixed-nli"}
+    assert arms <= set(reg["seeds"]) and all(len(reg["seeds"][a]) >= 3 for a in arms)
+    assert {r["data"]["n"] for r in records if r["cell"]["lang"] != "bn"} == {150}
+    assert {r["data"]["n"] for r in records if r["cell"]["lang"] == "bn"} == {83}
+    assert [r["id"] for r in reg["primary"]] == ["C1", "C2", "C3", "C4", "C5", "C6"]
+    assert all(0 < r["p"] <= r["p_holm"] <= 1 for r in reg["primary"])
+    # the committed table is what the records render to, byte for byte
+    for name in ("records.json.gz", "models.json", "run.json"):
+        shutil.copy(RESULTS / name, tmp_path / name)
+    assert render(tmp_path).read_bytes() == (RESULTS / "results.md").read_bytes()

@@ -25,7 +25,8 @@ table marks seen cells with * and compares models on the languages zero-shot for
 
 Modules: `spec` (the TOML: settings, budgets, the grid, each cell's training config), `runner` (train and
 evaluate with resume; `plan`), `analysis` (groups, paired comparisons), `report` (results.md; `render`),
-`plots`, `store` (records.json.gz, models.json, run.json), `machine` (device, threads, timings).
+`plots`, `store` (records.json.gz, models.json, run.json), `machine` (device, threads, timings), `parts`
+(each invocation of a resumed run), `registration` (the plan's commit), `pilot` (v2's pilot rules).
 
 The config file: the package has no default of its own. `read_settings` / `RunOptions.config` take a path,
 and the command line (`xadv.commands.experiment`) passes the repository's `benchmarks/experiment.toml`
@@ -50,6 +51,13 @@ continues from its last save. Models go to `runs/experiment/<budget>/<cell>/` (g
 leaderboard --results` reads), `models.json` (the cards' essentials), `run.json` (command, machine, device,
 wall time, versions, the reading), `results.md` and `plots/`. `render` rebuilds the last two from the first
 three alone.
+
+A registered design (`plan = "<file>"` in the TOML, as `benchmarks/experiment-v2.toml` has): the run refuses a
+plan file that is uncommitted or edited, run.json records its commit, and the rendered results check that every
+record and model card was created after it (`registration`). Every invocation is a part of the run
+(`parts.json` beside the models, `parts` in run.json). `stand_ins = true` (v2's amendment 5): a training whose
+target loss does not fall is kept and reported, and the same arm with seed + 10 stands in for it in the
+registered analysis (`pilot.diverged`).
 """
 
 from xadv.experiments.analysis import analyse

@@ -40,6 +40,16 @@ def diverged(card: Mapping) -> bool:
     return any(p.get("name") == "target" and p.get("not_learning") for p in card.get("phases", []))
 
 
+def diverged_model(entry: Mapping) -> bool:
+    """`diverged` for a models.json entry (its `not_learning` per phase, copied from the card)."""
+    return bool((entry.get("not_learning") or {}).get("target"))
+
+
+def stand_in_seed(seed: int) -> int:
+    """Amendment 5 (c): the seed that stands in for a diverged one."""
+    return seed + 10
+
+
 def seed_noise(macro_f1_by_seed: Mapping[int, float], diverged_by_seed: Mapping[int, bool]) -> list[int]:
     """4b over the seeds that trained (amendment 5: a diverged seed is reported, not counted as noise)."""
     return seeds_for_qa_arms([f for s, f in sorted(macro_f1_by_seed.items()) if not diverged_by_seed.get(s)])

@@ -6,7 +6,7 @@ jointly-correct questions."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 
@@ -75,18 +75,21 @@ def score_arms(entries: Sequence[Entry], langs: Sequence[str] = ZERO_SHOT_LANGS)
 
 
 def registered_analysis(entries: Sequence[Entry], family: Sequence[Contrast] = REGISTERED, *,
-                        n_resamples: int = N_RESAMPLES, seed: int = 0) -> dict:
+                        n_resamples: int = N_RESAMPLES, seed: int = 0, exclude: Collection[str] = ()) -> dict:
     """The contrasts table: each registered contrast on adversarial F1 (primary, Holm over the family that
     has its arms), clean F1 and effective robustness (secondary); contrasts without their arms are listed
-    as not run, with the arms they lack."""
-    arms = score_arms(entries)
+    as not run, with the arms they lack. `exclude`: models left out (amendment 5: diverged trainings, whose
+    stand-ins with seed + 10 take their place); listed under `excluded`."""
+    excluded = sorted({e.model for e in entries if e.model in exclude})
+    arms = score_arms([e for e in entries if e.model not in exclude])
     adv, clean = arms["adv"], arms["clean"]
     runnable = [c for c in family if all(n in adv for n in (*c.plus, *c.minus))]
     not_run = [{"id": c.id, "label": c.label, "missing": sorted(n for n in (*c.plus, *c.minus) if n not in adv)}
                for c in family if c not in runnable]
     out: dict = {"langs": sorted(next(iter(adv.values())).scores) if adv else [],
                  "seeds": {g: a.seeds() for g, a in sorted(adv.items())}, "n_resamples": n_resamples,
-                 "not_run": not_run, "primary": [], "clean": [], "effective": [], "flip": []}
+                 "not_run": not_run, "excluded": excluded, "primary": [], "clean": [], "effective": [],
+                 "flip": []}
     if runnable:
         kw = {"n_resamples": n_resamples, "seed": seed}
         out["primary"] = [r.to_dict() for r in run_contrasts(adv, runnable, **kw)]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from xadv.experiments.analysis import analyse
 from xadv.experiments.machine import describe_device
+from xadv.experiments.pilot import diverged_model
 from xadv.experiments.plots import plot
 from xadv.experiments.registered import registered_analysis
 from xadv.experiments.registration import PlanCommit, check_after_plan
@@ -105,6 +106,9 @@ def registered_markdown(reg: dict) -> list[str]:
                   "questions over the languages (plan amendment 4); uncorrected.", ""]
     for m in reg["not_run"]:
         lines.append(f"- {m['id']} ({m['label']}) not run: no records for {', '.join(m['missing'])}")
+    if reg.get("excluded"):
+        lines.append(f"- left out as diverged (plan amendment 5: target loss did not fall; records kept, seed + 10 "
+                     f"stands in): {', '.join(f'`{x}`' for x in reg['excluded'])}")
     lines.append("")
     return lines
 
@@ -314,7 +318,8 @@ def render(results: str | os.PathLike) -> Path:
     if plan is not None:  # the registered plan's commit must precede every record and model card
         a["plan_check"] = check_after_plan(plan, (e.record for e in entries), models).line()
     if (info.get("settings") or {}).get("sample") == "registered":  # the v2 design: its registered contrasts
-        a["registered"] = registered_analysis(entries)
+        # amendment 5: diverged trainings are reported, and left out of the contrasts (stand-ins take their place)
+        a["registered"] = registered_analysis(entries, exclude={m["id"] for m in models if diverged_model(m)})
     wanted = (info.get("settings") or {}).get("attacks") or []
     a["attacks"] = sorted(a["attacks"], key=lambda x: (wanted.index(x) if x in wanted else len(wanted), x))
     plots = plot(a, results / PLOTS_DIR)

@@ -26,6 +26,7 @@ from xadv.experiments.machine import (
     threads,
 )
 from xadv.experiments.parts import PARTS_FILE, PartsLog, RunPart
+from xadv.experiments.pilot import diverged, stand_in_seed
 from xadv.experiments.registration import plan_commit
 from xadv.experiments.report import render
 from xadv.experiments.sample import evaluation_sample
@@ -220,6 +221,14 @@ def prepare(opts: RunOptions, say: Log) -> Prepared:
     return Prepared(settings, budget, grid, configs, runs, store, results, dev)
 
 
+def _stand_in(cell: GridCell, card: dict, p: Prepared) -> GridCell | None:
+    """Amendment 5 of the v2 plan (`stand_ins = true` in the TOML): a diverged training of one of the budget's
+    seeds gets a stand-in, the same arm with seed + 10; a stand-in that diverges gets none."""
+    if not p.settings.stand_ins or cell.seed not in p.budget.seeds or not diverged(card):
+        return None
+    return GridCell(cell.mix, cell.task, stand_in_seed(cell.seed), cell.intermediate)
+
+
 def plan(opts: RunOptions, say: Log = _stderr) -> list[dict]:
     """The grid and what is done: per model its id, training state (new, partial, done), intermediate tasks
     and the TyDi languages whose QA data it trains on (not zero-shot). Runs nothing."""
@@ -253,12 +262,19 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
         cpu=machine_info().get("processor"), device=describe_device(p.device), threads=threads().get("torch"))) \
         if main else None
     cards: dict[str, dict] = {}
+    stands_in: dict[str, str] = {}  # stand-in id -> the diverged model's id (amendment 5)
     for k, cell in enumerate(grid, 1):
         out = runs / cell.id
         t0, c0 = time.perf_counter(), cpu_seconds()
         say(f"[{k}/{len(grid)}] {cell.id}: training into {rel(out, root)}")
         card, trained = train_cell(configs[cell.id], out, data_dir=data_dir, quiet=opts.quiet, log=say)
         cards[cell.id] = card
+        stand_in = _stand_in(cell, card, p)
+        if stand_in is not None and stand_in.id not in configs:
+            say(f"   {cell.id} diverged (its target loss did not fall): {stand_in.id} stands in for it")
+            grid.append(stand_in)
+            stands_in[stand_in.id] = cell.id
+            configs[stand_in.id] = train_config(stand_in, p.settings, budget, base=opts.base, extra_sets=opts.sets)
         if trained:
             if main:
                 t = timings.setdefault(cell.id, {})
@@ -292,7 +308,8 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
             write_json(runs / TIMINGS_FILE, timings)
             parts.save(evaluated=cell.id)
 
-    models = [model_entry(c, cards[c.id], rel(runs / c.id, root), configs[c.id].digest()) for c in grid]
+    models = [{**model_entry(c, cards[c.id], rel(runs / c.id, root), configs[c.id].digest()),
+               "diverged": diverged(cards[c.id]), "stands_in_for": stands_in.get(c.id)} for c in grid]
     for m in models:
         m["timing"] = timings.get(m["id"], {})
     wall = round(time.perf_counter() - t_start, 1)

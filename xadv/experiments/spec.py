@@ -67,6 +67,7 @@ class Settings:
     path: Path
     baseline_plus: bool = False
     plan: Path | None = None  # the registered plan file: a run refuses it uncommitted and records its commit
+    stand_ins: bool = False  # v2 amendment 5: a diverged training of a budget seed gets seed + 10 beside it
 
 
 @dataclass(frozen=True)
@@ -114,7 +115,7 @@ def read_settings(path: str | os.PathLike) -> Settings:
     settings = Settings(
         mixes=list(_need(raw, "mixes", list, where)), tasks=list(_need(raw, "tasks", list, where)),
         baseline=bool(raw.get("baseline", True)), en_share=float(raw.get("en_share", 0.5)),
-        baseline_plus=bool(raw.get("baseline_plus", False)),
+        baseline_plus=bool(raw.get("baseline_plus", False)), stand_ins=bool(raw.get("stand_ins", False)),
         task_names={k: list(v) for k, v in task_names.items()},
         budgets=_need(raw, "budget", dict, where), path=path)
     if "plan" in raw:
