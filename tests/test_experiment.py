@@ -198,7 +198,8 @@ def test_micro_run_writes_records_models_run_and_table(micro):
     assert run["plan"]["path"] == "plan.md" and run["plan"]["commit"] == _git(micro["root"], "rev-parse", "HEAD")
     md = (results / exp.TABLE_FILE).read_text(encoding="utf-8")
     assert (f"registered plan: `plan.md` at commit {run['plan']['commit'][:12]}" in md
-            and "every one of the 54 records and 3 model cards was created after it" in md)
+            and "every one of the 54 records was created after it, and every one of the 3 model cards after "
+                "the plan's registration" in md)
     assert "- run in 1 part (wall minutes each;" in md
     for part in ("## Clean F1 per language", "### `keyboard/question`", "mixed vs en", "## Alignment",
                  "## Reading", "plots/robust_f1.png", "intermediate loss"):

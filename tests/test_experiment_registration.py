@@ -42,7 +42,12 @@ def test_plan_commit_needs_a_committed_unchanged_file(tmp_path):
     pc = plan_commit(tmp_path / "plan.md")
     assert pc.path == "plan.md" and pc.commit == _git(tmp_path, "rev-list", "-1", "HEAD~1")  # the plan's own commit
     assert pc.sha256 == hashlib.sha256(b"# plan\n").hexdigest()
-    assert pc.committed == _git(tmp_path, "log", "-1", "--format=%cI", "HEAD~1")
+    assert pc.committed == pc.registered == _git(tmp_path, "log", "-1", "--format=%cI", "HEAD~1")
+    # an amendment: the last commit moves, the registration stays
+    (tmp_path / "plan.md").write_text("# plan\n\n## Amendments\n1. ...\n", encoding="utf-8")
+    _git(tmp_path, "commit", "-q", "-am", "amendment 1")
+    amended = plan_commit(tmp_path / "plan.md")
+    assert amended.commit == _git(tmp_path, "rev-parse", "HEAD") and amended.registered == pc.registered
     assert PlanCommit.from_dict(json.loads(json.dumps(pc.to_dict()))) == pc
     (tmp_path / "plan.md").write_text("# plan, edited\n", encoding="utf-8")
     with pytest.raises(ExperimentError, match="uncommitted changes"):
@@ -65,7 +70,17 @@ def test_every_record_and_card_is_checked_against_the_plans_commit_time():
     dated = [{**m, "created": times[-1]} for m in models]
     before = check_after_plan(plan_at("2026-11-01T00:00:00+00:00"), records, dated)
     assert before.ok and before.records == len(records) and before.models == len(models)
-    assert f"every one of the {len(records)} records and {len(models)} model cards" in before.line()
+    assert (f"every one of the {len(records)} records was created after it, and every one of the {len(models)} "
+            f"model cards after the plan's registration" in before.line())
+    # a model trained between the registration and the last amendment is named, not flagged; a record is flagged
+    amended = PlanCommit("plan.md", "0" * 40, times[0], "f" * 64, registered="2026-11-01T00:00:00Z")
+    early_card = [{**dated[0], "created": "2026-11-15T00:00:00Z"}, *dated[1:]]
+    named = check_after_plan(amended, records, early_card)
+    assert named.ok and named.amended_after == (f"model {models[0]['id']}",)
+    assert f"1 trained before its last amendment, with the config the plan still gives them: {models[0]['id']}" \
+        in named.line() and "registered 2026-11-01T00:00:00Z" in named.line()
+    card_before_registration = [{**dated[0], "created": "2026-10-01T00:00:00Z"}, *dated[1:]]
+    assert check_after_plan(amended, records, card_before_registration).early == (f"model {models[0]['id']}",)
     middle = times[len(times) // 2]
     inside = check_after_plan(plan_at(middle), records, dated)
     assert len(inside.early) == sum(t < middle for t in times) > 0 and "⚠" in inside.line()
