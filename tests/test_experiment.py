@@ -394,9 +394,13 @@ def test_a_diverged_training_gets_a_stand_in_that_is_trained_evaluated_and_repor
     card_path.write_text(json.dumps(card), encoding="utf-8")
     try:
         assert main(micro["argv"]) == 0
+        err = capsys.readouterr().err
+        assert main(["plan", *micro["argv"]]) == 0
+        shown = capsys.readouterr().out
     finally:
         card_path.write_bytes(original)
-    err = capsys.readouterr().err
+    assert "baseline-s13             diverged" in shown and "baseline-s23 stands in for it" in shown
+    assert "baseline-s23             done" in shown
     assert "baseline-s13 diverged (its target loss did not fall): baseline-s23 stands in for it" in err
     models = {m["id"]: m for m in json.loads((micro["results"] / exp.MODELS_FILE).read_text())["models"]}
     assert models["baseline-s13"]["diverged"] and models["baseline-s13"]["stands_in_for"] is None

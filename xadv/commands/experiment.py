@@ -112,7 +112,8 @@ def _print_plan(opts) -> None:
 
     for row in plan(opts):
         typer.echo(f"{row['id']:24s} {row['state']:8s} intermediate={','.join(row['intermediate']) or 'none':16s} "
-                   f"seen QA languages: {' '.join(row['seen_qa_languages'])} (not zero-shot)")
+                   f"seen QA languages: {' '.join(row['seen_qa_languages'])} (not zero-shot)"
+                   + (f"; {row['stand_in']} stands in for it" if row.get("stand_in") else ""))
 
 
 @experiment_app.command("run")
@@ -151,7 +152,7 @@ def run_command(
 
 # `plan` is `run --dry-run` under its own name (the same options, so they are declared once)
 experiment_app.command(
-    "plan", help="The grid without running it: every model, its training state (new, partial, done), its "
+    "plan", help="The grid without running it: every model, its training state (new, partial, done, diverged), its "
                  "intermediate tasks and the languages whose TyDi QA data it trains on (not zero-shot).")(run_command)
 
 

@@ -230,13 +230,23 @@ def _stand_in(cell: GridCell, card: dict, p: Prepared) -> GridCell | None:
 
 
 def plan(opts: RunOptions, say: Log = _stderr) -> list[dict]:
-    """The grid and what is done: per model its id, training state (new, partial, done), intermediate tasks
-    and the TyDi languages whose QA data it trains on (not zero-shot). Runs nothing."""
+    """The grid and what is done: per model its id, training state (new, partial, done, or diverged with the
+    id of its stand-in, which follows in the list), intermediate tasks and the TyDi languages whose QA data it
+    trains on (not zero-shot). Runs nothing."""
     p = prepare(opts, say)
-    return [{"id": c.id, "state": training_state(p.runs / c.id, p.configs[c.id].digest()),
-             "intermediate": list(c.intermediate), "seen_qa_languages": seen_qa_languages(p.configs[c.id],
-                                                                                           opts.data_dir)}
-            for c in p.grid]
+    rows = []
+    for c in p.grid:  # grows by the stand-ins of diverged trainings (amendment 5) as they are found
+        state = training_state(p.runs / c.id, p.configs[c.id].digest())
+        card = read_card(p.runs / c.id) if state == "done" else None
+        stand_in = _stand_in(c, card, p) if card else None
+        if stand_in is not None and stand_in.id not in p.configs:
+            p.grid.append(stand_in)
+            p.configs[stand_in.id] = train_config(stand_in, p.settings, p.budget, base=opts.base, extra_sets=opts.sets)
+            state = "diverged"
+        rows.append({"id": c.id, "state": state, "intermediate": list(c.intermediate),
+                     "seen_qa_languages": seen_qa_languages(p.configs[c.id], opts.data_dir),
+                     **({"stand_in": stand_in.id} if stand_in is not None else {})})
+    return rows
 
 
 def run(opts: RunOptions, say: Log | None = None) -> dict | None:
