@@ -126,7 +126,7 @@ def test_diverged_models_are_left_out_of_the_registered_contrasts(tmp_path):
     for name in ("records.json.gz", "run.json"):
         shutil.copy(SMALL / name, tmp_path / name)
     run = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))
-    run["settings"]["sample"] = "registered"
+    run["settings"].update(sample="registered", stand_ins=True)
     (tmp_path / "run.json").write_text(json.dumps(run), encoding="utf-8")
     models = json.loads((SMALL / "models.json").read_text(encoding="utf-8"))
     for m in models["models"]:
@@ -140,7 +140,13 @@ def test_diverged_models_are_left_out_of_the_registered_contrasts(tmp_path):
     assert not_run["C1"] == not_run["C2"] == ["mixed-qa"] and "C3" not in not_run  # C5 lacks v1's B+ anyway
     md = (tmp_path / "results.md").read_text(encoding="utf-8")
     assert "left out as diverged (plan amendment 5" in md and "`mixed-qa-s13`" in md
-    assert "`mixed-qa`" in md.split("## Clean F1 per language")[1]  # still in the descriptive tables
+    assert "| `mixed-qa-s13` |" in md.split("## Clean F1 per language")[0]  # still in the models table ...
+    assert "`mixed-qa`" not in md.split("## Clean F1 per language")[1]  # ... and out of every analysis
+    # without `stand_ins` in run.json's settings (v1), nothing is left out
+    run["settings"].pop("stand_ins")
+    (tmp_path / "run.json").write_text(json.dumps(run), encoding="utf-8")
+    render(tmp_path)
+    assert json.loads((tmp_path / "analysis.json").read_text(encoding="utf-8"))["registered"]["excluded"] == []
 
 
 def _part(command: str) -> RunPart:

@@ -8,6 +8,7 @@ one cell the score layer's (`xadv.score.compare.stats_from_means`) and the compa
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,14 +44,25 @@ class Group:
         return np.mean([c[:, 4] for c in self.cols[lang].values()], axis=0)
 
 
-def load_groups(entries: list[Entry]) -> tuple[list[Group], dict[str, list[str]], list[str]]:
-    """Groups from checked leaderboard entries, with the question ids per language (shared by all)."""
+def load_groups(entries: list[Entry], exclude: Collection[str] = (), stands_in: Mapping[str, str] | None = None
+                ) -> tuple[list[Group], dict[str, list[str]], list[str]]:
+    """Groups from checked leaderboard entries, with the question ids per language (shared by all).
+
+    `exclude`: models left out (diverged trainings, v2 amendment 5); `stands_in`: stand-in id -> the id of the
+    model it replaces. Every group must cover the same seed slots, a stand-in filling its diverged model's and
+    an excluded model still covering its own (an arm left a seed short says so, it is not an unfinished grid)."""
+    stands_in = stands_in or {}
     by: dict[tuple[str, str, str], list[tuple[int, Entry]]] = {}
     meta: dict[str, dict] = {}
+    slots: dict[str, set[int]] = {}
     for e in entries:
         cell = parse_cell_id(e.model)
         if cell is None:
             raise ExperimentError(f"{e.path}: model {e.model!r} is not a grid cell of the experiment")
+        replaced = parse_cell_id(stands_in[e.model]) if e.model in stands_in else None
+        slots.setdefault(cell["group"], set()).add((replaced or cell)["seed"])
+        if e.model in exclude:
+            continue
         meta[cell["group"]] = cell
         label = f"{e.attack}/{e.target}"
         by.setdefault((cell["group"], e.lang, label), []).append((cell["seed"], e))
@@ -76,7 +88,7 @@ def load_groups(entries: list[Entry]) -> tuple[list[Group], dict[str, list[str]]
         g.cols.setdefault(lang, {})[label] = columns_of([e for _, e in pairs])[[position[i] for i in lang_ids]]
     order = [BASELINE] + [f"{m}-{t}" for m in MIXES for t in TASKS]
     ranked = sorted(groups.values(), key=lambda g: (order.index(g.name) if g.name in order else 99, g.name))
-    seeds_per_group = {tuple(sorted(g.seeds)) for g in ranked}
+    seeds_per_group = {tuple(sorted(slots[g.name])) for g in ranked}
     if len(seeds_per_group) > 1:
         raise ExperimentError(f"the groups were trained with different seeds ({seeds_per_group}): "
                               f"finish the grid before rendering")
@@ -122,10 +134,12 @@ def _attack_cell(c: np.ndarray) -> dict:
             "asr_successes": float(c[:, 6].sum()), "asr_denominator": float(c[:, 5].sum())}
 
 
-def analyse(entries: list[Entry]) -> dict:
+def analyse(entries: list[Entry], *, exclude: Collection[str] = (), stands_in: Mapping[str, str] | None = None
+            ) -> dict:
     """Every number of the table: clean and robust F1 / ASR per group, language and attack; the paired
-    comparisons mixed vs en, mixed vs multi (per task) and QA vs NLI vs paraphrase (per mix)."""
-    groups, ids, labels = load_groups(entries)
+    comparisons mixed vs en, mixed vs multi (per task) and QA vs NLI vs paraphrase (per mix). `exclude` and
+    `stands_in` as in `load_groups`."""
+    groups, ids, labels = load_groups(entries, exclude, stands_in)
     langs = list(ids)
     by_name = {g.name: g for g in groups}
     per_group = {}

@@ -313,13 +313,17 @@ def render(results: str | os.PathLike) -> Path:
         raise ExperimentError(f"{len(bad)} records fail their checks, e.g. {bad[0][0]}: {bad[0][1]}")
     info = read_json(results / RUN_FILE, {})
     models = read_json(results / MODELS_FILE, {}).get("models", [])
-    a = analyse(entries)
+    # amendment 5 of the v2 plan (`stand_ins` in run.json's settings): diverged trainings stay in the records
+    # and the models table, and are left out of every analysis; their stand-ins (seed + 10) take their slots
+    settings = info.get("settings") or {}
+    exclude = {m["id"] for m in models if diverged_model(m)} if settings.get("stand_ins") else set()
+    stands_in = {m["id"]: m["stands_in_for"] for m in models if m.get("stands_in_for")}
+    a = analyse(entries, exclude=exclude, stands_in=stands_in)
     plan = PlanCommit.from_dict(info.get("plan"))
     if plan is not None:  # the registered plan's commit must precede every record and model card
         a["plan_check"] = check_after_plan(plan, (e.record for e in entries), models).line()
-    if (info.get("settings") or {}).get("sample") == "registered":  # the v2 design: its registered contrasts
-        # amendment 5: diverged trainings are reported, and left out of the contrasts (stand-ins take their place)
-        a["registered"] = registered_analysis(entries, exclude={m["id"] for m in models if diverged_model(m)})
+    if settings.get("sample") == "registered":  # the v2 design: its registered contrasts
+        a["registered"] = registered_analysis(entries, exclude=exclude)
     wanted = (info.get("settings") or {}).get("attacks") or []
     a["attacks"] = sorted(a["attacks"], key=lambda x: (wanted.index(x) if x in wanted else len(wanted), x))
     plots = plot(a, results / PLOTS_DIR)

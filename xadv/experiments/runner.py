@@ -340,6 +340,7 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
                      "eval_data": EVAL_DATA, "questions": len(rows), "attacks": [a.label for a in budget.attacks],
                      "strength": budget.strength, "attack_seed": budget.attack_seed, "mode": "squad",
                      "criterion": "em", "en_share": p.settings.en_share, "sets": [*budget.sets, *opts.sets],
+                     **({"stand_ins": True} if p.settings.stand_ins else {}),
                      "task_names": p.settings.task_names},
         "grid": [c.id for c in grid],
         "processes": int(os.environ.get("WORLD_SIZE", "1") or 1),  # > 1: accelerate launch / torchrun
