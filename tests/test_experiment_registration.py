@@ -7,8 +7,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -169,3 +172,19 @@ def test_parts_log_keeps_a_stopped_part_and_appends_the_next(tmp_path):
     assert second.to_list() == parts
     path.write_text("not json", encoding="utf-8")  # an unreadable log starts afresh, never crashes a run
     assert len(PartsLog(path, _part("third")).parts) == 1
+
+
+def test_a_killed_part_records_its_last_moment_and_the_signal_handler_is_restored(tmp_path):
+    """A session's end sends SIGTERM: inside `recording()` it ends the run through SystemExit, and the part is
+    saved (not finished) on the way out; outside, the previous handler is back."""
+    path = tmp_path / "parts.json"
+    log = PartsLog(path, _part("killed"))
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(SystemExit) as stop, log.recording():
+        log.save(trained="baseline-s13")
+        time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(5)  # the handler raises before this ends
+    assert stop.value.code == 128 + signal.SIGTERM and signal.getsignal(signal.SIGTERM) is before
+    (part,) = json.loads(path.read_text())
+    assert part["trained"] == ["baseline-s13"] and not part["finished"] and part["wall_seconds"] >= 0.05

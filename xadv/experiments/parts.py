@@ -7,7 +7,11 @@ start, its last progress and the cells it finished; one that ran to the end is m
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,3 +74,22 @@ class PartsLog:
 
     def to_list(self) -> list[dict[str, Any]]:
         return [p.to_dict() for p in self.parts]
+
+    @contextmanager
+    def recording(self) -> Iterator[PartsLog]:
+        """Inside the block a SIGTERM (a session's end, `kill`) ends the process through SystemExit, so that on
+        every way out, killed, interrupted or failed, the part is saved with its last moment and wall time."""
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, _exit_on_signal)
+        try:
+            yield self
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+            if not self.current.finished:
+                self.save()
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)

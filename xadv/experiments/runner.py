@@ -9,6 +9,7 @@ import re
 import sys
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -271,98 +272,99 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
         started=started, last=started, wall_seconds=0.0, command=opts.command, git_commit=git_commit(),
         cpu=machine_info().get("processor"), device=describe_device(p.device), threads=threads().get("torch"))) \
         if main else None
-    cards: dict[str, dict] = {}
-    stands_in: dict[str, str] = {}  # stand-in id -> the diverged model's id (amendment 5)
-    for k, cell in enumerate(grid, 1):
-        out = runs / cell.id
-        t0, c0 = time.perf_counter(), cpu_seconds()
-        say(f"[{k}/{len(grid)}] {cell.id}: training into {rel(out, root)}")
-        card, trained = train_cell(configs[cell.id], out, data_dir=data_dir, quiet=opts.quiet, log=say)
-        cards[cell.id] = card
-        stand_in = _stand_in(cell, card, p)
-        if stand_in is not None and stand_in.id not in configs:
-            say(f"   {cell.id} diverged (its target loss did not fall): {stand_in.id} stands in for it")
-            grid.append(stand_in)
-            stands_in[stand_in.id] = cell.id
-            configs[stand_in.id] = train_config(stand_in, p.settings, budget, base=opts.base, extra_sets=opts.sets)
-        if trained:
-            if main:
+    with parts.recording() if parts else nullcontext():  # a killed part keeps its last moment
+        cards: dict[str, dict] = {}
+        stands_in: dict[str, str] = {}  # stand-in id -> the diverged model's id (amendment 5)
+        for k, cell in enumerate(grid, 1):
+            out = runs / cell.id
+            t0, c0 = time.perf_counter(), cpu_seconds()
+            say(f"[{k}/{len(grid)}] {cell.id}: training into {rel(out, root)}")
+            card, trained = train_cell(configs[cell.id], out, data_dir=data_dir, quiet=opts.quiet, log=say)
+            cards[cell.id] = card
+            stand_in = _stand_in(cell, card, p)
+            if stand_in is not None and stand_in.id not in configs:
+                say(f"   {cell.id} diverged (its target loss did not fall): {stand_in.id} stands in for it")
+                grid.append(stand_in)
+                stands_in[stand_in.id] = cell.id
+                configs[stand_in.id] = train_config(stand_in, p.settings, budget, base=opts.base, extra_sets=opts.sets)
+            if trained:
+                if main:
+                    t = timings.setdefault(cell.id, {})
+                    t["train_wall_seconds"] = round(t.get("train_wall_seconds", 0.0) + time.perf_counter() - t0, 1)
+                    t["train_cpu_seconds"] = round(t.get("train_cpu_seconds", 0.0) + cpu_seconds() - c0, 1)
+                    write_json(runs / TIMINGS_FILE, timings)
+                    parts.save(trained=cell.id)
+            else:
+                say("   already trained (model card found): skipped")
+        if not main:  # multi-process training: process 0 evaluates
+            return None
+
+        rows = eval_rows(data_dir, budget.n_per_lang, budget.sample)
+        store = ResultsStore(p.store)
+        records: list[dict] = []
+        skipped: dict[tuple[str, str], str] = {}
+        eval_device = "cuda" if p.device["type"] == "cuda" else "cpu"
+        for k, cell in enumerate(grid, 1):
+            t0, c0 = time.perf_counter(), cpu_seconds()
+            say(f"[{k}/{len(grid)}] {cell.id}: evaluating {len(rows)} questions clean and under "
+                f"{len(budget.attacks)} attack cells")
+            ev = evaluate_cell(cell, runs / cell.id, rows, store, budget, device=eval_device, data_dir=data_dir,
+                               quiet=opts.quiet, log=say)
+            records.extend(ev["records"])
+            for lang, label, reason in ev["skipped"]:
+                skipped[(lang, label)] = reason
+            if ev["computed"]:
                 t = timings.setdefault(cell.id, {})
-                t["train_wall_seconds"] = round(t.get("train_wall_seconds", 0.0) + time.perf_counter() - t0, 1)
-                t["train_cpu_seconds"] = round(t.get("train_cpu_seconds", 0.0) + cpu_seconds() - c0, 1)
+                t["eval_wall_seconds"] = round(t.get("eval_wall_seconds", 0.0) + time.perf_counter() - t0, 1)
+                t["eval_cpu_seconds"] = round(t.get("eval_cpu_seconds", 0.0) + cpu_seconds() - c0, 1)
                 write_json(runs / TIMINGS_FILE, timings)
-                parts.save(trained=cell.id)
-        else:
-            say("   already trained (model card found): skipped")
-    if not main:  # multi-process training: process 0 evaluates
-        return None
+                parts.save(evaluated=cell.id)
 
-    rows = eval_rows(data_dir, budget.n_per_lang, budget.sample)
-    store = ResultsStore(p.store)
-    records: list[dict] = []
-    skipped: dict[tuple[str, str], str] = {}
-    eval_device = "cuda" if p.device["type"] == "cuda" else "cpu"
-    for k, cell in enumerate(grid, 1):
-        t0, c0 = time.perf_counter(), cpu_seconds()
-        say(f"[{k}/{len(grid)}] {cell.id}: evaluating {len(rows)} questions clean and under "
-            f"{len(budget.attacks)} attack cells")
-        ev = evaluate_cell(cell, runs / cell.id, rows, store, budget, device=eval_device, data_dir=data_dir,
-                           quiet=opts.quiet, log=say)
-        records.extend(ev["records"])
-        for lang, label, reason in ev["skipped"]:
-            skipped[(lang, label)] = reason
-        if ev["computed"]:
-            t = timings.setdefault(cell.id, {})
-            t["eval_wall_seconds"] = round(t.get("eval_wall_seconds", 0.0) + time.perf_counter() - t0, 1)
-            t["eval_cpu_seconds"] = round(t.get("eval_cpu_seconds", 0.0) + cpu_seconds() - c0, 1)
-            write_json(runs / TIMINGS_FILE, timings)
-            parts.save(evaluated=cell.id)
-
-    models = [{**model_entry(c, cards[c.id], rel(runs / c.id, root), configs[c.id].digest()),
-               "diverged": diverged(cards[c.id]), "stands_in_for": stands_in.get(c.id)} for c in grid]
-    for m in models:
-        m["timing"] = timings.get(m["id"], {})
-    wall = round(time.perf_counter() - t_start, 1)
-    cell_total = sum(t.get("train_wall_seconds", 0) + t.get("eval_wall_seconds", 0)
-                     for cid, t in timings.items() if cid in configs)
-    cell_cpu = sum(t.get("train_cpu_seconds", 0) + t.get("eval_cpu_seconds", 0)
-                   for cid, t in timings.items() if cid in configs)
-    old = read_json(p.results / RUN_FILE, {})
-    first = next(iter(configs.values()))
-    parts.save(finished=True)
-    info = {
-        "schema": RUN_SCHEMA,
-        "command": opts.command,
-        "budget": budget.name,
-        "settings": {"config": rel(p.settings.path, root), "preset": budget.preset, "base": first.base,
-                     "seeds": sorted({c.seed for c in grid}), "n_per_lang": budget.n_per_lang or None,
-                     **({"sample": budget.sample} if budget.sample != "first" else {}),
-                     "eval_data": EVAL_DATA, "questions": len(rows), "attacks": [a.label for a in budget.attacks],
-                     "strength": budget.strength, "attack_seed": budget.attack_seed, "mode": "squad",
-                     "criterion": "em", "en_share": p.settings.en_share, "sets": [*budget.sets, *opts.sets],
-                     **({"stand_ins": True} if p.settings.stand_ins else {}),
-                     "task_names": p.settings.task_names},
-        "grid": [c.id for c in grid],
-        "processes": int(os.environ.get("WORLD_SIZE", "1") or 1),  # > 1: accelerate launch / torchrun
-        "threads": threads(),
-        "machine": machine_info(),
-        "device": p.device,
-        "software": software(),
-        "started": started, "finished": now(),
-        "wall_seconds": wall,
-        "cell_seconds": {cid: t for cid, t in timings.items() if cid in configs},
-        "cell_seconds_total": round(cell_total, 1),
-        "cell_cpu_seconds_total": round(cell_cpu, 1),
-        "load_average": {"start": load_start, "end": load_average()},
-        "parts": parts.to_list(),
-        **({"plan": registered.to_dict()} if registered else {}),
-        "records": len(records),
-        "skipped_cells": [{"lang": lang, "attack": label, "reason": reason}
-                          for (lang, label), reason in sorted(skipped.items())],
-        "reading": (old.get("reading") if isinstance(old.get("reading"), dict)
-                    else {"text": None, "note": READING_PLACEHOLDER}),
-    }
-    export(p.results, records, models, info)
-    md = render(p.results)
-    say(f"done in {wall / 60:.1f} min (grid cells {cell_total / 60:.1f} min in all runs): {rel(md, root)}")
-    return info
+        models = [{**model_entry(c, cards[c.id], rel(runs / c.id, root), configs[c.id].digest()),
+                   "diverged": diverged(cards[c.id]), "stands_in_for": stands_in.get(c.id)} for c in grid]
+        for m in models:
+            m["timing"] = timings.get(m["id"], {})
+        wall = round(time.perf_counter() - t_start, 1)
+        cell_total = sum(t.get("train_wall_seconds", 0) + t.get("eval_wall_seconds", 0)
+                         for cid, t in timings.items() if cid in configs)
+        cell_cpu = sum(t.get("train_cpu_seconds", 0) + t.get("eval_cpu_seconds", 0)
+                       for cid, t in timings.items() if cid in configs)
+        old = read_json(p.results / RUN_FILE, {})
+        first = next(iter(configs.values()))
+        parts.save(finished=True)
+        info = {
+            "schema": RUN_SCHEMA,
+            "command": opts.command,
+            "budget": budget.name,
+            "settings": {"config": rel(p.settings.path, root), "preset": budget.preset, "base": first.base,
+                         "seeds": sorted({c.seed for c in grid}), "n_per_lang": budget.n_per_lang or None,
+                         **({"sample": budget.sample} if budget.sample != "first" else {}),
+                         "eval_data": EVAL_DATA, "questions": len(rows), "attacks": [a.label for a in budget.attacks],
+                         "strength": budget.strength, "attack_seed": budget.attack_seed, "mode": "squad",
+                         "criterion": "em", "en_share": p.settings.en_share, "sets": [*budget.sets, *opts.sets],
+                         **({"stand_ins": True} if p.settings.stand_ins else {}),
+                         "task_names": p.settings.task_names},
+            "grid": [c.id for c in grid],
+            "processes": int(os.environ.get("WORLD_SIZE", "1") or 1),  # > 1: accelerate launch / torchrun
+            "threads": threads(),
+            "machine": machine_info(),
+            "device": p.device,
+            "software": software(),
+            "started": started, "finished": now(),
+            "wall_seconds": wall,
+            "cell_seconds": {cid: t for cid, t in timings.items() if cid in configs},
+            "cell_seconds_total": round(cell_total, 1),
+            "cell_cpu_seconds_total": round(cell_cpu, 1),
+            "load_average": {"start": load_start, "end": load_average()},
+            "parts": parts.to_list(),
+            **({"plan": registered.to_dict()} if registered else {}),
+            "records": len(records),
+            "skipped_cells": [{"lang": lang, "attack": label, "reason": reason}
+                              for (lang, label), reason in sorted(skipped.items())],
+            "reading": (old.get("reading") if isinstance(old.get("reading"), dict)
+                        else {"text": None, "note": READING_PLACEHOLDER}),
+        }
+        export(p.results, records, models, info)
+        md = render(p.results)
+        say(f"done in {wall / 60:.1f} min (grid cells {cell_total / 60:.1f} min in all runs): {rel(md, root)}")
+        return info
