@@ -30,6 +30,7 @@ from xadv.experiments.sample import evaluation_sample  # noqa: E402
 from xadv.experiments.spec import GridCell, plan_grid, train_config  # noqa: E402
 from xadv.experiments.store import read_json  # noqa: E402
 from xadv.io import atomic_write_text  # noqa: E402
+from xadv.models.card import read_card  # noqa: E402
 from xadv.train.data import load_task  # noqa: E402
 from xadv.train.heldout import pair_accuracy  # noqa: E402
 
@@ -41,11 +42,11 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _train(config, out: Path, data_dir: Path) -> float:
-    """Train (or reuse, or resume) one model; its training seconds as its card has them, summed over the
-    parts it was trained in (not this invocation's share)."""
+def _train(config, out: Path, data_dir: Path) -> dict:
+    """Train (or reuse, or resume) one model; its card (whose `wall_seconds` are the training seconds summed
+    over the parts it was trained in, not this invocation's share)."""
     card, _ = train_cell(config, out, data_dir=data_dir, quiet=True, log=_log)
-    return float(card["wall_seconds"])
+    return card
 
 
 def _macro(model_dir: Path, rows: list[dict]) -> tuple[float, dict]:
@@ -70,7 +71,7 @@ def learnability(settings, budget, data_dir: Path, runs: Path) -> dict:
             config = train_config(GridCell("en", name, 13, (task,)), settings, budget,
                                   extra_sets=[f"phases.intermediate.max_steps={steps}", "phases.target.max_steps=1"])
             model = runs / f"learn-{task}-{steps}"
-            secs = _train(config, model, data_dir)
+            secs = float(_train(config, model, data_dir)["wall_seconds"])
             held = _held_out_en(task, config, data_dir)
             result = pair_accuracy(model / "phases" / "intermediate", task, held,
                                    pooling=config.intermediate_phase.pair_pooling,
@@ -82,7 +83,7 @@ def learnability(settings, budget, data_dir: Path, runs: Path) -> dict:
     config = train_config(GridCell("en", "qa", 13, ("qa",)), settings, budget,
                           extra_sets=["phases.target.max_steps=1"])
     model = runs / f"learn-qa-{steps_i}"
-    secs = _train(config, model, data_dir)
+    secs = float(_train(config, model, data_dir)["wall_seconds"])
     held = _held_out_en("qa", config, data_dir)
     report = xadv.evaluate(str(model / "phases" / "intermediate"), held, cache=False).to_dict()
     out["tasks"]["qa"] = {"n": len(held), "f1": report["overall"]["f1"], "em": report["overall"]["exact_match"],
@@ -97,7 +98,7 @@ def budget_rule(settings, budget, data_dir: Path, runs: Path, main_runs: Path) -
     out: dict = {"questions": len(tuning), "macro_f1": {}, "per_language": {}, "train_seconds": {}}
     for steps in (474, 237):
         config, model = _b0(13, steps, settings, budget, runs, main_runs)
-        out["train_seconds"][str(steps)] = _train(config, model, data_dir)
+        out["train_seconds"][str(steps)] = float(_train(config, model, data_dir)["wall_seconds"])
         macro, per = _macro(model, tuning)
         out["macro_f1"][str(steps)], out["per_language"][str(steps)] = macro, per
         _log(f"B0 T={steps}: macro zero-shot F1 on the tuning questions {macro}")
@@ -124,8 +125,8 @@ def seeds_rule(settings, budget, data_dir: Path, runs: Path, main_runs: Path, st
     for seed in (13, 14, 15):
         for s in (seed, seed + 10):
             config, model = _b0(s, steps, settings, budget, runs, main_runs)
-            out["train_seconds"][str(s)] = _train(config, model, data_dir)
-            out["diverged"][str(s)] = diverged(read_json(model / "xadv_card.json", {}))
+            card = _train(config, model, data_dir)
+            out["train_seconds"][str(s)], out["diverged"][str(s)] = float(card["wall_seconds"]), diverged(card)
             out["macro_f1"][str(s)], _ = _macro(model, rows)
             _log(f"B0 T={steps} seed {s}: macro zero-shot clean F1 {out['macro_f1'][str(s)]}"
                  + (" (diverged)" if out["diverged"][str(s)] else ""))
@@ -147,9 +148,8 @@ def _legacy_seeds(record: dict, runs: Path, main_runs: Path) -> None:
     t = old["T"]
     flags = {}
     for seed in old["macro_f1"]:
-        card = next((read_json(d / "xadv_card.json", None) for d in (runs / f"baseline-t{t}-s{seed}",
-                                                                      main_runs / f"baseline-s{seed}")
-                     if (d / "xadv_card.json").is_file()), None)
+        card = next(filter(None, (read_card(d) for d in (runs / f"baseline-t{t}-s{seed}",
+                                                          main_runs / f"baseline-s{seed}"))), None)
         flags[seed] = diverged(card) if card else None
     record[f"seeds-T{t}"] = {**old, "diverged": flags,
                              "note": "recorded before amendment 5 under `seeds`; divergence read from the cards"}

@@ -70,7 +70,7 @@ class PartsLog:
         load = load_average()
         self.current.load_average = [round(x, 2) for x in load] if load else None
         self.current.wall_seconds = round(time.perf_counter() - self._t0, 1)
-        write_json(self.path, [p.to_dict() for p in self.parts])
+        write_json(self.path, self.to_list())
 
     def to_list(self) -> list[dict[str, Any]]:
         return [p.to_dict() for p in self.parts]
