@@ -138,7 +138,7 @@ def _save_resume(resume: Path, model, optimizer, scheduler, state: dict) -> None
     import torch
     from safetensors.torch import save
 
-    tmp = resume.with_name(f".{resume.name}.tmp")
+    tmp = _tmp(resume)
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     atomic_write_bytes(tmp / "trainable.safetensors", save(model.trainable_state()))
@@ -147,8 +147,8 @@ def _save_resume(resume: Path, model, optimizer, scheduler, state: dict) -> None
         rng["cuda"] = torch.cuda.get_rng_state_all()
     with atomic_open(tmp / "optim.pt", "wb") as fh:
         torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rng}, fh)
-    atomic_write_text(tmp / "state.json", json.dumps(state))
-    old = resume.with_name(f".{resume.name}.old")
+    atomic_write_text(tmp / "state.json", json.dumps(state))  # written last: tmp/ is complete once it exists
+    old = _old(resume)
     shutil.rmtree(old, ignore_errors=True)
     if resume.exists():
         os.replace(resume, old)
@@ -156,7 +156,34 @@ def _save_resume(resume: Path, model, optimizer, scheduler, state: dict) -> None
     shutil.rmtree(old, ignore_errors=True)
 
 
+def _tmp(resume: Path) -> Path:
+    return resume.with_name(f".{resume.name}.tmp")
+
+
+def _old(resume: Path) -> Path:
+    return resume.with_name(f".{resume.name}.old")
+
+
+def recover_resume(resume: Path) -> None:
+    """Finish a swap that a kill interrupted between `_save_resume`'s two renames (resume/ gone): the new
+    point if its temp dir is complete (state.json is written last), else the previous one. A SIGTERM raises
+    SystemExit at any bytecode, so the window is real, if narrow; without this the phase restarts at step 0."""
+    if resume.exists():
+        return
+    for candidate in (_tmp(resume), _old(resume)):
+        if (candidate / "state.json").is_file():
+            os.replace(candidate, resume)
+            return
+
+
+def clear_resume(resume: Path) -> None:
+    """Remove a finished phase's resume point and any temp or previous copy beside it."""
+    for path in (resume, _tmp(resume), _old(resume)):
+        shutil.rmtree(path, ignore_errors=True)
+
+
 def read_resume_state(resume: Path) -> dict | None:
+    recover_resume(resume)
     try:  # no readable state: nothing to resume from
         state = read_json(resume / "state.json", "training state")
     except XadvError:

@@ -28,7 +28,7 @@ from xadv.io import atomic_open, atomic_write_text, read_json, sha256_file
 from xadv.models.card import CARD_FILE, build_card, evaluation_summary, read_card, task_summary, write_card
 from xadv.train.config import TrainConfig
 from xadv.train.data import TaskData, add_adversarial, check_no_leak, load_target, load_task
-from xadv.train.loop import ADAPTER_DIR, RESUME_DIR, PhaseInput, run_phase
+from xadv.train.loop import ADAPTER_DIR, RESUME_DIR, PhaseInput, clear_resume, run_phase
 
 RUN_FILE = "xadv_train_run.json"
 PHASES_DIR = "phases"
@@ -209,7 +209,7 @@ def train(config: TrainConfig, out: str | os.PathLike, *, data_dir: str | os.Pat
             if accelerator.is_main_process:
                 record["done"][name] = phase_dict
                 _write_json(out / RUN_FILE, record)
-                shutil.rmtree(out / RESUME_DIR, ignore_errors=True)
+                clear_resume(out / RESUME_DIR)
                 if name != "target":
                     write_card(phase_out, build_card(
                         config=config.to_dict(), base=base, phases=phases, tasks=datas,
