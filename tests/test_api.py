@@ -175,6 +175,14 @@ def test_augment_writes_k_plus_one_copies_with_distinct_ids(data_dir, tmp_path):
     assert len(log) == 15 and {rec["source_id"] for rec in log} == {o["id"] for o in originals}
 
 
+def test_augment_to_a_folder_path_is_refused_before_anything_is_written(tmp_path):
+    """The CLI's --out parser refuses `new/`; a Python caller's str reaches check_output_path with its slash."""
+    out = str(tmp_path / "new") + "/"
+    with pytest.raises(XadvError, match="ends in a slash, so it names a folder"):
+        xadv.augment("tydiqa:sw:dev", "keyboard", out)
+    assert not any(tmp_path.iterdir())
+
+
 @pytest.mark.parametrize("copies", ["0", "-1", "101"])
 def test_augment_bad_copies_is_one_line(tmp_path, copies):
     done = runner.invoke(app, ["augment", "--data", "tydiqa:sw:dev", "--attack", "keyboard", "--copies", copies,

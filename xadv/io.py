@@ -108,7 +108,11 @@ def _check_room(folder: Path, target: Path, size_hint: int | None, probe: bool) 
 def check_output_path(path: str | os.PathLike, *, size_hint: int | None = None, probe: bool = True) -> Path:
     """Raise XadvError (one line) unless a regular file may be written at `path`: it is absent or a regular
     file (never a directory, link, FIFO, socket or device), its folder (or the nearest existing ancestor)
-    is a writable directory, with `XADV_MIN_FREE_MB` + `size_hint` bytes free. Writes nothing."""
+    is a writable directory, with `XADV_MIN_FREE_MB` + `size_hint` bytes free. A str ending in a slash names a
+    folder (`Path("new/")` would drop the slash and a file `new` be written): refused. Writes nothing."""
+    if isinstance(path, str) and path.endswith(("/", os.sep)):
+        raise XadvError(f"{path}: ends in a slash, so it names a folder, but a file is written here (give a file "
+                        f"path, e.g. {path.rstrip('/' + os.sep) or '.'}/out.json)")
     path = _refuse_odd(Path(path))
     _check_room(_existing_folder(path.parent), path, size_hint, probe)
     return path
