@@ -402,20 +402,22 @@ def lone_surrogate(text: str) -> int | None:
     return None
 
 
+def git(where: str | os.PathLike, *args: str, timeout: float = 20) -> str:
+    """`git -C where args...`'s stripped stdout; OSError or subprocess.SubprocessError when git is missing,
+    slow or fails (callers decide what that means)."""
+    return subprocess.run(["git", "-C", str(where), *args], capture_output=True, text=True, timeout=timeout,
+                          check=True).stdout.strip()
+
+
 def git_commit(path: str | os.PathLike | None = None) -> str | None:
     """The commit of the source tree xadv runs from (suffix `-dirty` with local changes); None outside git,
     and None for an installed copy that merely sits inside some other repository (a venv in a checkout)."""
     where = Path(path) if path else Path(__file__).resolve().parents[1]
-
-    def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(where), *args], capture_output=True, text=True,
-                              timeout=10, check=True).stdout.strip()
-
     try:
-        if Path(git("rev-parse", "--show-toplevel")).resolve() != where.resolve():
+        if Path(git(where, "rev-parse", "--show-toplevel", timeout=10)).resolve() != where.resolve():
             return None
-        head = git("rev-parse", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
+        head = git(where, "rev-parse", "HEAD", timeout=10)
+        dirty = git(where, "status", "--porcelain", "--untracked-files=no", timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
     return f"{head}-dirty" if dirty else head

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from xadv.experiments.spec import ExperimentError
+from xadv.io import git
 
 
 @dataclass(frozen=True)
@@ -40,11 +41,6 @@ class PlanCommit:
         return cls(d["path"], d["commit"], d["committed"], d["sha256"], str(d.get("registered") or ""))
 
 
-def _git(where: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(where), *args], capture_output=True, text=True, timeout=20,
-                          check=True).stdout.strip()
-
-
 def plan_commit(path: str | Path) -> PlanCommit:
     """The last commit of the plan file at `path`; ExperimentError (one line) unless the file is tracked by
     git and unchanged since that commit: a run may only answer to a plan that was fixed before it."""
@@ -52,14 +48,14 @@ def plan_commit(path: str | Path) -> PlanCommit:
     if not path.is_file():
         raise ExperimentError(f"{path}: the registered plan file does not exist")
     try:
-        top = Path(_git(path.parent, "rev-parse", "--show-toplevel")).resolve()
+        top = Path(git(path.parent, "rev-parse", "--show-toplevel")).resolve()
         rel = path.relative_to(top).as_posix()
     except (OSError, ValueError, subprocess.SubprocessError):
         raise ExperimentError(f"{path}: the registered plan is not in a git checkout, so its commit cannot "
                               f"be shown to precede the run") from None
     try:
-        history = _git(top, "log", "--format=%H %cI", "--", rel).splitlines()
-        dirty = _git(top, "status", "--porcelain", "--", rel)
+        history = git(top, "log", "--format=%H %cI", "--", rel).splitlines()
+        dirty = git(top, "status", "--porcelain", "--", rel)
     except (OSError, subprocess.SubprocessError):  # a repository without any commit yet
         history, dirty = [], ""
     last = history[0] if history else ""
