@@ -33,7 +33,7 @@ def plot(a: dict, out_dir: Path) -> list[Path]:
         for j, lang in enumerate(langs):
             seen = a["groups"][g]["langs"][lang]["zero_shot"] is False
             ax.text(j, i, f"{grid[i, j]:.0f}{'*' if seen else ''}", ha="center", va="center", fontsize=7,
-                    color="white" if grid[i, j] < np.nanmean(grid) else "black")
+                    color="white" if grid[i, j] < _mean(grid.ravel()) else "black")
     fig.colorbar(im, ax=ax, label="robust F1, mean of attacks")
     ax.set_title("Robust F1 per model and language (* = TyDi QA data seen)", fontsize=9)
     fig.tight_layout()
@@ -107,7 +107,7 @@ def _plot_per_language(a: dict, mixes: list[str], out_dir: Path, plt) -> Path:
                              (axes[1], "ASR % (exact match, pooled over attacks)", pooled_asr)):
         for mix in mixes:
             models = [g for g in a["groups"].values() if g["mix"] == mix]
-            ys = [float(np.nanmean([value(g["langs"][lang]) for g in models])) for lang in langs]
+            ys = [_mean([value(g["langs"][lang]) for g in models]) for lang in langs]
             ax.plot(range(len(langs)), ys, marker="o", color=MIX_COLORS[mix], label=f"{mix} (mean of {len(models)})")
         if BASELINE in a["groups"]:
             ys = [value(a["groups"][BASELINE]["langs"][lang]) for lang in langs]
@@ -122,6 +122,14 @@ def _plot_per_language(a: dict, mixes: list[str], out_dir: Path, plt) -> Path:
     _save(fig, path)
     plt.close(fig)
     return path
+
+
+def _mean(values) -> float:
+    """Mean of the defined values; NaN, without numpy's "Mean of empty slice" warning, when none is (a
+    language where no model of a mix answered anything exactly has no ASR)."""
+    v = np.asarray(values, dtype=float)
+    v = v[~np.isnan(v)]
+    return float(v.mean()) if v.size else float("nan")
 
 
 def _save(fig, path: Path) -> None:
