@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 import cli
 import xadv.experiments as exp
 from xadv.commands.experiment import DEFAULT_CONFIG, main
+from xadv.experiments.runner import Progress
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "benchmarks" / "experiment.toml"
@@ -250,6 +251,30 @@ def test_rerun_skips_finished_trainings_and_cells(micro, monkeypatch, capsys):
 
 
 @pytest.mark.needs_data
+def test_a_part_killed_inside_a_training_keeps_its_time(micro, tmp_path, monkeypatch):
+    """A session's end kills the part mid-training (SIGTERM -> SystemExit): the seconds it spent count in
+    timings.json (they used to be lost, so a cell resumed over parts under-reported its training time)."""
+    import time
+
+    import xadv.experiments.runner as runner
+
+    def killed(*a, **k):
+        time.sleep(0.3)
+        raise SystemExit(143)
+
+    monkeypatch.setattr(runner, "train_cell", killed)
+    argv = list(micro["argv"])
+    argv[argv.index("--runs") + 1] = str(tmp_path / "runs")
+    argv[argv.index("--results") + 1] = str(tmp_path / "results")
+    with pytest.raises(SystemExit):
+        main(argv)
+    timings = json.loads((tmp_path / "runs" / "timings.json").read_text())
+    assert list(timings) == ["baseline-s13"] and timings["baseline-s13"]["train_wall_seconds"] >= 0.3
+    [part] = json.loads((tmp_path / "runs" / "parts.json").read_text())
+    assert not part["finished"] and part["trained"] == []
+
+
+@pytest.mark.needs_data
 def test_a_run_refuses_an_edited_or_uncommitted_plan(micro, capsys):
     plan = micro["root"] / "plan.md"
     before = (micro["runs"] / "parts.json").read_bytes()
@@ -301,6 +326,22 @@ def test_render_refuses_an_edited_record(micro, tmp_path, capsys):
     assert err.startswith("error: ") and "\n" not in err
 
 
+def test_progress_counts_what_is_left_at_the_measured_pace():
+    def row(state, records=0, train=None, ev=None):
+        return {"state": state, "records": records, "train_minutes": train, "eval_minutes": ev}
+
+    rows = [row("done", 44, 30.0, 10.0), row("done", 0, 20.0), row("diverged", 44, 40.0, 14.0), row("partial"),
+            row("new"), row("done")]  # the last: trained in a pilot, its time not in timings.json
+    p = Progress.of(rows)
+    assert (p.trained, p.evaluated, p.train_left, p.eval_left) == (4, 2, 1.5, 4)
+    assert p.train_minutes == 30.0 and p.eval_minutes == 12.0
+    assert p.line() == ("4/6 trained, 2/6 with records; 1.5 trainings left at 30 min: about 0.8 h; "
+                        "4 evaluations left at 12 min: about 0.8 h")
+    fresh = Progress.of([row("new"), row("new")])
+    assert fresh.line() == "0/2 trained, 0/2 with records; 2 trainings left, not yet timed; 2 evaluations left, " \
+                           "not yet timed"
+
+
 @pytest.mark.needs_data
 def test_xadv_experiment_plan_shows_what_is_done_and_refuses_an_unknown_budget(micro):
     """`xadv experiment plan` on the micro run's options: every model done, its seen languages; no training."""
@@ -308,10 +349,14 @@ def test_xadv_experiment_plan_shows_what_is_done_and_refuses_an_unknown_budget(m
     plan_args = [a for a in micro["argv"] if a != "--quiet"]
     result = runner.invoke(cli.app, ["experiment", "plan", *plan_args])
     assert result.exit_code == 0, result.output
-    lines = {line.split()[0]: line for line in result.stdout.splitlines()}
+    *rows, progress = result.stdout.splitlines()
+    lines = {line.split()[0]: line for line in rows}
     assert set(lines) == {"baseline-s13", "en-qa-s13", "mixed-qa-s13"}
     assert all(line.split()[1] == "done" for line in lines.values())
-    assert lines["mixed-qa-s13"].endswith("seen QA languages: en ko sw (not zero-shot)")
+    n = len(_records(micro["results"])) // 3
+    assert all(f"; {n} records" in line for line in lines.values())
+    assert progress == "3/3 trained, 3/3 with records; no training left; no evaluation left"
+    assert "seen QA languages: en ko sw (not zero-shot); " in lines["mixed-qa-s13"]
     assert "intermediate=none" in lines["baseline-s13"]
     assert DEFAULT_CONFIG == CONFIG  # without --config: the repository's grid
     bad = runner.invoke(cli.app, ["experiment", "plan", "--budget", "huge"])

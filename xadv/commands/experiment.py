@@ -108,12 +108,16 @@ def _options(ctx: typer.Context, budget: str, config: Path, base, mixes, tasks, 
 
 
 def _print_plan(opts) -> None:
-    from xadv.experiments.runner import plan
+    from xadv.experiments.runner import Progress, plan
 
-    for row in plan(opts):
+    rows = plan(opts)
+    for row in rows:
+        took = ", ".join(f"{k} {row[f'{k}_minutes']:.1f} min" for k in ("train", "eval") if row[f"{k}_minutes"])
         typer.echo(f"{row['id']:24s} {row['state']:8s} intermediate={','.join(row['intermediate']) or 'none':16s} "
                    f"seen QA languages: {' '.join(row['seen_qa_languages'])} (not zero-shot)"
+                   + (f"; {row['records']} records" if row["records"] else "") + (f"; {took}" if took else "")
                    + (f"; {row['stand_in']} stands in for it" if row.get("stand_in") else ""))
+    typer.echo(Progress.of(rows).line())
 
 
 @experiment_app.command("run")
@@ -153,7 +157,8 @@ def run_command(
 # `plan` is `run --dry-run` under its own name (the same options, so they are declared once)
 experiment_app.command(
     "plan", help="The grid without running it: every model, its training state (new, partial, done, diverged), its "
-                 "intermediate tasks and the languages whose TyDi QA data it trains on (not zero-shot).")(run_command)
+                 "intermediate tasks, the languages whose TyDi QA data it trains on (not zero-shot), its records and "
+                 "measured minutes; then how much is left at the measured pace.")(run_command)
 
 
 @experiment_app.command("render")

@@ -230,11 +230,27 @@ def _stand_in(cell: GridCell, card: dict, p: Prepared) -> GridCell | None:
     return GridCell(cell.mix, cell.task, stand_in_seed(cell.seed), cell.intermediate)
 
 
+def _add_time(timings: dict, cell_id: str, kind: str, t0: float, c0: float, runs: Path) -> None:
+    """Add this part's wall and CPU seconds since (t0, c0) to a cell's `kind` (train | eval) time in
+    timings.json: a cell resumed over several parts sums them, including a part killed inside it."""
+    t = timings.setdefault(cell_id, {})
+    t[f"{kind}_wall_seconds"] = round(t.get(f"{kind}_wall_seconds", 0.0) + time.perf_counter() - t0, 1)
+    t[f"{kind}_cpu_seconds"] = round(t.get(f"{kind}_cpu_seconds", 0.0) + cpu_seconds() - c0, 1)
+    write_json(runs / TIMINGS_FILE, timings)
+
+
 def plan(opts: RunOptions, say: Log = _stderr) -> list[dict]:
     """The grid and what is done: per model its id, training state (new, partial, done, or diverged with the
     id of its stand-in, which follows in the list), intermediate tasks and the TyDi languages whose QA data it
-    trains on (not zero-shot). Runs nothing."""
+    trains on (not zero-shot), the minutes its training and evaluation took so far (timings.json, summed over
+    parts) and its records in the store. Runs nothing."""
     p = prepare(opts, say)
+    timings = read_json(p.runs / TIMINGS_FILE, {})
+    records: dict[str, int] = {}
+    if p.store.is_dir():
+        for _, rec in ResultsStore(p.store).records():
+            name = str((rec.get("model") or {}).get("name"))
+            records[name] = records.get(name, 0) + 1
     rows = []
     for c in p.grid:  # grows by the stand-ins of diverged trainings (amendment 5) as they are found
         state = training_state(p.runs / c.id, p.configs[c.id].digest())
@@ -246,8 +262,51 @@ def plan(opts: RunOptions, say: Log = _stderr) -> list[dict]:
             state = "diverged"
         rows.append({"id": c.id, "state": state, "intermediate": list(c.intermediate),
                      "seen_qa_languages": seen_qa_languages(p.configs[c.id], opts.data_dir),
+                     **_minutes(timings.get(c.id, {})), "records": records.get(c.id, 0),
                      **({"stand_in": stand_in.id} if stand_in is not None else {})})
     return rows
+
+
+def _minutes(timing: dict) -> dict[str, float | None]:
+    return {f"{kind}_minutes": (round(timing[f"{kind}_wall_seconds"] / 60, 1)
+                                if f"{kind}_wall_seconds" in timing else None) for kind in ("train", "eval")}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far a grid is, from `plan`'s rows: models trained and with records, trainings and evaluations left
+    (a partial training counts half), the measured mean minutes of each, and the hours left at that pace."""
+
+    models: int
+    trained: int
+    evaluated: int
+    train_left: float
+    eval_left: int
+    train_minutes: float | None  # mean over the trained models whose time timings.json holds
+    eval_minutes: float | None
+
+    @classmethod
+    def of(cls, rows: list[dict]) -> Progress:
+        trained = [r for r in rows if r["state"] in ("done", "diverged")]
+        evaluated = [r for r in rows if r["records"]]
+        train = [r["train_minutes"] for r in trained if r["train_minutes"]]
+        ev = [r["eval_minutes"] for r in evaluated if r["eval_minutes"]]
+        return cls(len(rows), len(trained), len(evaluated),
+                   sum(1.0 if r["state"] == "new" else 0.5 for r in rows if r not in trained),
+                   len(rows) - len(evaluated), sum(train) / len(train) if train else None,
+                   sum(ev) / len(ev) if ev else None)
+
+    def line(self) -> str:
+        def left(n: float, mean: float | None, what: str) -> str:
+            if not n:
+                return f"no {what} left"
+            if mean is None:
+                return f"{n:g} {what}s left, not yet timed"
+            return f"{n:g} {what}s left at {mean:.0f} min: about {n * mean / 60:.1f} h"
+
+        return (f"{self.trained}/{self.models} trained, {self.evaluated}/{self.models} with records; "
+                f"{left(self.train_left, self.train_minutes, 'training')}; "
+                f"{left(self.eval_left, self.eval_minutes, 'evaluation')}")
 
 
 def run(opts: RunOptions, say: Log | None = None) -> dict | None:
@@ -279,7 +338,12 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
             out = runs / cell.id
             t0, c0 = time.perf_counter(), cpu_seconds()
             say(f"[{k}/{len(grid)}] {cell.id}: training into {rel(out, root)}")
-            card, trained = train_cell(configs[cell.id], out, data_dir=data_dir, quiet=opts.quiet, log=say)
+            try:
+                card, trained = train_cell(configs[cell.id], out, data_dir=data_dir, quiet=opts.quiet, log=say)
+            except BaseException:  # a part killed inside a training spent its time on it: counted (not lost)
+                if main:
+                    _add_time(timings, cell.id, "train", t0, c0, runs)
+                raise
             cards[cell.id] = card
             stand_in = _stand_in(cell, card, p)
             if stand_in is not None and stand_in.id not in configs:
@@ -289,10 +353,7 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
                 configs[stand_in.id] = train_config(stand_in, p.settings, budget, base=opts.base, extra_sets=opts.sets)
             if trained:
                 if main:
-                    t = timings.setdefault(cell.id, {})
-                    t["train_wall_seconds"] = round(t.get("train_wall_seconds", 0.0) + time.perf_counter() - t0, 1)
-                    t["train_cpu_seconds"] = round(t.get("train_cpu_seconds", 0.0) + cpu_seconds() - c0, 1)
-                    write_json(runs / TIMINGS_FILE, timings)
+                    _add_time(timings, cell.id, "train", t0, c0, runs)
                     parts.save(trained=cell.id)
             else:
                 say("   already trained (model card found): skipped")
@@ -308,16 +369,17 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
             t0, c0 = time.perf_counter(), cpu_seconds()
             say(f"[{k}/{len(grid)}] {cell.id}: evaluating {len(rows)} questions clean and under "
                 f"{len(budget.attacks)} attack cells")
-            ev = evaluate_cell(cell, runs / cell.id, rows, store, budget, device=eval_device, data_dir=data_dir,
-                               quiet=opts.quiet, log=say)
+            try:
+                ev = evaluate_cell(cell, runs / cell.id, rows, store, budget, device=eval_device,
+                                   data_dir=data_dir, quiet=opts.quiet, log=say)
+            except BaseException:  # as for a training: the cells it finished are kept, its time counted
+                _add_time(timings, cell.id, "eval", t0, c0, runs)
+                raise
             records.extend(ev["records"])
             for lang, label, reason in ev["skipped"]:
                 skipped[(lang, label)] = reason
             if ev["computed"]:
-                t = timings.setdefault(cell.id, {})
-                t["eval_wall_seconds"] = round(t.get("eval_wall_seconds", 0.0) + time.perf_counter() - t0, 1)
-                t["eval_cpu_seconds"] = round(t.get("eval_cpu_seconds", 0.0) + cpu_seconds() - c0, 1)
-                write_json(runs / TIMINGS_FILE, timings)
+                _add_time(timings, cell.id, "eval", t0, c0, runs)
                 parts.save(evaluated=cell.id)
 
         models = [{**model_entry(c, cards[c.id], rel(runs / c.id, root), configs[c.id].digest()),
