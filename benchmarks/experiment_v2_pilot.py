@@ -135,7 +135,10 @@ def seeds_rule(settings, budget, data_dir: Path, runs: Path, main_runs: Path, st
             if s == seed:
                 out["replaced"][str(seed)] = seed + 10
     counted = {int(k): v for k, v in out["macro_f1"].items() if not out["diverged"][k]}
-    out["qa_arm_seeds"] = seed_noise(counted, {})
+    try:
+        out["qa_arm_seeds"] = seed_noise(counted, {})
+    except ValueError as exc:  # hours of training are still recorded; the rule's failure is named, not raised
+        out["qa_arm_seeds"], out["undecided"] = None, f"rule 4b: {exc} ({len(counted)} trained without diverging)"
     return out
 
 
@@ -194,6 +197,9 @@ def main() -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, json.dumps(record, indent=1, ensure_ascii=False) + "\n")
     _log(f"-> {out}")
+    if result.get("undecided"):
+        _log(f"error: {result['undecided']}: the plan's rule cannot pick the seeds; the measurements are recorded")
+        return 2
     return 0
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from xadv.experiments.pilot import diverged, keep_task, seed_noise, seeds_for_qa_arms, target_steps
@@ -42,3 +44,29 @@ def test_seed_noise_counts_the_seeds_that_trained():
     assert seed_noise({13: 54.3, 14: 54.2, 25: 53.9}, {}) == [13, 14, 15]
     assert seed_noise({13: 54.3, 14: 54.2, 15: 5.1}, {15: True}) == [13, 14, 15]
     assert seed_noise({13: 54.3, 14: 54.2, 15: 5.1}, {}) == [13, 14, 15, 16, 17]
+
+
+def test_the_pilot_records_its_seeds_even_when_rule_4b_cannot_decide(monkeypatch, tmp_path):
+    """Two of three baseline seeds and their stand-ins diverge: one seed trained, so no SD; the pilot script
+    records every measurement with `qa_arm_seeds` None and the reason instead of losing hours to a traceback."""
+    import importlib.util
+
+    from xadv.experiments.spec import plan_grid
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "experiment_v2_pilot.py"
+    spec = importlib.util.spec_from_file_location("pilot_script", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    trained_ok = {15}
+    monkeypatch.setattr(script, "eval_rows", lambda *a: [])
+    monkeypatch.setattr(script, "_b0", lambda seed, *a: (None, tmp_path / f"b0-s{seed}"))
+    monkeypatch.setattr(script, "_train", lambda config, model, data_dir: {
+        "wall_seconds": 1.0, "phases": [{"name": "target", "not_learning": int(model.name[4:]) not in trained_ok}]})
+    monkeypatch.setattr(script, "_macro", lambda model, rows: (53.0 if int(model.name[4:]) in trained_ok else 5.0, {}))
+    settings, budget, _ = plan_grid(script.CONFIG, "v2")
+    out = script.seeds_rule(settings, budget, tmp_path, tmp_path, tmp_path, 474)
+    assert out["qa_arm_seeds"] is None and "two seeds or more" in out["undecided"]
+    assert out["replaced"] == {"13": 23, "14": 24} and set(out["macro_f1"]) == {"13", "23", "14", "24", "15"}
+    trained_ok.update({13, 24})
+    out = script.seeds_rule(settings, budget, tmp_path, tmp_path, tmp_path, 474)
+    assert out["qa_arm_seeds"] == [13, 14, 15] and "undecided" not in out
