@@ -324,7 +324,7 @@ def render(results: str | os.PathLike) -> Path:
         a["plan_check"] = check_after_plan(plan, (e.record for e in entries), models).line()
     if settings.get("sample") == "registered":  # the v2 design: its registered contrasts
         a["registered"] = registered_analysis(entries, exclude=exclude)
-    wanted = (info.get("settings") or {}).get("attacks") or []
+    wanted = settings.get("attacks") or []
     a["attacks"] = sorted(a["attacks"], key=lambda x: (wanted.index(x) if x in wanted else len(wanted), x))
     plots = plot(a, results / PLOTS_DIR)
     md = to_markdown(a, models, info, len(entries), [str(p) for p in plots],

@@ -292,7 +292,7 @@ class Progress:
         train = [r["train_minutes"] for r in trained if r["train_minutes"]]
         ev = [r["eval_minutes"] for r in evaluated if r["eval_minutes"]]
         return cls(len(rows), len(trained), len(evaluated),
-                   sum(1.0 if r["state"] == "new" else 0.5 for r in rows if r not in trained),
+                   sum({"new": 1.0, "partial": 0.5}.get(r["state"], 0.0) for r in rows),
                    len(rows) - len(evaluated), sum(train) / len(train) if train else None,
                    sum(ev) / len(ev) if ev else None)
 
@@ -338,12 +338,12 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
             out = runs / cell.id
             t0, c0 = time.perf_counter(), cpu_seconds()
             say(f"[{k}/{len(grid)}] {cell.id}: training into {rel(out, root)}")
+            trained = True  # until train_cell says otherwise: a part killed inside a training spent its time on it
             try:
                 card, trained = train_cell(configs[cell.id], out, data_dir=data_dir, quiet=opts.quiet, log=say)
-            except BaseException:  # a part killed inside a training spent its time on it: counted (not lost)
-                if main:
+            finally:
+                if main and trained:
                     _add_time(timings, cell.id, "train", t0, c0, runs)
-                raise
             cards[cell.id] = card
             stand_in = _stand_in(cell, card, p)
             if stand_in is not None and stand_in.id not in configs:
@@ -353,7 +353,6 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
                 configs[stand_in.id] = train_config(stand_in, p.settings, budget, base=opts.base, extra_sets=opts.sets)
             if trained:
                 if main:
-                    _add_time(timings, cell.id, "train", t0, c0, runs)
                     parts.save(trained=cell.id)
             else:
                 say("   already trained (model card found): skipped")
@@ -369,17 +368,17 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
             t0, c0 = time.perf_counter(), cpu_seconds()
             say(f"[{k}/{len(grid)}] {cell.id}: evaluating {len(rows)} questions clean and under "
                 f"{len(budget.attacks)} attack cells")
+            ev = None
             try:
                 ev = evaluate_cell(cell, runs / cell.id, rows, store, budget, device=eval_device,
                                    data_dir=data_dir, quiet=opts.quiet, log=say)
-            except BaseException:  # as for a training: the cells it finished are kept, its time counted
-                _add_time(timings, cell.id, "eval", t0, c0, runs)
-                raise
+            finally:  # as for a training: a killed evaluation keeps the cells it finished, and its time counts
+                if ev is None or ev["computed"]:
+                    _add_time(timings, cell.id, "eval", t0, c0, runs)
             records.extend(ev["records"])
             for lang, label, reason in ev["skipped"]:
                 skipped[(lang, label)] = reason
             if ev["computed"]:
-                _add_time(timings, cell.id, "eval", t0, c0, runs)
                 parts.save(evaluated=cell.id)
 
         models = [{**model_entry(c, cards[c.id], rel(runs / c.id, root), configs[c.id].digest()),
