@@ -230,24 +230,120 @@ def test_micro_run_marks_seen_languages(micro):
 
 
 @pytest.mark.needs_data
-def test_rerun_skips_finished_trainings_and_cells(micro, monkeypatch, capsys):
+def test_rerun_skips_the_models_in_the_ledger(micro, monkeypatch, capsys):
+    import xadv.experiments.runner as runner
     import xadv.train.pipeline
 
     def boom(*a, **k):
-        raise AssertionError("a finished model was trained again")
+        raise AssertionError("a finished model was trained or evaluated again")
 
     monkeypatch.setattr(xadv.train.pipeline, "train", boom)
-    before = {p.name: p.stat().st_mtime_ns for p in (micro["runs"] / "records").iterdir()}
+    monkeypatch.setattr(runner, "evaluate_cell", boom)
+    ledger = micro["results"] / "ledger"
+    before = {p.name: p.read_bytes() for p in ledger.glob("*.json.gz")}
+    assert sorted(before) == ["baseline-s13.json.gz", "en-qa-s13.json.gz", "mixed-qa-s13.json.gz"]
+    records = (micro["results"] / exp.RECORDS_FILE).read_bytes()
     assert main(micro["argv"]) == 0
     err = capsys.readouterr().err
-    assert err.count("already trained (model card found): skipped") == 3
-    assert "0 computed, 9 cached" in err and " computed, 0 cached" not in err
-    after = {p.name: p.stat().st_mtime_ns for p in (micro["runs"] / "records").iterdir()}
-    assert after == before
+    assert err.count("trained and evaluated in an earlier part") == 3
+    assert {p.name: p.read_bytes() for p in ledger.glob("*.json.gz")} == before  # written once, never rewritten
+    assert (micro["results"] / exp.RECORDS_FILE).read_bytes() == records
     # the rerun is a second part that trained and evaluated nothing
     parts = json.loads((micro["results"] / exp.RUN_FILE).read_text())["parts"]
     assert len(parts) == 2 and parts[1]["finished"] and parts[1]["trained"] == parts[1]["evaluated"] == []
     assert parts[0]["trained"] == ["baseline-s13", "en-qa-s13", "mixed-qa-s13"]
+
+
+@pytest.mark.needs_data
+def test_a_lost_models_directory_resumes_from_the_ledger(micro, tmp_path, monkeypatch, capsys):
+    """A fresh clone on a new machine: the committed outputs (with their ledger) and no runs/ at all. Nothing
+    is trained or evaluated again and the export gives the same records and models (the reason for the ledger:
+    the v2 grid's first 11 models were lost with a machine)."""
+    import xadv.experiments.runner as runner
+    import xadv.train.pipeline
+
+    def boom(*a, **k):
+        raise AssertionError("a finished model was trained or evaluated again")
+
+    monkeypatch.setattr(xadv.train.pipeline, "train", boom)
+    monkeypatch.setattr(runner, "evaluate_cell", boom)
+    results = tmp_path / "results"
+    shutil.copytree(micro["results"], results)
+    argv = list(micro["argv"])
+    argv[argv.index("--runs") + 1] = str(tmp_path / "no-runs")
+    argv[argv.index("--results") + 1] = str(results)
+    assert main(argv) == 0
+    assert capsys.readouterr().err.count("trained and evaluated in an earlier part") == 3
+    assert (results / exp.RECORDS_FILE).read_bytes() == (micro["results"] / exp.RECORDS_FILE).read_bytes()
+
+    def models(path):
+        return [{k: v for k, v in m.items() if k != "checkpoint"}
+                for m in json.loads((path / exp.MODELS_FILE).read_text())["models"]]
+
+    assert models(results) == models(micro["results"])
+    run = json.loads((results / exp.RUN_FILE).read_text())
+    assert run["cell_seconds"] == json.loads((micro["results"] / exp.RUN_FILE).read_text())["cell_seconds"]
+    assert run["cell_seconds"]["mixed-qa-s13"]["train_wall_seconds"] > 0
+
+
+@pytest.mark.needs_data
+def test_each_model_is_evaluated_and_in_the_ledger_before_the_next_trains(micro, tmp_path, monkeypatch, capsys):
+    """A part killed while training the second model has already evaluated the first and written its ledger
+    entry; a lost ledger is rebuilt from the models and the store (nothing trained, nothing computed)."""
+    import xadv.experiments.runner as runner
+
+    real = runner.train_cell
+
+    def killed_at_the_second(config, out, **k):
+        if out.name == "en-qa-s13":
+            raise SystemExit(143)
+        return real(config, out, **k)
+
+    runs = tmp_path / "runs"
+    shutil.copytree(micro["runs"], runs)
+    argv = list(micro["argv"])
+    argv[argv.index("--runs") + 1] = str(runs)
+    argv[argv.index("--results") + 1] = str(tmp_path / "results")
+    monkeypatch.setattr(runner, "train_cell", killed_at_the_second)
+    with pytest.raises(SystemExit):
+        main(argv)
+    ledger = tmp_path / "results" / "ledger"
+    assert sorted(p.name for p in ledger.glob("*.json.gz")) == ["baseline-s13.json.gz"]
+    err = capsys.readouterr().err
+    assert "already trained (model card found): skipped" in err and "0 computed, 9 cached" in err
+    [part] = json.loads((ledger / "parts.json").read_text())
+    assert not part["finished"] and part["trained"] == part["evaluated"] == []
+    entry = json.loads(gzip.decompress((ledger / "baseline-s13.json.gz").read_bytes()))
+    mine = [r for r in _records(micro["results"]) if r["model"]["name"] == "baseline-s13"]
+    def by_cell(records):
+        return sorted(records, key=lambda r: r["cell"]["key"])
+
+    assert by_cell(entry["records"]) == by_cell(mine) and entry["schema"] == "xadv.experiment-cell/1"
+
+
+@pytest.mark.needs_data
+@pytest.mark.parametrize("damage, message", [
+    (lambda e: e.update(config_digest="0" * 64), "made with a different config (digest 000000000000"),
+    (lambda e: e.update(id="en-qa-s13"), "the entry of 'en-qa-s13', not of 'baseline-s13'"),
+    (lambda e: e["records"][0]["model"].update(name="en-qa-s13"), "not all of model baseline-s13"),
+    (lambda e: e.pop("card"), "not an xadv.experiment-cell/1 ledger entry"),
+    (None, "not a gzipped ledger entry"),
+])
+def test_a_damaged_ledger_entry_is_one_line_and_exit_2(micro, tmp_path, damage, message, capsys):
+    results = tmp_path / "results"
+    shutil.copytree(micro["results"], results)
+    path = results / "ledger" / "baseline-s13.json.gz"
+    if damage is None:
+        path.write_bytes(b"not gzip")
+    else:
+        entry = json.loads(gzip.decompress(path.read_bytes()))
+        damage(entry)
+        path.write_bytes(gzip.compress(json.dumps(entry).encode()))
+    argv = list(micro["argv"])
+    argv[argv.index("--results") + 1] = str(results)
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: ") and message in err[-1] and not any("Traceback" in e for e in err)
 
 
 @pytest.mark.needs_data
@@ -270,14 +366,14 @@ def test_a_part_killed_inside_a_training_keeps_its_time(micro, tmp_path, monkeyp
         main(argv)
     timings = json.loads((tmp_path / "runs" / "timings.json").read_text())
     assert list(timings) == ["baseline-s13"] and timings["baseline-s13"]["train_wall_seconds"] >= 0.3
-    [part] = json.loads((tmp_path / "runs" / "parts.json").read_text())
+    [part] = json.loads((tmp_path / "results" / "ledger" / "parts.json").read_text())
     assert not part["finished"] and part["trained"] == []
 
 
 @pytest.mark.needs_data
 def test_a_run_refuses_an_edited_or_uncommitted_plan(micro, capsys):
     plan = micro["root"] / "plan.md"
-    before = (micro["runs"] / "parts.json").read_bytes()
+    before = (micro["results"] / "ledger" / "parts.json").read_bytes()
     plan.write_text("# micro plan\nchanged after the records\n", encoding="utf-8")
     try:
         assert main(micro["argv"]) == 2
@@ -294,7 +390,7 @@ def test_a_run_refuses_an_edited_or_uncommitted_plan(micro, capsys):
         assert "draft.md: the registered plan is not committed" in capsys.readouterr().err
     finally:
         config.write_text(text, encoding="utf-8")
-    assert (micro["runs"] / "parts.json").read_bytes() == before  # refused before anything was written
+    assert (micro["results"] / "ledger" / "parts.json").read_bytes() == before  # refused before anything was written
 
 
 @pytest.mark.needs_data
@@ -433,10 +529,14 @@ def test_a_diverged_training_gets_a_stand_in_that_is_trained_evaluated_and_repor
     train and evaluate the same arm with seed + 10; both stay in the records; models.json says which is which.
     (Last in this file: it adds a model to the shared micro run.)"""
     card_path = micro["runs"] / "baseline-s13" / "xadv_card.json"
-    original = card_path.read_bytes()
+    entry_path = micro["results"] / "ledger" / "baseline-s13.json.gz"
+    original, original_entry = card_path.read_bytes(), entry_path.read_bytes()
     card = json.loads(original)
     next(p for p in card["phases"] if p["name"] == "target")["not_learning"] = ["qa"]  # what a diverged run's says
     card_path.write_text(json.dumps(card), encoding="utf-8")
+    entry = json.loads(gzip.decompress(original_entry))
+    entry["card"] = card  # the ledger's copy of the card is the one a resumed run reads
+    entry_path.write_bytes(gzip.compress(json.dumps(entry).encode()))
     try:
         assert main(micro["argv"]) == 0
         err = capsys.readouterr().err
@@ -444,6 +544,7 @@ def test_a_diverged_training_gets_a_stand_in_that_is_trained_evaluated_and_repor
         shown = capsys.readouterr().out
     finally:
         card_path.write_bytes(original)
+        entry_path.write_bytes(original_entry)
     assert "baseline-s13             diverged" in shown and "baseline-s23 stands in for it" in shown
     assert "baseline-s23             done" in shown
     assert "baseline-s13 diverged (its target loss did not fall): baseline-s23 stands in for it" in err

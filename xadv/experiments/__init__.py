@@ -43,19 +43,21 @@ slower than one (7.8 s instead of 2.8 s per target step measured here): run with
 The thread count changes the trained weights slightly (bf16 reductions), so it is recorded in run.json.
 Budget `full` is for a GPU (3 x 13 models of the gpu preset, all 5,077 dev questions, 10 attack cells).
 
-Resume: running the same command again skips every model whose directory holds a finished run (its
-model card) and every attack cell already in the results store (by cell key); an interrupted training
-continues from its last save. Models go to `runs/experiment/<budget>/<cell>/` (git-ignored), records to
-`runs/experiment/<budget>/records/`; the outputs to keep go to `benchmarks/results/experiment/<budget>/`:
-`records.json.gz` (every record of the grid: gunzipped, an `xadv attack --out` run file that `xadv
-leaderboard --results` reads), `models.json` (the cards' essentials), `run.json` (command, machine, device,
-wall time, versions, the reading), `results.md` and `plots/`. `render` rebuilds the last two from the first
-three alone.
+Resume: running the same command again skips every model in the run's ledger (`<outputs>/ledger/<cell>.json.gz`:
+card, config digest, time and records, written when the model's evaluation ends; commit it after each part,
+since it is what survives a lost machine), then every model whose directory holds a finished run (its model card)
+and every attack cell already in the results store (by cell key); an interrupted training continues from its
+last save. One process trains and evaluates each model in turn; several train all, then process 0 evaluates.
+Models go to `runs/experiment/<budget>/<cell>/` (git-ignored), records to `runs/experiment/<budget>/records/`;
+the outputs to keep go to `benchmarks/results/experiment/<budget>/`: `records.json.gz` (every record of the
+grid: gunzipped, an `xadv attack --out` run file that `xadv leaderboard --results` reads), `models.json` (the
+cards' essentials), `run.json` (command, machine, device, wall time, versions, the reading), `results.md` and
+`plots/`. `render` rebuilds the last two from the first three alone.
 
 A registered design (`plan = "<file>"` in the TOML, as `benchmarks/experiment-v2.toml` has): the run refuses a
 plan file that is uncommitted or edited, run.json records its commit, and the rendered results check that every
 record and model card was created after it (`registration`). Every invocation is a part of the run
-(`parts.json` beside the models, `parts` in run.json). `stand_ins = true` (v2's amendment 5): a training whose
+(`ledger/parts.json`, `parts` in run.json). `stand_ins = true` (v2's amendment 5): a training whose
 target loss does not fall is kept and reported, and the same arm with seed + 10 stands in for it in the
 registered analysis (`pilot.diverged`).
 """

@@ -2,7 +2,8 @@
 
 A grid of 30 CPU-hours runs in many sittings, some stopped by a session's end. run.json must still say how
 each number was made (issue #21: "wall time of each resumed part"), so every invocation appends a part to
-`parts.json` in the models directory and rewrites it after each cell: a part that was killed keeps its
+`parts.json` in the run's ledger (`<results>/ledger/`, committed, so a lost machine keeps it) and rewrites it
+after each cell: a part that was killed keeps its
 start, its last progress and the cells it finished; one that ran to the end is marked finished."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from xadv.experiments.machine import load_average, now
 from xadv.experiments.store import read_json, write_json
 
-PARTS_FILE = "parts.json"  # in the models directory, beside timings.json
+PARTS_FILE = "parts.json"  # in the ledger directory, beside the finished models' entries
 
 
 @dataclass

@@ -16,6 +16,7 @@ from typing import Any
 
 from attacks.spec import AttackSpec
 from xadv.data import load_qa
+from xadv.experiments.ledger import LEDGER_DIR, FinishedCell, Ledger
 from xadv.experiments.machine import (
     cpu_seconds,
     describe_device,
@@ -242,9 +243,10 @@ def _add_time(timings: dict, cell_id: str, kind: str, t0: float, c0: float, runs
 def plan(opts: RunOptions, say: Log = _stderr) -> list[dict]:
     """The grid and what is done: per model its id, training state (new, partial, done, or diverged with the
     id of its stand-in, which follows in the list), intermediate tasks and the TyDi languages whose QA data it
-    trains on (not zero-shot), the minutes its training and evaluation took so far (timings.json, summed over
-    parts) and its records in the store. Runs nothing."""
+    trains on (not zero-shot), the minutes its training and evaluation took so far (summed over parts) and its
+    records (in the ledger once it is finished, else in the store). Runs nothing."""
     p = prepare(opts, say)
+    ledger = Ledger(p.results / LEDGER_DIR)
     timings = read_json(p.runs / TIMINGS_FILE, {})
     records: dict[str, int] = {}
     if p.store.is_dir():
@@ -253,8 +255,9 @@ def plan(opts: RunOptions, say: Log = _stderr) -> list[dict]:
             records[name] = records.get(name, 0) + 1
     rows = []
     for c in p.grid:  # grows by the stand-ins of diverged trainings (amendment 5) as they are found
-        state = training_state(p.runs / c.id, p.configs[c.id].digest())
-        card = read_card(p.runs / c.id) if state == "done" else None
+        entry = ledger.get(c.id, p.configs[c.id].digest())
+        state = "done" if entry else training_state(p.runs / c.id, p.configs[c.id].digest())
+        card = entry.card if entry else read_card(p.runs / c.id) if state == "done" else None
         stand_in = _stand_in(c, card, p) if card else None
         if stand_in is not None and stand_in.id not in p.configs:
             p.grid.append(stand_in)
@@ -262,7 +265,8 @@ def plan(opts: RunOptions, say: Log = _stderr) -> list[dict]:
             state = "diverged"
         rows.append({"id": c.id, "state": state, "intermediate": list(c.intermediate),
                      "seen_qa_languages": seen_qa_languages(p.configs[c.id], opts.data_dir),
-                     **_minutes(timings.get(c.id, {})), "records": records.get(c.id, 0),
+                     **_minutes(entry.timing if entry else timings.get(c.id, {})),
+                     "records": len(entry.records) if entry else records.get(c.id, 0),
                      **({"stand_in": stand_in.id} if stand_in is not None else {})})
     return rows
 
@@ -311,7 +315,11 @@ class Progress:
 
 def run(opts: RunOptions, say: Log | None = None) -> dict | None:
     """Train and evaluate the grid (resuming), export records.json.gz, models.json, run.json and render
-    results.md and plots/. Returns run.json's content (None in a process other than process 0)."""
+    results.md and plots/. Returns run.json's content (None in a process other than process 0).
+
+    One process takes the models one at a time, training then evaluating each and writing its ledger entry
+    (`xadv.experiments.ledger`), so that every finished model survives the loss of `runs/`; several processes
+    (accelerate launch, torchrun) train every model first, then process 0 evaluates them."""
     main = is_main_process()
     if say is None:
         say = _stderr if main else (lambda m: None)
@@ -326,45 +334,22 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
     started = now()
     load_start = load_average()
     runs.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(p.results / LEDGER_DIR)
     timings = read_json(runs / TIMINGS_FILE, {})
-    parts = PartsLog(runs / PARTS_FILE, RunPart(
+    parts = PartsLog(ledger.root / PARTS_FILE, RunPart(
         started=started, last=started, wall_seconds=0.0, command=opts.command, git_commit=git_commit(),
         cpu=machine_info().get("processor"), device=describe_device(p.device), threads=threads().get("torch"))) \
         if main else None
+    one_by_one = int(os.environ.get("WORLD_SIZE", "1") or 1) == 1
     with parts.recording() if parts else nullcontext():  # a killed part keeps its last moment
         cards: dict[str, dict] = {}
+        finished: dict[str, FinishedCell] = {}
         stands_in: dict[str, str] = {}  # stand-in id -> the diverged model's id (amendment 5)
-        for k, cell in enumerate(grid, 1):
-            out = runs / cell.id
-            t0, c0 = time.perf_counter(), cpu_seconds()
-            say(f"[{k}/{len(grid)}] {cell.id}: training into {rel(out, root)}")
-            trained = True  # until train_cell says otherwise: a part killed inside a training spent its time on it
-            try:
-                card, trained = train_cell(configs[cell.id], out, data_dir=data_dir, quiet=opts.quiet, log=say)
-            finally:
-                if main and trained:
-                    _add_time(timings, cell.id, "train", t0, c0, runs)
-            cards[cell.id] = card
-            stand_in = _stand_in(cell, card, p)
-            if stand_in is not None and stand_in.id not in configs:
-                say(f"   {cell.id} diverged (its target loss did not fall): {stand_in.id} stands in for it")
-                grid.append(stand_in)
-                stands_in[stand_in.id] = cell.id
-                configs[stand_in.id] = train_config(stand_in, p.settings, budget, base=opts.base, extra_sets=opts.sets)
-            if trained:
-                if main:
-                    parts.save(trained=cell.id)
-            else:
-                say("   already trained (model card found): skipped")
-        if not main:  # multi-process training: process 0 evaluates
-            return None
-
-        rows = eval_rows(data_dir, budget.n_per_lang, budget.sample)
+        rows = eval_rows(data_dir, budget.n_per_lang, budget.sample) if main else []
         store = ResultsStore(p.store)
-        records: list[dict] = []
-        skipped: dict[tuple[str, str], str] = {}
         eval_device = "cuda" if p.device["type"] == "cuda" else "cpu"
-        for k, cell in enumerate(grid, 1):
+
+        def evaluate(k: int, cell: GridCell) -> None:
             t0, c0 = time.perf_counter(), cpu_seconds()
             say(f"[{k}/{len(grid)}] {cell.id}: evaluating {len(rows)} questions clean and under "
                 f"{len(budget.attacks)} attack cells")
@@ -375,12 +360,52 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
             finally:  # as for a training: a killed evaluation keeps the cells it finished, and its time counts
                 if ev is None or ev["computed"]:
                     _add_time(timings, cell.id, "eval", t0, c0, runs)
-            records.extend(ev["records"])
-            for lang, label, reason in ev["skipped"]:
-                skipped[(lang, label)] = reason
+            finished[cell.id] = FinishedCell(cell.id, configs[cell.id].digest(), cards[cell.id],
+                                             dict(timings.get(cell.id, {})), ev["records"], ev["skipped"])
+            say(f"   ledger: {rel(ledger.put(finished[cell.id]), root)}")
             if ev["computed"]:
                 parts.save(evaluated=cell.id)
 
+        for k, cell in enumerate(grid, 1):  # grows by the stand-ins of diverged trainings as they are found
+            out = runs / cell.id
+            entry = ledger.get(cell.id, configs[cell.id].digest())
+            if entry is not None:
+                say(f"[{k}/{len(grid)}] {cell.id}: trained and evaluated in an earlier part "
+                    f"({rel(ledger.path(cell.id), root)}): skipped")
+                finished[cell.id] = entry
+                cards[cell.id] = entry.card
+            else:
+                t0, c0 = time.perf_counter(), cpu_seconds()
+                say(f"[{k}/{len(grid)}] {cell.id}: training into {rel(out, root)}")
+                trained = True  # until train_cell says otherwise: a part killed inside a training spent its time on it
+                try:
+                    cards[cell.id], trained = train_cell(configs[cell.id], out, data_dir=data_dir, quiet=opts.quiet,
+                                                         log=say)
+                finally:
+                    if main and trained:
+                        _add_time(timings, cell.id, "train", t0, c0, runs)
+                if trained:
+                    if main:
+                        parts.save(trained=cell.id)
+                else:
+                    say("   already trained (model card found): skipped")
+            stand_in = _stand_in(cell, cards[cell.id], p)
+            if stand_in is not None and stand_in.id not in configs:
+                say(f"   {cell.id} diverged (its target loss did not fall): {stand_in.id} stands in for it")
+                grid.append(stand_in)
+                stands_in[stand_in.id] = cell.id
+                configs[stand_in.id] = train_config(stand_in, p.settings, budget, base=opts.base, extra_sets=opts.sets)
+            if main and one_by_one and cell.id not in finished:
+                evaluate(k, cell)
+        if not main:  # multi-process training: process 0 evaluates
+            return None
+        for k, cell in enumerate(grid, 1):
+            if cell.id not in finished:
+                evaluate(k, cell)
+
+        records = [r for c in grid for r in finished[c.id].records]
+        skipped = {(lang, label): reason for c in grid for lang, label, reason in finished[c.id].skipped}
+        timings = {c.id: finished[c.id].timing for c in grid}
         models = [{**model_entry(c, cards[c.id], rel(runs / c.id, root), configs[c.id].digest()),
                    "diverged": diverged(cards[c.id]), "stands_in_for": stands_in.get(c.id)} for c in grid]
         for m in models:

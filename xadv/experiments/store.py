@@ -44,12 +44,17 @@ def write_json(path: Path, obj: Any, compact: bool = False) -> None:
         fh.write("\n")
 
 
-def write_records(path: Path, records: list[dict]) -> None:
-    """The records as one compact run file, gzipped reproducibly (no timestamp in the gzip header)."""
-    blob = json.dumps({"schema": RECORDS_SCHEMA, "records": records}, ensure_ascii=False,
-                      separators=(",", ":")).encode("utf-8")
+def write_gz_json(path: Path, obj: Any) -> None:
+    """Compact JSON, gzipped reproducibly (no name or timestamp in the gzip header): the same object gives
+    the same bytes, so a committed file re-exports byte-identically."""
+    blob = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     with atomic_open(path, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as fh:
         fh.write(blob + b"\n")
+
+
+def write_records(path: Path, records: list[dict]) -> None:
+    """The records as one compact, reproducibly gzipped run file."""
+    write_gz_json(path, {"schema": RECORDS_SCHEMA, "records": records})
 
 
 def load_record_entries(source: Path) -> list[Entry]:
