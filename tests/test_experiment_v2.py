@@ -15,7 +15,7 @@ import pytest
 from xadv.experiments.contrasts import REGISTERED
 from xadv.experiments.pilot import target_steps
 from xadv.experiments.report import render
-from xadv.experiments.runner import eval_rows
+from xadv.experiments.runner import eval_rows, run_order
 from xadv.experiments.sample import evaluation_sample
 from xadv.experiments.spec import ExperimentError, parse_cell_id, plan_grid, train_config
 from xadv.langs import TYDI_LANGS
@@ -46,6 +46,20 @@ def test_the_grid_has_every_registered_arm_per_seed_and_b_plus_gets_the_intermed
     assert pilot["budget"]["T"] == 237 and half == {"13": False, "14": False, "15": True}
     assert parse_cell_id("baseline-plus-s14") == {"group": "baseline-plus", "mix": None, "task": "plus",
                                                   "seed": 14}
+
+
+def test_a_run_takes_the_registered_arms_first_and_the_exploratory_paraphrase_arms_last():
+    """A grid of CPU-days may be cut short: the models of the six registered contrasts run first (seed by
+    seed), the exploratory paraphrase arms after them; an unregistered grid runs in its own order."""
+    _, _, grid = plan_grid(V2, "v2")
+    order = run_order(grid, registered=True)
+    assert sorted(c.id for c in order) == sorted(c.id for c in grid) and len(order) == 33
+    assert {c.task for c in order[:24]} == {None, "plus", "qa", "nli"}
+    assert {c.task for c in order[24:]} == {"paraphrase"}
+    assert [c.id for c in order[:10]] == ["baseline-s13", "baseline-plus-s13", "en-qa-s13", "en-nli-s13",
+                                          "multi-qa-s13", "multi-nli-s13", "mixed-qa-s13", "mixed-nli-s13",
+                                          "baseline-s14", "baseline-plus-s14"]
+    assert run_order(grid, registered=False) == grid
 
 
 @pytest.mark.needs_data

@@ -48,6 +48,7 @@ card, config digest, time and records, written when the model's evaluation ends;
 since it is what survives a lost machine), then every model whose directory holds a finished run (its model card)
 and every attack cell already in the results store (by cell key); an interrupted training continues from its
 last save. One process trains and evaluates each model in turn; several train all, then process 0 evaluates.
+Under a registered plan the models of the registered contrasts run first (`runner.run_order`).
 Models go to `runs/experiment/<budget>/<cell>/` (git-ignored), records to `runs/experiment/<budget>/records/`;
 the outputs to keep go to `benchmarks/results/experiment/<budget>/`: `records.json.gz` (every record of the
 grid: gunzipped, an `xadv attack --out` run file that `xadv leaderboard --results` reads), `models.json` (the

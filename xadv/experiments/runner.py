@@ -16,6 +16,7 @@ from typing import Any
 
 from attacks.spec import AttackSpec
 from xadv.data import load_qa
+from xadv.experiments.contrasts import REGISTERED
 from xadv.experiments.ledger import LEDGER_DIR, FinishedCell, Ledger
 from xadv.experiments.machine import (
     cpu_seconds,
@@ -231,6 +232,16 @@ def _stand_in(cell: GridCell, card: dict, p: Prepared) -> GridCell | None:
     return GridCell(cell.mix, cell.task, stand_in_seed(cell.seed), cell.intermediate)
 
 
+def run_order(grid: list[GridCell], registered: bool) -> list[GridCell]:
+    """The order a run takes the models in. Under a registered plan, the models of the registered contrasts
+    (`contrasts.REGISTERED`) come first, seed by seed as the grid lists them, then the exploratory ones: a run
+    cut short (a budget of CPU-days) has answered the registered questions first. Outputs keep the grid's order."""
+    if not registered:
+        return list(grid)
+    arms = {group for c in REGISTERED for group in (*c.plus, *c.minus)}
+    return sorted(grid, key=lambda c: c.group not in arms)
+
+
 def _add_time(timings: dict, cell_id: str, kind: str, t0: float, c0: float, runs: Path) -> None:
     """Add this part's wall and CPU seconds since (t0, c0) to a cell's `kind` (train | eval) time in
     timings.json: a cell resumed over several parts sums them, including a part killed inside it."""
@@ -351,7 +362,7 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
 
         def evaluate(k: int, cell: GridCell) -> None:
             t0, c0 = time.perf_counter(), cpu_seconds()
-            say(f"[{k}/{len(grid)}] {cell.id}: evaluating {len(rows)} questions clean and under "
+            say(f"[{k}/{len(queue)}] {cell.id}: evaluating {len(rows)} questions clean and under "
                 f"{len(budget.attacks)} attack cells")
             ev = None
             try:
@@ -366,17 +377,18 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
             if ev["computed"]:
                 parts.save(evaluated=cell.id)
 
-        for k, cell in enumerate(grid, 1):  # grows by the stand-ins of diverged trainings as they are found
+        queue = run_order(grid, registered is not None)
+        for k, cell in enumerate(queue, 1):  # grows by the stand-ins of diverged trainings as they are found
             out = runs / cell.id
             entry = ledger.get(cell.id, configs[cell.id].digest())
             if entry is not None:
-                say(f"[{k}/{len(grid)}] {cell.id}: trained and evaluated in an earlier part "
+                say(f"[{k}/{len(queue)}] {cell.id}: trained and evaluated in an earlier part "
                     f"({rel(ledger.path(cell.id), root)}): skipped")
                 finished[cell.id] = entry
                 cards[cell.id] = entry.card
             else:
                 t0, c0 = time.perf_counter(), cpu_seconds()
-                say(f"[{k}/{len(grid)}] {cell.id}: training into {rel(out, root)}")
+                say(f"[{k}/{len(queue)}] {cell.id}: training into {rel(out, root)}")
                 trained = True  # until train_cell says otherwise: a part killed inside a training spent its time on it
                 try:
                     cards[cell.id], trained = train_cell(configs[cell.id], out, data_dir=data_dir, quiet=opts.quiet,
@@ -392,14 +404,15 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
             stand_in = _stand_in(cell, cards[cell.id], p)
             if stand_in is not None and stand_in.id not in configs:
                 say(f"   {cell.id} diverged (its target loss did not fall): {stand_in.id} stands in for it")
-                grid.append(stand_in)
+                grid.append(stand_in)  # reported after the grid's own models
+                queue.insert(k, stand_in)  # run next
                 stands_in[stand_in.id] = cell.id
                 configs[stand_in.id] = train_config(stand_in, p.settings, budget, base=opts.base, extra_sets=opts.sets)
             if main and one_by_one and cell.id not in finished:
                 evaluate(k, cell)
         if not main:  # multi-process training: process 0 evaluates
             return None
-        for k, cell in enumerate(grid, 1):
+        for k, cell in enumerate(queue, 1):
             if cell.id not in finished:
                 evaluate(k, cell)
 
