@@ -351,7 +351,8 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
         started=started, last=started, wall_seconds=0.0, command=opts.command, git_commit=git_commit(),
         cpu=machine_info().get("processor"), device=describe_device(p.device), threads=threads().get("torch"))) \
         if main else None
-    one_by_one = int(os.environ.get("WORLD_SIZE", "1") or 1) == 1
+    processes = int(os.environ.get("WORLD_SIZE", "1") or 1)  # > 1: accelerate launch / torchrun
+    one_by_one = processes == 1
     with parts.recording() if parts else nullcontext():  # a killed part keeps its last moment
         cards: dict[str, dict] = {}
         finished: dict[str, FinishedCell] = {}
@@ -444,7 +445,7 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
                          **({"stand_ins": True} if p.settings.stand_ins else {}),
                          "task_names": p.settings.task_names},
             "grid": [c.id for c in grid],
-            "processes": int(os.environ.get("WORLD_SIZE", "1") or 1),  # > 1: accelerate launch / torchrun
+            "processes": processes,
             "threads": threads(),
             "machine": machine_info(),
             "device": p.device,
