@@ -62,6 +62,26 @@ def test_a_run_takes_the_registered_arms_first_and_the_exploratory_paraphrase_ar
     assert run_order(grid, registered=False) == grid
 
 
+@pytest.mark.parametrize("native_bf16", [True, False])
+def test_every_arm_trains_in_fp32_on_every_machine_as_the_models_in_the_ledger_did(monkeypatch, native_bf16):
+    """The plan (section 2) allows bf16 only where xadv.device.ACCEPTED lists it, and the arms of a comparison
+    share one precision. A grid spread over replaced machines (AVX2-only, AVX512-BF16) must therefore train
+    fp32 everywhere: the configs' digests may not depend on the CPU, and the committed ledger's models were
+    trained with exactly these configs."""
+    import xadv.device
+
+    monkeypatch.setattr(xadv.device, "native_bf16", lambda *a, **k: native_bf16)
+    settings, budget, grid = plan_grid(V2, "v2")
+    configs = {c.id: train_config(c, settings, budget) for c in grid}
+    assert {cfg.precision().name for cfg in configs.values()} == {"no"}
+    ledger = V2.parent / "results" / "experiment" / "v2" / "ledger"
+    entries = sorted(ledger.glob("*.json.gz"))
+    assert entries  # the grid's first models are committed
+    for path in entries:
+        entry = json.loads(gzip.decompress(path.read_bytes()))
+        assert entry["config_digest"] == configs[entry["id"]].digest(), entry["id"]
+
+
 @pytest.mark.needs_data
 def test_no_arm_sees_a_tydi_language_but_english(data_dir):
     """The zero-shot promise of the design: fails if any arm's card would list another TyDi language as
