@@ -422,6 +422,27 @@ def test_render_refuses_an_edited_record(micro, tmp_path, capsys):
     assert err.startswith("error: ") and "\n" not in err
 
 
+@pytest.mark.parametrize("damage", ["header", "deflate", "truncated"])
+def test_render_of_a_damaged_records_file_is_one_line_and_exit_2(tmp_path, capsys, damage):
+    """gzip raises three kinds of error (OSError for the header, zlib.error for damaged compressed data,
+    EOFError for a cut file): each is one line, never a traceback."""
+    blob = bytearray((Path(exp.__file__).parents[2] / "benchmarks" / "results" / "experiment" / "small" /
+                      exp.RECORDS_FILE).read_bytes())
+    if damage == "header":
+        blob[:2] = b"xx"
+    elif damage == "deflate":
+        for i in range(40, 80):
+            blob[i] ^= 0x55
+    else:
+        del blob[len(blob) // 2:]
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / exp.RECORDS_FILE).write_bytes(bytes(blob))
+    assert main(["render", "--results", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "not a gzipped records file" in err and "\n" not in err
+
+
 def test_progress_counts_what_is_left_at_the_measured_pace():
     def row(state, records=0, train=None, ev=None):
         return {"state": state, "records": records, "train_minutes": train, "eval_minutes": ev}

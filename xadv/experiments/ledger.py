@@ -9,15 +9,13 @@ ledger after each part; an entry is written once, when its model's evaluation en
 
 from __future__ import annotations
 
-import gzip
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from xadv.experiments.spec import ExperimentError
-from xadv.experiments.store import write_gz_json
-from xadv.io import parse_json, read_regular_bytes
+from xadv.experiments.store import read_gz, write_gz_json
+from xadv.io import parse_json
 
 LEDGER_DIR = "ledger"
 CELL_SCHEMA = "xadv.experiment-cell/1"
@@ -56,13 +54,9 @@ class Ledger:
         reusing it would mix recipes."""
         path = self.path(cell_id)
         try:
-            blob = read_regular_bytes(path, "ledger")
+            raw = parse_json(read_gz(path, "ledger entry"), str(path), "ledger entry", ExperimentError)
         except FileNotFoundError:
             return None
-        try:
-            raw = parse_json(gzip.decompress(blob), str(path), "ledger entry", ExperimentError)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ExperimentError(f"{path}: not a gzipped ledger entry ({exc})") from None
         fields = ("id", "config_digest", "card", "timing", "skipped", "records")
         if not isinstance(raw, dict) or raw.get("schema") != CELL_SCHEMA or any(k not in raw for k in fields):
             raise ExperimentError(f"{path}: not an {CELL_SCHEMA} ledger entry")

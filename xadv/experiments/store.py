@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,16 @@ def write_gz_json(path: Path, obj: Any) -> None:
         fh.write(blob + b"\n")
 
 
+def read_gz(path: Path, what: str) -> bytes:
+    """The gunzipped bytes of the regular file `path`; one ExperimentError line for a file that is not gzip or
+    is damaged (gzip raises OSError, EOFError or zlib.error), FileNotFoundError passed on."""
+    blob = read_regular_bytes(path, what)
+    try:
+        return gzip.decompress(blob)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ExperimentError(f"{path}: not a gzipped {what} file ({exc})") from None
+
+
 def write_records(path: Path, records: list[dict]) -> None:
     """The records as one compact, reproducibly gzipped run file."""
     write_gz_json(path, {"schema": RECORDS_SCHEMA, "records": records})
@@ -61,10 +72,7 @@ def load_record_entries(source: Path) -> list[Entry]:
     """Checked leaderboard entries (digest, cell key, summary recomputed) of a records file or directory."""
     if source.suffix != ".gz":
         return load_entries(source)
-    try:
-        blob = gzip.decompress(read_regular_bytes(source, "records"))
-    except (OSError, EOFError) as exc:
-        raise ExperimentError(f"{source}: not a gzip file ({exc})") from None
+    blob = read_gz(source, "records")
     with tempfile.TemporaryDirectory() as tmp:
         plain = Path(tmp) / source.stem
         atomic_write_bytes(plain, blob)
