@@ -426,8 +426,7 @@ def test_render_refuses_an_edited_record(micro, tmp_path, capsys):
 def test_render_of_a_damaged_records_file_is_one_line_and_exit_2(tmp_path, capsys, damage):
     """gzip raises three kinds of error (OSError for the header, zlib.error for damaged compressed data,
     EOFError for a cut file): each is one line, never a traceback."""
-    blob = bytearray((Path(exp.__file__).parents[2] / "benchmarks" / "results" / "experiment" / "small" /
-                      exp.RECORDS_FILE).read_bytes())
+    blob = bytearray((REPO / "benchmarks" / "results" / "experiment" / "small" / exp.RECORDS_FILE).read_bytes())
     if damage == "header":
         blob[:2] = b"xx"
     elif damage == "deflate":
