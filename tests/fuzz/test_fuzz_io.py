@@ -406,13 +406,17 @@ def ckpts(tmp_path_factory):
     root = tmp_path_factory.mktemp("ckpts")
     good = tiny_checkpoint(root / "good")
     out = {"good": good}
-    for name in ("nan", "inf", "truncated", "garbage", "badtok", "deepcfg", "dupcfg", "badcard"):
+    for name in ("nan", "inf", "onenan", "truncated", "garbage", "badtok", "deepcfg", "dupcfg", "badcard"):
         out[name] = Path(shutil.copytree(good, root / name))
     state = load_file(str(good / "model.safetensors"))
     for name, value in (("nan", float("nan")), ("inf", float("inf"))):
         broken = {k: (v.clone().fill_(value) if k.endswith("attention.self.query.weight") else v)
                   for k, v in state.items()}
         save_file(broken, str(out[name] / "model.safetensors"), metadata={"format": "pt"})
+    one = {k: v.clone() for k, v in state.items()}  # one bad value among millions, not at a vector boundary
+    emb = one["bert.embeddings.word_embeddings.weight"].view(-1)
+    emb[emb.numel() // 2 + 5] = float("nan")
+    save_file(one, str(out["onenan"] / "model.safetensors"), metadata={"format": "pt"})
     blob = (good / "model.safetensors").read_bytes()
     (out["truncated"] / "model.safetensors").write_bytes(blob[: len(blob) // 2])
     (out["garbage"] / "model.safetensors").write_bytes(b"\xff" * 4096)
@@ -442,12 +446,32 @@ def test_non_finite_weights_are_an_error_not_f1_zero(ckpts, squad, one_thread, n
     assert_one_error(result, str(ckpts[name]), "non-finite")
 
 
+@pytest.mark.parametrize("name, tensor", [("nan", r"bert\.encoder\.layer\.\d+\.attention\.self\.query\.weight"),
+                                          ("inf", r"bert\.encoder\.layer\.\d+\.attention\.self\.query\.weight"),
+                                          ("onenan", r"bert\.embeddings\.word_embeddings\.weight")])
+def test_non_finite_weights_are_refused_at_load_naming_the_tensor(ckpts, one_thread, name, tensor):
+    """At the door, not in the forward pass: on CPUs where the fused attention kernel maps a row of NaN scores
+    to zeros (AVX-512), the NaN-query checkpoint gives finite logits and a plausible, wrong F1."""
+    from xadv.models.loading import load_qa_model
+
+    with pytest.raises(XadvError, match=rf"weight {tensor} has non-finite values"):
+        load_qa_model(ckpts[name])
+    assert load_qa_model(ckpts["good"]).has_qa_head
+
+
 def test_non_finite_logits_are_never_cached(ckpts, squad, one_thread, tmp_path, monkeypatch):
+    """A model corrupted in memory (the Python API takes loaded models) reaches the engine: its NaN head makes
+    every logit NaN, whatever the attention kernel, and the engine's logits check is the line that holds."""
+    import torch
+
     from xadv.models.loading import load_qa_model
     from xadv.qa.engine import EngineConfig, QAEngine
 
+    loaded = load_qa_model(ckpts["good"])
+    with torch.no_grad():
+        loaded.model.qa_outputs.bias.fill_(float("nan"))
     cache = tmp_path / "preds.sqlite"
-    engine = QAEngine.from_loaded(load_qa_model(ckpts["nan"]), EngineConfig(cache_path=cache))
+    engine = QAEngine.from_loaded(loaded, EngineConfig(cache_path=cache))
     with pytest.raises(XadvError, match="non-finite"):
         engine.predict([{"id": "1", "question": "q?", "context": "some context here"}])
     assert len(engine.cache) == 0
