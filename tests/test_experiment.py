@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 import cli
 import xadv.experiments as exp
 from xadv.commands.experiment import DEFAULT_CONFIG, main
+from xadv.device import training_precision
 from xadv.experiments.runner import Progress
 
 REPO = Path(__file__).resolve().parents[1]
@@ -201,7 +202,12 @@ def test_micro_run_writes_records_models_run_and_table(micro):
     assert (f"registered plan: `plan.md` at commit {run['plan']['commit'][:12]}" in md
             and "every one of the 54 records was created after it, and every one of the 3 model cards after "
                 "the plan's registration" in md)
-    assert "- run in 1 part (wall minutes each;" in md
+    assert "- run in 1 part (wall minutes each;" in md and "more than one machine" not in md
+    # the precision each model trained in, from its card (auto resolves per CPU: bf16 where it is native)
+    resolved = training_precision("auto").name
+    assert {m["precision"] for m in models.values()} == {resolved}
+    assert (f"- training precision (from the model cards): {'fp32' if resolved == 'no' else resolved} "
+            f"for every model") in md
     for part in ("## Clean F1 per language", "### `keyboard/question`", "mixed vs en", "## Alignment",
                  "## Reading", "plots/robust_f1.png", "intermediate loss"):
         assert part in md
@@ -339,11 +345,13 @@ def test_a_damaged_ledger_entry_is_one_line_and_exit_2(micro, tmp_path, damage, 
         entry = json.loads(gzip.decompress(path.read_bytes()))
         damage(entry)
         path.write_bytes(gzip.compress(json.dumps(entry).encode()))
+    parts = (results / "ledger" / "parts.json").read_bytes()
     argv = list(micro["argv"])
     argv[argv.index("--results") + 1] = str(results)
     assert main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("error: ") and message in err[-1] and not any("Traceback" in e for e in err)
+    assert (results / "ledger" / "parts.json").read_bytes() == parts  # refused before a part was logged
 
 
 @pytest.mark.needs_data
@@ -408,6 +416,13 @@ def test_render_from_the_records_alone(micro, tmp_path):
     (only / exp.RUN_FILE).write_text(json.dumps(run), encoding="utf-8")
     assert main(["render", "--results", str(only)]) == 0
     assert "Mixed helps nowhere at this budget." in (only / exp.TABLE_FILE).read_text(encoding="utf-8")
+    # a run resumed on another machine says which parts ran where
+    first = run["parts"][0]
+    run["parts"] = [first, {**first, "device": "cpu: 2 cores, Other CPU, no native bf16 (no GPU found)"}, first]
+    (only / exp.RUN_FILE).write_text(json.dumps(run), encoding="utf-8")
+    assert main(["render", "--results", str(only)]) == 0
+    assert (f"- the parts ran on more than one machine: parts 1, 3 on {first['device']}; part 2 on cpu: 2 cores, "
+            f"Other CPU, no native bf16 (no GPU found)") in (only / exp.TABLE_FILE).read_text(encoding="utf-8")
 
 
 @pytest.mark.needs_data

@@ -148,6 +148,21 @@ def to_markdown(a: dict, models: list[dict], info: dict, n_records: int, plots: 
                          f"`run.json` has their start, code, machine and cells): "
                          + ", ".join(f"{_f(pt.get('wall_seconds', 0) / 60)}"
                                      + ("" if pt.get("finished") else " (stopped)") for pt in parts))
+            by_device: dict[str, list[int]] = {}
+            for i, pt in enumerate(parts, 1):
+                by_device.setdefault(str(pt.get("device", "?")), []).append(i)
+            if len(by_device) > 1:  # a run resumed on another machine: say which parts ran where
+                lines.append("- the parts ran on more than one machine: " + "; ".join(
+                    f"part{'s' if len(ix) > 1 else ''} {', '.join(map(str, ix))} on {d}"
+                    for d, ix in by_device.items()))
+        precisions = sorted({m["precision"] for m in models if m.get("precision")})
+        if precisions:  # the card's resolved budget.mixed_precision: a CPU with native bf16 may still train fp32
+            names = {"no": "fp32"}
+            lines.append("- training precision (from the model cards): "
+                         + (f"{names.get(precisions[0], precisions[0])} for every model" if len(precisions) == 1
+                            else "; ".join(f"{names.get(x, x)}: " + ", ".join(m["id"] for m in models
+                                                                             if m.get("precision") == x)
+                                           for x in precisions)))
     if a.get("plan_check"):
         lines.append(f"- {a['plan_check']}")
     lines.append(f"- data: TyDi QA GoldP dev, {nq} ({sum(n.values())} questions), the same questions for "

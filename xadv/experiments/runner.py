@@ -347,6 +347,9 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
     runs.mkdir(parents=True, exist_ok=True)
     ledger = Ledger(p.results / LEDGER_DIR)
     timings = read_json(runs / TIMINGS_FILE, {})
+    # every entry is checked before this part is logged: a ledger that refuses the config (another digest,
+    # damage) stops the run here, not after parts.json has gained a part that did nothing
+    earlier = {c.id: ledger.get(c.id, configs[c.id].digest()) for c in grid} if main else {}
     parts = PartsLog(ledger.root / PARTS_FILE, RunPart(
         started=started, last=started, wall_seconds=0.0, command=opts.command, git_commit=git_commit(),
         cpu=machine_info().get("processor"), device=describe_device(p.device), threads=threads().get("torch"))) \
@@ -381,7 +384,7 @@ def run(opts: RunOptions, say: Log | None = None) -> dict | None:
         queue = run_order(grid, registered is not None)
         for k, cell in enumerate(queue, 1):  # grows by the stand-ins of diverged trainings as they are found
             out = runs / cell.id
-            entry = ledger.get(cell.id, configs[cell.id].digest())
+            entry = earlier[cell.id] if cell.id in earlier else ledger.get(cell.id, configs[cell.id].digest())
             if entry is not None:
                 say(f"[{k}/{len(queue)}] {cell.id}: trained and evaluated in an earlier part "
                     f"({rel(ledger.path(cell.id), root)}): skipped")

@@ -100,6 +100,8 @@ def model_entry(cell: GridCell, card: dict, checkpoint: str, digest: str) -> dic
         "task_losses": {p["name"]: p.get("task_losses") for p in card["phases"]},
         "not_learning": {p["name"]: p.get("not_learning") for p in card["phases"] if p.get("not_learning")},
         "device": sorted({p.get("device", "cpu") for p in card["phases"]}),
+        # the precision it trained in: the card keeps budget.mixed_precision with `auto` resolved
+        "precision": ((card.get("config") or {}).get("budget") or {}).get("mixed_precision"),
         "evaluation": ev,
     }
 
