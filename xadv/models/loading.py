@@ -339,14 +339,14 @@ def load_qa_model(name_or_path: str | Path, *, allow_pickle: bool = False, allow
 
 
 def _check_finite_weights(model, path: Path) -> None:
-    """NaN/inf weights are an error at the door, not something the forward pass is trusted to reveal: some
-    CPU attention kernels (PyTorch's fused SDPA with AVX-512) treat a row of NaN scores like a fully masked
-    one and return finite logits, so a corrupt checkpoint would score a plausible, wrong F1. One pass over
-    the tensors: `aminmax` propagates NaN and shows +-inf, and is about 20x faster than `isfinite().all()`
-    (0.02 s for me5-small's 96M-value embedding on 2 cores)."""
+    """NaN/inf weights are an error at the door, not something the forward pass is trusted to reveal:
+    PyTorch's fused CPU attention kernel (SDPA without a mask, seen on an AVX-512 machine) returns zeros, not
+    NaN, for NaN queries, so a corrupt checkpoint gives finite logits and a plausible, wrong F1. Parameters
+    only (buffers are made by the model's code, some legitimately infinite). `aminmax` propagates NaN and
+    shows +-inf, about 20x faster than `isfinite().all()` (0.02 s for me5-small's 96M-value embedding)."""
     import torch
 
-    for name, tensor in (*model.named_parameters(), *model.named_buffers()):
+    for name, tensor in model.named_parameters():
         if tensor.is_floating_point() and tensor.numel() and not all(
                 bool(torch.isfinite(x)) for x in torch.aminmax(tensor.detach())):
             raise ModelError(f"{path}: weight {name} has non-finite values (NaN/inf): the checkpoint is corrupt "
