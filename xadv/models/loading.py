@@ -341,7 +341,7 @@ def load_qa_model(name_or_path: str | Path, *, allow_pickle: bool = False, allow
 def _check_finite_weights(model, path: Path) -> None:
     """NaN/inf weights are an error at the door, not something the forward pass is trusted to reveal:
     PyTorch's fused CPU attention kernel (SDPA without a mask, seen on an AVX-512 machine) returns zeros, not
-    NaN, for NaN queries, so a corrupt checkpoint gives finite logits and a plausible, wrong F1. Parameters
+    NaN, for NaN queries, so a batch without padding gives finite logits and a plausible, wrong answer. Parameters
     only (buffers are made by the model's code, some legitimately infinite). `aminmax` propagates NaN and
     shows +-inf, about 20x faster than `isfinite().all()` (0.02 s for me5-small's 96M-value embedding)."""
     import torch
