@@ -13,6 +13,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ import xadv.experiments as exp
 from xadv.commands.experiment import DEFAULT_CONFIG, main
 from xadv.device import training_precision
 from xadv.experiments.runner import Progress
+from xadv.train.config import PRESETS_DIR
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIG = REPO / "benchmarks" / "experiment.toml"
@@ -203,11 +205,12 @@ def test_micro_run_writes_records_models_run_and_table(micro):
             and "every one of the 54 records was created after it, and every one of the 3 model cards after "
                 "the plan's registration" in md)
     assert "- run in 1 part (wall minutes each;" in md and "more than one machine" not in md
-    # the precision each model trained in, from its card (auto resolves per CPU: bf16 where it is native)
-    resolved = training_precision("auto").name
-    assert {m["precision"] for m in models.values()} == {resolved}
-    assert (f"- training precision (from the model cards): {'fp32' if resolved == 'no' else resolved} "
-            f"for every model") in md
+    # the precision each model trained in, from its card: the smoke preset pins fp32 ("no") on every machine,
+    # while the device line may say the CPU has native bf16
+    smoke = tomllib.loads((PRESETS_DIR / "smoke.toml").read_text(encoding="utf-8"))
+    assert training_precision(smoke["budget"]["mixed_precision"]).name == "no"
+    assert {m["precision"] for m in models.values()} == {"no"}
+    assert "- training precision (from the model cards): fp32 for every model" in md
     for part in ("## Clean F1 per language", "### `keyboard/question`", "mixed vs en", "## Alignment",
                  "## Reading", "plots/robust_f1.png", "intermediate loss"):
         assert part in md
