@@ -50,6 +50,11 @@ class Precision:
     why: str
 
 
+def precision_label(name: str) -> str:
+    """A training precision as people read it: accelerate's `no` is fp32."""
+    return "fp32" if name == "no" else name
+
+
 def training_device() -> str:
     """`cuda` when torch sees a GPU, else `cpu` (training runs where accelerate puts it)."""
     import torch

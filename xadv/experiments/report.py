@@ -7,6 +7,7 @@ import math
 import os
 from pathlib import Path
 
+from xadv.device import precision_label
 from xadv.experiments.analysis import analyse
 from xadv.experiments.machine import describe_device
 from xadv.experiments.pilot import diverged_model
@@ -155,14 +156,16 @@ def to_markdown(a: dict, models: list[dict], info: dict, n_records: int, plots: 
                 lines.append("- the parts ran on more than one machine: " + "; ".join(
                     f"part{'s' if len(ix) > 1 else ''} {', '.join(map(str, ix))} on {d}"
                     for d, ix in by_device.items()))
-        precisions = sorted({m["precision"] for m in models if m.get("precision")})
-        if precisions:  # the card's resolved budget.mixed_precision: a CPU with native bf16 may still train fp32
-            names = {"no": "fp32"}
-            lines.append("- training precision (from the model cards): "
-                         + (f"{names.get(precisions[0], precisions[0])} for every model" if len(precisions) == 1
-                            else "; ".join(f"{names.get(x, x)}: " + ", ".join(m["id"] for m in models
-                                                                             if m.get("precision") == x)
-                                           for x in precisions)))
+        # the card's resolved budget.mixed_precision: a CPU with native bf16 may still train fp32
+        by_precision: dict[str, list[str]] = {}
+        for m in models:
+            if m.get("precision"):
+                by_precision.setdefault(precision_label(m["precision"]), []).append(m["id"])
+        if len(by_precision) == 1 and len(next(iter(by_precision.values()))) == len(models):
+            lines.append(f"- training precision (from the model cards): {next(iter(by_precision))} for every model")
+        elif by_precision:
+            lines.append("- training precision (from the model cards): " + "; ".join(
+                f"{x}: {', '.join(ids)}" for x, ids in sorted(by_precision.items())))
     if a.get("plan_check"):
         lines.append(f"- {a['plan_check']}")
     lines.append(f"- data: TyDi QA GoldP dev, {nq} ({sum(n.values())} questions), the same questions for "

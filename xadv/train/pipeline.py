@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from xadv.device import cpu_has_native_bf16
+from xadv.device import cpu_has_native_bf16, precision_label
 from xadv.errors import XadvError
 from xadv.io import atomic_open, atomic_write_text, read_json, sha256_file
 from xadv.models.card import CARD_FILE, build_card, evaluation_summary, read_card, task_summary, write_card
@@ -168,7 +168,7 @@ def train(config: TrainConfig, out: str | os.PathLike, *, data_dir: str | os.Pat
     accelerator.wait_for_everyone()
     if not accelerator.is_main_process:
         record = read_json(out / RUN_FILE, "training run record")
-    log(f"precision: {'fp32' if precision.name == 'no' else precision.name} ({precision.why})")
+    log(f"precision: {precision_label(precision.name)} ({precision.why})")
     if precision.name == "bf16" and accelerator.device.type == "cpu" and not cpu_has_native_bf16():
         log("note: this CPU has no native bf16 (AMX / AVX512-BF16): bf16 autocast will be slow here; "
             "consider --set budget.mixed_precision=no")
