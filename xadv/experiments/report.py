@@ -34,6 +34,11 @@ def _f(x: float | None, digits: int = 1) -> str:
     return "–" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
 
 
+def _count(x: float) -> str:
+    """A count: whole numbers as they are, a mean over seeds (84.667) to one decimal."""
+    return f"{x:.0f}" if float(x).is_integer() else f"{x:.1f}"
+
+
 def _p(p: float) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
@@ -256,7 +261,7 @@ def to_markdown(a: dict, models: list[dict], info: dict, n_records: int, plots: 
                              _mark(f"{_f(c['robust_f1'])} / {_f(c['asr'], 0)}", g["langs"][lang]["zero_shot"]))
             pooled = g["attacks"][label]
             rows.append([f"`{name}`", *cells, _f(pooled["macro_robust_f1"]),
-                         f"{_f(pooled['asr'])} ({pooled['asr_successes']:g}/{pooled['asr_denominator']:g})"])
+                         f"{_f(pooled['asr'])} ({_count(pooled['asr_successes'])}/{_count(pooled['asr_denominator'])})"])
         lines.extend(_table(["model", *langs, "macro rF1", "ASR, all languages (k/n)"], rows))
         lines.append("")
 
