@@ -260,8 +260,8 @@ def to_markdown(a: dict, models: list[dict], info: dict, n_records: int, plots: 
                 cells.append("skipped" if c is None else
                              _mark(f"{_f(c['robust_f1'])} / {_f(c['asr'], 0)}", g["langs"][lang]["zero_shot"]))
             pooled = g["attacks"][label]
-            rows.append([f"`{name}`", *cells, _f(pooled["macro_robust_f1"]),
-                         f"{_f(pooled['asr'])} ({_count(pooled['asr_successes'])}/{_count(pooled['asr_denominator'])})"])
+            counts = f"{_count(pooled['asr_successes'])}/{_count(pooled['asr_denominator'])}"
+            rows.append([f"`{name}`", *cells, _f(pooled["macro_robust_f1"]), f"{_f(pooled['asr'])} ({counts})"])
         lines.extend(_table(["model", *langs, "macro rF1", "ASR, all languages (k/n)"], rows))
         lines.append("")
 
