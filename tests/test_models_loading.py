@@ -169,3 +169,50 @@ def test_unknown_device(tiny_ckpts):
     _, _, paths = tiny_ckpts
     with pytest.raises(ModelError, match="unknown device 'gpu0'"):
         load_qa_model(paths["safe"], device="gpu0")
+
+
+# --- LoRA adapters (the shipped default is one) ---------------------------------------------------------------
+
+def _adapter_copy(tmp_path):
+    from xadv.models.default import default_adapter_dir
+
+    dest = tmp_path / "adapter"
+    shutil.copytree(default_adapter_dir(), dest)
+    return dest
+
+
+def test_an_adapter_that_does_not_match_its_card_is_refused_before_loading_anything(tmp_path):
+    """The card lists the adapter files' SHA-256: one changed byte would otherwise score as the model the card
+    describes (the default's fingerprint would change, its card would not)."""
+    from xadv.models.loading import load_adapter_model
+
+    dest = _adapter_copy(tmp_path)
+    blob = bytearray((dest / "adapter_model.safetensors").read_bytes())
+    blob[-1] ^= 1
+    (dest / "adapter_model.safetensors").write_bytes(bytes(blob))
+    with pytest.raises(ModelError, match=r"adapter_model.safetensors does not match its model card"):
+        load_adapter_model(dest)
+
+
+@pytest.mark.slow
+def test_an_adapter_with_a_nan_weight_is_refused_even_when_its_card_matches(tmp_path):
+    """Merging a LoRA delta with a NaN spreads it over a whole base weight; the merged model is checked like a
+    checkpoint (a CPU attention kernel can turn NaN queries into plausible answers, see _check_finite_weights)."""
+    from safetensors.torch import load_file, save_file
+
+    from xadv.io import sha256_file
+    from xadv.models.loading import load_adapter_model
+
+    dest = _adapter_copy(tmp_path)
+    weights = load_file(dest / "adapter_model.safetensors")
+    name = sorted(k for k in weights if "lora_B" in k)[0]
+    weights[name] = weights[name].clone()
+    weights[name].view(-1)[0] = float("nan")
+    save_file(weights, dest / "adapter_model.safetensors", metadata={"format": "pt"})
+    card = json.loads((dest / "xadv_card.json").read_text(encoding="utf-8"))
+    card["adapter"]["files"]["adapter_model.safetensors"]["sha256"] = sha256_file(dest / "adapter_model.safetensors")
+    (dest / "xadv_card.json").write_text(json.dumps(card), encoding="utf-8")
+    with pytest.raises(ModelError, match=r"non-finite values \(NaN/inf\)"):
+        load_adapter_model(dest)
+    # the untouched copy loads: the checks refuse the damage, not the adapter
+    assert load_adapter_model(_adapter_copy(tmp_path / "clean")).has_qa_head

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xadv.errors import ModelError
-from xadv.io import check_regular_file, read_json
+from xadv.io import check_regular_file, read_json, sha256_file
 from xadv.models.default import ADAPTER_FILES, DEFAULT_BASE, DEFAULT_NAME, default_adapter_dir
 from xadv.models.fingerprint import TOKENIZER_FILES, checkpoint_fingerprint
 
@@ -412,6 +412,10 @@ def load_adapter_model(adapter_dir: str | Path, *, base: str = DEFAULT_BASE, nam
     missing = [f for f in ADAPTER_FILES if not (adapter_dir / f).is_file()]
     if missing:
         raise ModelError(f"{adapter_dir} is not a QA adapter (missing {', '.join(missing)})")
+    from xadv.models.card import read_card, zero_shot_info
+
+    card = read_card(adapter_dir)
+    _check_adapter_files(adapter_dir, card)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UntrainedHeadWarning)  # the adapter brings the trained head
         loaded = load_qa_model(base, allow_untrained_head=True)
@@ -424,9 +428,7 @@ def load_adapter_model(adapter_dir: str | Path, *, base: str = DEFAULT_BASE, nam
     except (OSError, ValueError, RuntimeError, KeyError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"cannot apply the adapter {adapter_dir} to {base}: {first}") from None
-    from xadv.models.card import read_card, zero_shot_info
-
-    card = read_card(adapter_dir)
+    _check_finite_weights(model, adapter_dir)  # a NaN in the adapter is a NaN in every merged weight it touches
     model.to(device).eval()
     return LoadedModel(
         model=model, tokenizer=loaded.tokenizer, name=name or str(adapter_dir), path=adapter_dir,
@@ -435,6 +437,17 @@ def load_adapter_model(adapter_dir: str | Path, *, base: str = DEFAULT_BASE, nam
         provenance={"kind": "xadv-lora-adapter", "base": base, "base_fingerprint": loaded.fingerprint,
                     "base_provenance": loaded.provenance, "adapter": str(adapter_dir)},
         zero_shot=zero_shot_info(card), extra={"card": card} if card else {})
+
+
+def _check_adapter_files(adapter_dir: Path, card: dict | None) -> None:
+    """An adapter whose card lists its files' SHA-256 (every adapter xadv exports, the shipped default among
+    them) must match it: a changed or damaged file would otherwise score as the model the card describes."""
+    files = ((card or {}).get("adapter") or {}).get("files") or {}
+    for name in ADAPTER_FILES:
+        want = (files.get(name) or {}).get("sha256")
+        if want and sha256_file(adapter_dir / name) != want:
+            raise ModelError(f"{adapter_dir / name} does not match its model card (sha256 differs): the adapter "
+                             f"was changed or damaged; reinstall xadv or re-export the adapter")
 
 
 def load_default_model(device: str = "cpu") -> LoadedModel:
