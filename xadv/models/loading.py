@@ -36,9 +36,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from xadv.errors import ModelError
-from xadv.io import check_regular_file, read_json, sha256_file
+from xadv.io import check_regular_file, read_json
 from xadv.models.default import ADAPTER_FILES, DEFAULT_BASE, DEFAULT_NAME, default_adapter_dir
-from xadv.models.fingerprint import TOKENIZER_FILES, checkpoint_fingerprint
+from xadv.models.fingerprint import TOKENIZER_FILES, checkpoint_fingerprint, file_sha256
 
 if TYPE_CHECKING:  # pragma: no cover
     from transformers import PreTrainedModel, PreTrainedTokenizerFast
@@ -395,13 +395,10 @@ def model_info(loaded: LoadedModel) -> dict:
 # --- LoRA adapters and the embedded default ---------------------------------------------------------------
 
 
-def _adapter_fingerprint(base_fingerprint: str, adapter_dir: Path) -> str:
-    from xadv.models.fingerprint import file_sha256
-
+def _adapter_fingerprint(base_fingerprint: str, adapter_dir: Path, digests: dict[str, str]) -> str:
     lines = [f"base\t{base_fingerprint}\n"]
     for name in ADAPTER_FILES:
-        path = adapter_dir / name
-        lines.append(f"{name}\t{path.stat().st_size}\t{file_sha256(path)}\n")
+        lines.append(f"{name}\t{(adapter_dir / name).stat().st_size}\t{digests[name]}\n")
     return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()
 
 
@@ -415,7 +412,8 @@ def load_adapter_model(adapter_dir: str | Path, *, base: str = DEFAULT_BASE, nam
     from xadv.models.card import read_card, zero_shot_info
 
     card = read_card(adapter_dir)
-    _check_adapter_files(adapter_dir, card)
+    digests = {name: file_sha256(adapter_dir / name) for name in ADAPTER_FILES}  # hashed once: check + fingerprint
+    _check_adapter_files(adapter_dir, card, digests)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UntrainedHeadWarning)  # the adapter brings the trained head
         loaded = load_qa_model(base, allow_untrained_head=True)
@@ -432,20 +430,20 @@ def load_adapter_model(adapter_dir: str | Path, *, base: str = DEFAULT_BASE, nam
     model.to(device).eval()
     return LoadedModel(
         model=model, tokenizer=loaded.tokenizer, name=name or str(adapter_dir), path=adapter_dir,
-        fingerprint=_adapter_fingerprint(loaded.fingerprint, adapter_dir), has_qa_head=True,
+        fingerprint=_adapter_fingerprint(loaded.fingerprint, adapter_dir, digests), has_qa_head=True,
         weights_format="safetensors", device=device,
         provenance={"kind": "xadv-lora-adapter", "base": base, "base_fingerprint": loaded.fingerprint,
                     "base_provenance": loaded.provenance, "adapter": str(adapter_dir)},
         zero_shot=zero_shot_info(card), extra={"card": card} if card else {})
 
 
-def _check_adapter_files(adapter_dir: Path, card: dict | None) -> None:
+def _check_adapter_files(adapter_dir: Path, card: dict | None, digests: dict[str, str]) -> None:
     """An adapter whose card lists its files' SHA-256 (every adapter xadv exports, the shipped default among
     them) must match it: a changed or damaged file would otherwise score as the model the card describes."""
     files = ((card or {}).get("adapter") or {}).get("files") or {}
     for name in ADAPTER_FILES:
         want = (files.get(name) or {}).get("sha256")
-        if want and sha256_file(adapter_dir / name) != want:
+        if want and digests[name] != want:
             raise ModelError(f"{adapter_dir / name} does not match its model card (sha256 differs): the adapter "
                              f"was changed or damaged; reinstall xadv or re-export the adapter")
 
